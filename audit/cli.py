@@ -1,0 +1,94 @@
+"""Command line of the standalone verifier: ``python -m audit verify EXPORT [--public-key PEM]``.
+
+Exit status: 0 when the export and every checkpoint verify, 1 when verification fails (the
+message names the first bad entry or checkpoint), 2 when the file or key cannot be read or is not
+in the export format. Needs only the ``audit`` package and ``cryptography``: no server, no database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from audit.checkpoint import SigningKeyError, load_public_key_pem
+from audit.export import ExportFormatError, verify_export
+from audit.verify import Progress, VerifyError, VerifyReport
+
+EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m audit", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    verify = commands.add_parser("verify", help="verify an audit export file offline")
+    verify.add_argument("file", help="export file (JSON Lines) written by governance audit export")
+    verify.add_argument(
+        "--public-key",
+        metavar="PEM_FILE",
+        help="Ed25519 public key you trust (PEM); the export's own key must be this key",
+    )
+    verify.add_argument("--quiet", action="store_true", help="do not print progress")
+    return parser
+
+
+def _load_key(path: str) -> Ed25519PublicKey:
+    try:
+        with open(path, "rb") as fp:
+            return load_public_key_pem(fp.read())
+    except OSError as exc:
+        raise ExportFormatError(f"cannot read public key file: {exc.strerror or exc}") from None
+    except SigningKeyError as exc:
+        raise ExportFormatError(f"public key file: {exc}") from None
+
+
+def _progress_printer(stream: TextIO) -> Progress:
+    def report(done: int, total: int | None) -> None:
+        if total:
+            stream.write(f"verified {done}/{total} entries ({100 * done // total}%)\n")
+        else:
+            stream.write(f"verified {done} entries\n")
+        stream.flush()
+
+    return report
+
+
+def _summary(report: VerifyReport, key_source: str) -> str:
+    lines = [f"OK: {report.tree_size} entries verified, root {report.root_hash.hex()}"]
+    latest = report.latest_checkpoint
+    if latest is not None:
+        lines.append(
+            f"{report.checkpoints_verified} checkpoint(s) verified with key {report.key_id} "
+            f"({key_source}); latest at tree size {latest.tree_size}, {latest.timestamp}"
+        )
+    if report.unsigned_entries:
+        lines.append(
+            f"warning: the last {report.unsigned_entries} entries are not yet covered "
+            "by a signed checkpoint"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        trusted = _load_key(args.public_key) if args.public_key else None
+        progress = None if args.quiet else _progress_printer(sys.stderr)
+        report = verify_export(args.file, trusted_key=trusted, progress=progress)
+    except ExportFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except VerifyError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    key_source = (
+        "the trusted key given with --public-key"
+        if trusted is not None
+        else "the key in the export header; pass --public-key to pin a key you trust"
+    )
+    print(_summary(report, key_source))
+    return EXIT_OK

@@ -1,0 +1,64 @@
+"""Governance server: the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from governance.config import load_config
+from governance.extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from ``GOVERNANCE_*`` settings, with ``config`` overriding them.
+
+    Raises governance.config.ConfigError (naming the variable) on a malformed or missing setting.
+    """
+    overrides = dict(config or {})
+    testing = bool(overrides.pop("TESTING", False))
+    settings = load_config(overrides=overrides)
+    Path(settings["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=settings["LOG_LEVEL"].upper())
+
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app.config.update(settings)
+    app.config.update(
+        TESTING=testing,
+        SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
+        MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["SECURE_COOKIES"],
+        REMEMBER_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_SORT_KEYS=False,
+    )
+    from governance.database import configure_engine, engine_options
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["DATABASE_URL"])
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from governance.bootstrap import init_dependencies
+
+    init_dependencies(app, may_create=testing or settings["DEV"])
+
+    from governance.api import bp as api_bp
+    from governance.console import bp as console_bp
+    from governance.web import register_error_handlers, register_guards
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(console_bp)
+    register_guards(app)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,45 @@
+"""Jobs and imports."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import jsonify, request
+
+from governance.api import bp, created
+from governance.errors import UnsupportedMediaType
+from governance.extensions import db
+from governance.services import imports, jobs
+from governance.web import current_call
+
+IMPORT_TYPES = {
+    "text/csv": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/x-jsonlines": "jsonl",
+}
+
+
+@bp.get("/jobs")
+def list_jobs() -> Any:
+    return jsonify({"items": [jobs.describe(j) for j in jobs.recent(db.session)]})
+
+
+@bp.get("/jobs/<job_id>")
+def get_job(job_id: str) -> Any:
+    return jsonify(jobs.describe(jobs.get(db.session, job_id)))
+
+
+@bp.post("/imports")
+def create_import() -> Any:
+    """Import a CSV or JSON Lines body; the per-row report comes back in the job result."""
+    fmt = IMPORT_TYPES.get(request.mimetype)
+    if fmt is None:
+        raise UnsupportedMediaType("send text/csv or application/x-ndjson (JSON Lines)")
+    try:
+        text = request.get_data(cache=False).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnsupportedMediaType("the body must be UTF-8 text") from None
+    job = imports.import_stream(current_call(), io.StringIO(text, newline=""), fmt)
+    return created(jobs.describe(job))

@@ -1,0 +1,243 @@
+"""The OpenAPI 3.1 document at ``/api/v1/openapi.json`` and a self-contained browsable page.
+
+Paths are listed in ``OPERATIONS``; a test checks that every API route in the URL map is
+described here and nothing here is missing from the URL map.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, render_template_string
+
+from governance.api import bp
+
+S = "#/components/schemas/"
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": S + name}
+
+
+def nullable(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": [kind, "null"], **extra}
+
+
+ADDRESS = {
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "properties": {k: nullable("string") for k in ("line1", "line2", "city", "region", "postal_code")},
+}
+CUSTOMER_FIELDS: dict[str, Any] = {
+    "external_ref": nullable("string", maxLength=128),
+    "full_name": {"type": "string", "maxLength": 200},
+    "email": nullable("string", format="email"),
+    "phone": nullable("string", description="E.164 after normalisation, e.g. +8613812345678"),
+    "date_of_birth": nullable("string", format="date"),
+    "national_id": nullable("string", description="resident id (GB 11643 checked) or passport"),
+    "address": ADDRESS,
+    "country": nullable("string", description="ISO 3166-1 alpha-2"),
+    "language": nullable("string", description="BCP 47 tag"),
+    "marketing": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {k: {"type": "boolean"} for k in ("email", "sms", "phone", "post")},
+    },
+}
+SCHEMAS: dict[str, Any] = {
+    "CustomerInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["full_name"],
+        "properties": CUSTOMER_FIELDS,
+    },
+    "CustomerPatch": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": CUSTOMER_FIELDS,
+        "description": "JSON merge semantics: a field set to null is removed.",
+    },
+    "Customer": {
+        "type": "object",
+        "description": "Values are masked or hidden according to the caller's role.",
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            **CUSTOMER_FIELDS,
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "CustomerPage": {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": ref("Customer")},
+            "next_cursor": nullable("string"),
+        },
+    },
+    "OrderInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["ordered_at", "amount", "currency"],
+        "properties": {
+            "ordered_at": {"type": "string", "format": "date-time"},
+            "amount": {"type": ["string", "number"], "description": "two decimals at most"},
+            "currency": {"type": "string", "description": "ISO 4217"},
+            "items": {"type": "array", "items": {"type": ["object", "string"]}},
+            "comment": nullable("string"),
+        },
+    },
+    "Order": {"type": "object", "properties": {"id": {"type": "string"}, "amount": {"type": "string"}}},
+    "InteractionInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["channel", "occurred_at"],
+        "properties": {
+            "channel": {"enum": ["email", "phone", "chat", "visit", "sms", "social", "letter", "other"]},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "note": nullable("string"),
+        },
+    },
+    "Interaction": {"type": "object", "properties": {"id": {"type": "string"}, "note": nullable("string")}},
+    "Job": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "kind": {"type": "string"},
+            "state": {"enum": ["queued", "running", "succeeded", "failed"]},
+            "progress": {"type": "object"},
+            "result": {"type": ["object", "null"]},
+            "error": nullable("string"),
+        },
+    },
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details",
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+            },
+        },
+    },
+}
+
+PROBLEM = {"application/problem+json": {"schema": ref("Problem")}}
+ERRORS = {
+    code: {"description": text, "content": PROBLEM}
+    for code, text in (
+        ("400", "malformed request"),
+        ("401", "not authenticated"),
+        ("403", "not allowed by policy"),
+        ("404", "not found"),
+        ("422", "validation failed"),
+        ("429", "rate limited"),
+    )
+}
+ID = {"name": "customer_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+PURPOSE = {"name": "X-Purpose", "in": "header", "schema": {"type": "string"}, "description": "declared purpose of the read"}
+
+
+def op(summary: str, ok: dict[str, Any] | None = None, body: str | None = None, params: list[Any] | None = None,
+       public: bool = False, status: str = "200") -> dict[str, Any]:
+    spec: dict[str, Any] = {"summary": summary, "responses": {status: ok or {"description": "OK"}, **ERRORS}}
+    if body:
+        spec["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
+    if params:
+        spec["parameters"] = params
+    if public:
+        spec["security"] = []
+    return spec
+
+
+def json_ok(schema: str, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
+
+
+PDF = {"description": "PDF document", "content": {"application/pdf": {}}}
+LIST_PARAMS = [
+    {"name": n, "in": "query", "schema": {"type": "string"}}
+    for n in ("cursor", "limit", "email", "phone", "national_id", "country", "external_ref", "updated_since")
+] + [PURPOSE]
+
+OPERATIONS: dict[str, dict[str, Any]] = {
+    "/customers": {
+        "get": op("List customers (cursor pagination, exact filters via blind index)", json_ok("CustomerPage"), params=LIST_PARAMS),
+        "post": op("Create a customer", json_ok("Customer", "Created"), "CustomerInput", status="201"),
+    },
+    "/customers/{customer_id}": {
+        "get": op("Read a customer (masked by role; dpo may reveal=true with X-Reveal-Reason)", json_ok("Customer"),
+                  params=[ID, PURPOSE, {"name": "reveal", "in": "query", "schema": {"type": "boolean"}}]),
+        "patch": op("Update a customer", json_ok("Customer"), "CustomerPatch", params=[ID]),
+        "delete": op("Erase a customer (crypto-shredding, tombstone)", params=[ID]),
+    },
+    "/customers/{customer_id}/orders": {
+        "get": op("List a customer's orders", params=[ID, PURPOSE]),
+        "post": op("Add an order", json_ok("Order", "Created"), "OrderInput", params=[ID], status="201"),
+    },
+    "/customers/{customer_id}/interactions": {
+        "get": op("List a customer's interactions", params=[ID, PURPOSE]),
+        "post": op("Add an interaction", json_ok("Interaction", "Created"), "InteractionInput", params=[ID], status="201"),
+    },
+    "/imports": {
+        "post": {
+            **op("Import customers from CSV or JSON Lines (per-row report in the job result)", json_ok("Job", "Created"), status="201"),
+            "requestBody": {"required": True, "content": {"text/csv": {}, "application/x-ndjson": {}}},
+        },
+    },
+    "/jobs": {"get": op("Recent jobs")},
+    "/jobs/{job_id}": {"get": op("A job's state and progress", json_ok("Job"),
+                                  params=[{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+    "/quality": {"get": op("Data-quality summary: completeness, invalid values, duplicate groups")},
+    "/reports/data-inventory": {"get": op("Data-inventory report (PDF)", PDF)},
+    "/openapi.json": {"get": op("This document", public=True)},
+    "/docs": {"get": op("Browsable API documentation (HTML)", public=True)},
+}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Governance Server data API",
+            "version": "1.0.0",
+            "description": "Every call is authenticated (Bearer token), authorised by role and "
+            "declared purpose, masked and audited. Errors are RFC 9457 problem details.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+        },
+        "paths": OPERATIONS,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    return jsonify(document())
+
+
+DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Governance API</title><style>
+body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d2733}
+h2{border-bottom:1px solid #ccd;margin-top:2rem}.m{display:inline-block;width:4.5rem;font-weight:700;
+text-transform:uppercase}.get{color:#1565c0}.post{color:#2e7d32}.patch{color:#ef6c00}.delete{color:#c62828}
+code,pre{background:#f3f5f8;padding:.1rem .3rem;border-radius:3px}pre{padding:.6rem;overflow:auto}
+</style></head><body><h1>Governance Server data API</h1>
+<p>{{ doc.info.description }} Machine-readable: <a href="openapi.json">openapi.json</a>.</p>
+{% for path, methods in doc.paths.items() %}<h2><code>/api/v1{{ path }}</code></h2>
+{% for method, o in methods.items() %}<p><span class="m {{ method }}">{{ method }}</span>{{ o.summary }}</p>
+{% endfor %}{% endfor %}<h2>Schemas</h2>{% for name, s in doc.components.schemas.items() %}
+<h3>{{ name }}</h3><pre>{{ s | tojson(indent=2) }}</pre>{% endfor %}</body></html>"""
+
+
+@bp.get("/docs")
+def openapi_docs() -> str:
+    return render_template_string(DOCS_PAGE, doc=document())

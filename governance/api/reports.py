@@ -1,0 +1,25 @@
+"""PDF reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+
+from governance.api import bp
+from governance.extensions import db
+from governance.services import inventory
+from governance.web import current_call
+
+
+def pdf_response(pdf: bytes, name: str) -> Response:
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/reports/data-inventory")
+def data_inventory_report() -> Any:
+    pdf = inventory.data_inventory_pdf(current_call(), current_app.config["DATABASE_URL"])
+    db.session.commit()
+    return pdf_response(pdf, "data-inventory.pdf")

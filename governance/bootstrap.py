@@ -1,0 +1,133 @@
+"""Wiring at start: secrets, the vault, the audit log and the master-key check against the database.
+
+The dependencies live in ``app.extensions["governance"]`` as a ``Deps`` object; request handlers,
+CLI commands and tests turn it into a ``Call`` for service functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from governance.config import ConfigError
+from governance.extensions import db
+from governance.models import AuditCheckpoint, DataKey, KeyVersion
+from governance.policyfiles import load_field_rules
+from governance.secrets import master_keys, secret_key, signing_key
+from governance.services.auditlog import AuditLog
+from governance.services.context import SYSTEM, Actor, Call
+from governance.services.crypto import CryptoError, KeySource, check_fingerprints
+from governance.services.protection import Vault
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Deps:
+    """Per-app dependencies shared by every service call."""
+
+    keys: KeySource
+    vault: Vault
+    audit: AuditLog
+    settings: dict[str, Any]
+
+    def call(self, session: Session, actor: Actor = SYSTEM) -> Call:
+        """A service call acting as ``actor`` on ``session``."""
+        return Call(session, actor, self.vault, self.audit, self.settings)
+
+
+def deps(app: Flask) -> Deps:
+    """The app's dependencies."""
+    return app.extensions["governance"]  # type: ignore[no-any-return]
+
+
+def _tables(app: Flask) -> set[str]:
+    with app.app_context():
+        try:
+            return set(inspect(db.engine).get_table_names())
+        except Exception as exc:  # an unreachable database is reported by its own message
+            raise ConfigError(f"GOVERNANCE_DATABASE_URL: cannot connect ({exc.__class__.__name__})")
+
+
+def init_dependencies(app: Flask, may_create: bool) -> None:
+    """Load secrets and build the vault and audit log; refuse a master key the data disagrees with."""
+    tables = _tables(app)
+    has_data = False
+    has_log = False
+    with app.app_context():
+        if "key_versions" in tables:
+            has_data = db.session.scalar(select(KeyVersion.version).limit(1)) is not None
+            has_data = has_data or db.session.scalar(select(DataKey.subject_id).limit(1)) is not None
+        if "audit_checkpoints" in tables:
+            has_log = db.session.scalar(select(AuditCheckpoint.tree_size).limit(1)) is not None
+        db.session.remove()
+    config = app.config
+    app.secret_key = secret_key(config, may_create)
+    keys = master_keys(config, may_create, has_data)
+    signer = signing_key(config, may_create, has_log)
+    rules = load_field_rules()
+    check_schema_matches_rules(rules)
+    settings = {k: config[k] for k in ("DEFAULT_REGION", "PAGE_SIZE", "INSTANCE_PATH")}
+    app.extensions["governance"] = Deps(
+        keys=keys,
+        vault=Vault(keys, rules),
+        audit=AuditLog(signer, config["CHECKPOINT_EVERY"], config["CHECKPOINT_SECONDS"]),
+        settings=settings,
+    )
+    if "key_versions" in tables:
+        with app.app_context():
+            register_key_versions(deps(app).call(db.session))
+            db.session.commit()
+            db.session.remove()
+
+
+def register_key_versions(call: Call) -> list[int]:
+    """Check the master key against recorded fingerprints and record new versions (audited)."""
+    keys = call.vault.keys
+    rows = call.session.scalars(select(KeyVersion)).all()
+    recorded = {r.version: r.fingerprint for r in rows}
+    index_fp = rows[0].index_fingerprint if rows else None
+    try:
+        new = check_fingerprints(keys, recorded, index_fp)
+    except CryptoError as exc:
+        raise ConfigError(str(exc)) from None
+    retired = set(keys.retired_versions())
+    for version in new:
+        call.session.add(
+            KeyVersion(
+                version=version,
+                fingerprint=keys.fingerprint(version),
+                index_fingerprint=keys.index_fingerprint(),
+                state="retired" if version in retired else "active",
+                created_at=call.now(),
+            )
+        )
+        call.audit.record(
+            call.session, call.actor, "key.register", now=call.now(), resource="keys",
+            details={"kek_version": version},
+        )
+    return new
+
+
+def check_schema_matches_rules(rules: dict[tuple[str, str], Any]) -> None:
+    """Every encrypted field in policies/fields.yaml has a ciphertext column, and vice versa."""
+    tables = {t.name: t for t in db.metadata.sorted_tables}
+    for (table, name), rule in rules.items():
+        if table not in tables:
+            raise ConfigError(f"policies/fields.yaml names unknown table {table}")
+        columns = tables[table].columns
+        if rule.encrypted and f"{name}_ct" not in columns:
+            raise ConfigError(f"policies/fields.yaml: {table}.{name} is encrypted but has no "
+                              "ciphertext column (needs a migration)")
+        if not rule.encrypted and name not in columns:
+            raise ConfigError(f"policies/fields.yaml: {table}.{name} is stored encrypted in the "
+                              "schema; it cannot be declared unencrypted")
+    for table in ("customers", "orders", "interactions"):
+        for column in tables[table].columns:
+            if column.name.endswith("_ct") and (table, column.name[:-3]) not in rules:
+                raise ConfigError(f"policies/fields.yaml does not classify {table}.{column.name[:-3]}")

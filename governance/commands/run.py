@@ -1,0 +1,143 @@
+"""``governance up`` (first run in one step) and ``governance serve`` (gunicorn or dev server)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+import click
+
+from governance.cli import cli
+
+DEMO_ADMIN = "admin@example.com"
+
+
+def _upgrade(app: Any) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+def ensure_demo_admin(app: Any) -> dict[str, Any] | None:
+    """Create the demo admin (roles admin + dpo) with TOTP enrolled; None if it exists."""
+    from governance.bootstrap import deps
+    from governance.extensions import db
+    from governance.services import identity
+
+    with app.app_context():
+        call = deps(app).call(db.session)
+        if identity.find_user(call, DEMO_ADMIN) is not None:
+            return None
+        password = "Demo-" + secrets.token_urlsafe(12)
+        user = identity.create_user(call, DEMO_ADMIN, ["admin", "dpo"], password)
+        enrolment = identity.begin_enrolment(call, user)
+        user.totp_enrolled = True
+        codes = identity.regenerate_recovery_codes(call, user)
+        db.session.commit()
+        return {"password": password, "secret": enrolment["secret"], "uri": enrolment["uri"],
+                "codes": codes}
+
+
+def _seed_policy(app: Any) -> None:
+    from sqlalchemy import select
+
+    from governance.bootstrap import deps
+    from governance.extensions import db
+    from governance.models import CasbinRule
+    from governance.services import policy
+
+    with app.app_context():
+        if db.session.scalar(select(CasbinRule.id).limit(1)) is None:
+            policy.load(deps(app).call(db.session))
+            db.session.commit()
+
+
+@cli.command("up", with_appcontext=False)
+@click.option("--no-serve", is_flag=True, help="Set up only; do not start the server.")
+@click.option("--demo", "demo", type=click.IntRange(0, 1_000_000), default=0, show_default=True,
+              help="Load N synthetic demo customers (only into an empty store).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def up(no_serve: bool, demo: int, host: str, port: int) -> None:
+    """First run in one step: instance folder, migrations, dev keys, demo admin, demo data, serve."""
+    from sqlalchemy import func, select
+
+    from governance import create_app
+    from governance.bootstrap import deps, register_key_versions
+    from governance.extensions import db
+    from governance.models import Customer
+    from governance.services import demo as demo_service
+
+    app = create_app({"DEV": True})
+    _upgrade(app)
+    with app.app_context():
+        register_key_versions(deps(app).call(db.session))
+        db.session.commit()
+    _seed_policy(app)
+    admin = ensure_demo_admin(app)
+    if admin:
+        click.secho("\nDemo admin created (shown once, store it now):", fg="yellow", bold=True)
+        click.echo(f"  email:       {DEMO_ADMIN}")
+        click.echo(f"  password:    {admin['password']}")
+        click.echo(f"  TOTP secret: {admin['secret']}  (add it to an authenticator app)")
+        click.echo(f"  TOTP URI:    {admin['uri']}")
+        click.echo(f"  recovery:    {' '.join(admin['codes'])}\n")
+    else:
+        click.echo(f"demo admin {DEMO_ADMIN} already exists (credentials were shown on first run)")
+    if demo:
+        with app.app_context():
+            existing = db.session.scalar(select(func.count()).select_from(Customer)) or 0
+            if existing:
+                click.echo(f"store already holds {existing} customers; demo data not loaded again")
+            else:
+                from governance.cli import progress_runner
+
+                update, close = progress_runner("demo customers")
+                try:
+                    report = demo_service.load_demo(deps(app).call(db.session), demo, 7, update)
+                finally:
+                    close()
+                click.echo(f"loaded {report['created']} demo customers")
+    click.echo(f"instance folder: {app.instance_path}")
+    if not no_serve:
+        _serve(host, port, workers=2, dev=False, env={"GOVERNANCE_DEV": "true"})
+
+
+def _serve(host: str, port: int, workers: int, dev: bool, env: dict[str, str] | None = None) -> None:
+    os.environ.update(env or {})
+    if dev:
+        from governance import create_app
+
+        create_app().run(host=host, port=port, debug=True, use_reloader=True)
+        return
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss')
+
+        def load(self) -> Any:
+            from governance import create_app
+
+            return create_app()
+
+    click.echo(f"serving on http://{host}:{port}/ with {workers} gunicorn workers")
+    Server().run()
+
+
+@cli.command("serve", with_appcontext=False)
+@click.option("--dev", is_flag=True, help="Flask's reloading development server.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def serve(dev: bool, host: str, port: int, workers: int) -> None:
+    """Run the server (gunicorn in production mode)."""
+    from governance import create_app
+
+    create_app()  # fail fast, with a one-line message, on bad configuration
+    _serve(host, port, workers, dev)

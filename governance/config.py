@@ -1,0 +1,190 @@
+"""Configuration: every ``GOVERNANCE_*`` environment variable, read once, typed and validated.
+
+Each setting has a documented default (the README's configuration table is generated from
+``SETTINGS``). A malformed value fails at start with a message naming the variable; an unknown
+``GOVERNANCE_*`` variable is warned about because it is most likely a typo.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PREFIX = "GOVERNANCE_"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _str(value: str) -> str:
+    return value
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+
+
+def _positive_int(value: str) -> int:
+    number = _int(value)
+    if number <= 0:
+        raise ValueError("expected a number greater than 0")
+    return number
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _region(value: str) -> str:
+    if len(value) != 2 or not value.isalpha():
+        raise ValueError("expected an ISO 3166-1 alpha-2 region such as CN or GB")
+    return value.upper()
+
+
+def _database_url(value: str) -> str:
+    if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+        raise ValueError("expected a sqlite:/// or postgresql:// URL")
+    if value.startswith("postgres:"):
+        value = "postgresql" + value[len("postgres") :]
+    if value.startswith("postgresql:"):
+        # psycopg 3 is the driver we ship; SQLAlchemy's default for postgresql:// is psycopg2.
+        value = "postgresql+psycopg:" + value[len("postgresql:") :]
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its environment name, parser, default and description."""
+
+    key: str
+    parse: Callable[[str], Any]
+    default: Any
+    description: str
+
+
+# Defaults that depend on the instance path are filled in by ``load_config``.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("INSTANCE_PATH", _str, "./instance", "Folder for the SQLite file and dev keys."),
+    Setting(
+        "DATABASE_URL",
+        _database_url,
+        None,
+        "SQLAlchemy URL. Default: `sqlite:///<instance>/governance.db` (WAL mode). "
+        "PostgreSQL: `postgresql://user@host/db` (psycopg 3).",
+    ),
+    Setting(
+        "SECRET_KEY",
+        _str,
+        None,
+        "Flask session secret. Default: generated once into `<instance>/secret_key` (dev).",
+    ),
+    Setting(
+        "MASTER_KEY",
+        _str,
+        None,
+        "Key-encryption key(s), base64 of 32 bytes, or `1:B64,2:B64` for several versions. "
+        "Overrides the key file.",
+    ),
+    Setting(
+        "MASTER_KEY_FILE",
+        _str,
+        None,
+        "Key file (JSON, versioned KEKs). Default: `<instance>/master_key.json`, created on "
+        "first run with mode 0600.",
+    ),
+    Setting(
+        "SIGNING_KEY_FILE",
+        _str,
+        None,
+        "Ed25519 PEM key signing audit checkpoints. Default: `<instance>/audit_signing_key.pem`.",
+    ),
+    Setting("DEFAULT_REGION", _region, "CN", "Region for phone numbers written without +country."),
+    Setting("MAX_BODY_BYTES", _positive_int, 16 * 1024 * 1024, "Largest accepted request body."),
+    Setting("PAGE_SIZE", _positive_int, 50, "Default page size of list endpoints (max 500)."),
+    Setting(
+        "CHECKPOINT_EVERY", _positive_int, 1000, "Issue a signed audit checkpoint every N entries."
+    ),
+    Setting(
+        "CHECKPOINT_SECONDS",
+        _positive_int,
+        3600,
+        "Issue a signed audit checkpoint when the last is older than T seconds.",
+    ),
+    Setting(
+        "SESSION_MINUTES", _positive_int, 30, "Console session idle timeout, in minutes."
+    ),
+    Setting(
+        "REAUTH_MINUTES",
+        _positive_int,
+        5,
+        "Sensitive console actions need a password re-entry this recent.",
+    ),
+    Setting("SECURE_COOKIES", _bool, False, "Mark cookies Secure (set true behind TLS)."),
+    Setting("RATE_LIMIT", _str, "600 per minute", "Per-token API rate limit (Flask-Limiter)."),
+    Setting("LOG_LEVEL", _str, "INFO", "Python logging level."),
+    Setting("DEV", _bool, False, "Development mode: allows generated dev keys."),
+)
+
+KNOWN_KEYS = {s.key for s in SETTINGS} | {"TEST_DATABASE_URL"}
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Read settings from ``environ`` (default ``os.environ``) and apply ``overrides``.
+
+    Raises ConfigError naming the variable when a value is malformed.
+    """
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        name = PREFIX + setting.key
+        if setting.key in overrides:
+            config[setting.key] = overrides.pop(setting.key)
+            continue
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            config[setting.key] = setting.default
+            continue
+        try:
+            config[setting.key] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} is malformed: {exc}") from None
+    for name in sorted(environ):
+        if name.startswith(PREFIX) and name[len(PREFIX) :] not in KNOWN_KEYS:
+            log.warning("unknown setting %s ignored (a typo?)", name)
+    config.update(overrides)
+    instance = Path(config["INSTANCE_PATH"]).resolve()
+    config["INSTANCE_PATH"] = str(instance)
+    if config["DATABASE_URL"] is None:
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'governance.db'}"
+    if config["MASTER_KEY_FILE"] is None:
+        config["MASTER_KEY_FILE"] = str(instance / "master_key.json")
+    if config["SIGNING_KEY_FILE"] is None:
+        config["SIGNING_KEY_FILE"] = str(instance / "audit_signing_key.pem")
+    return config
+
+
+def settings_table() -> str:
+    """The README configuration table, in Markdown."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = "(see meaning)" if s.default is None else f"`{s.default}`"
+        rows.append(f"| `{PREFIX}{s.key}` | {default} | {s.description} |")
+    return "\n".join(rows)

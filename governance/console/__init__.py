@@ -1,0 +1,51 @@
+"""The DPO console: server-rendered pages, one guard (see governance.web), CSRF on every form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g
+
+bp = Blueprint(
+    "console", __name__, template_folder="templates", static_folder="static",
+    static_url_path="/console-static",
+)
+
+NAV = (
+    ("console.index", "Dashboard"),
+    ("console.customers", "Customers"),
+    ("console.consent", "Consent"),
+    ("console.retention", "Retention"),
+    ("console.pii", "PII findings"),
+    ("console.audit", "Audit"),
+    ("console.backups", "Backups"),
+    ("console.incidents", "Incidents"),
+    ("console.reports", "Reports"),
+    ("console.jobs", "Jobs"),
+    ("console.users", "Users"),
+    ("console.policy", "Policy"),
+)
+
+
+@bp.app_context_processor
+def _nav() -> dict[str, Any]:
+    """Navigation entries the signed-in user's roles may open."""
+    actor = g.get("actor")
+    if actor is None or actor.type != "user":
+        return {"nav_items": []}
+    from flask import current_app
+
+    from governance.security.guard import authorizer
+    from governance.web import rule_pattern
+
+    rules = {r.endpoint: r.rule for r in current_app.url_map.iter_rules()}
+    auth = authorizer()
+    items = [
+        (endpoint, label)
+        for endpoint, label in NAV
+        if endpoint in rules and auth.allowed(frozenset(actor.roles), rule_pattern(rules[endpoint]), "GET")
+    ]
+    return {"nav_items": items}
+
+
+from governance.console import auth, pages  # noqa: E402,F401

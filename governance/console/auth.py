@@ -1,0 +1,179 @@
+"""Sign-in, TOTP enrolment and verification, recovery codes, password change, sign-out.
+
+The session is cleared and given a fresh random ``sid`` at every sign-in step (no session
+fixation); the login completes only after the second factor.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, session, url_for
+
+from governance.console import bp
+from governance.console.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm
+from governance.errors import GovernanceError, Unauthenticated
+from governance.extensions import db
+from governance.models import User
+from governance.services import identity
+from governance.services.context import Actor
+from governance.web import current_call
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("console.index")
+
+
+def _fresh_session(**values: Any) -> None:
+    session.clear()
+    session["sid"] = secrets.token_urlsafe(16)
+    session.update(values)
+
+
+def _pending_user() -> User | None:
+    user_id = session.get("pending_user")
+    if not user_id or time.time() - session.get("pending_at", 0) > 300:
+        return None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.state == "active" else None
+
+
+def _complete_login(user: User) -> Any:
+    nxt = session.get("next")
+    _fresh_session(user_id=user.id, mfa_ok=True, pwd=user.password_hash[-16:],
+                   seen=int(time.time()), auth_at=int(time.time()))
+    return redirect(_safe_next(nxt))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = LoginForm()
+    if form.validate_on_submit():
+        call = current_call()
+        try:
+            user = identity.password_login(call, form.email.data, form.password.data)
+        except GovernanceError as exc:
+            db.session.commit()  # keep the failure count and its audit entry
+            flash(exc.title if exc.status == 429 else "Wrong email or password.", "error")
+            return render_template("login.html", form=form), exc.status
+        db.session.commit()
+        _fresh_session(pending_user=user.id, pending_at=time.time(),
+                       next=_safe_next(request.args.get("next")))
+        if not identity.mfa_required(user):
+            return _complete_login(user)
+        return redirect(url_for("console.login_mfa"))
+    return render_template("login.html", form=form)
+
+
+@bp.route("/login/mfa", methods=["GET", "POST"])
+def login_mfa() -> Any:
+    user = _pending_user()
+    if user is None:
+        flash("Please sign in again.", "info")
+        return redirect(url_for("console.login"))
+    call = current_call().as_actor(Actor(id=user.id, type="user", roles=tuple(user.roles),
+                                         request_id=g.request_id, client=request.remote_addr,
+                                         name=user.email))
+    form = CodeForm()
+    if not user.totp_enrolled:
+        return _enrol(call, user, form)
+    if form.validate_on_submit():
+        try:
+            identity.verify_second_factor(call, user, form.code.data)
+        except GovernanceError as exc:
+            db.session.commit()
+            flash(exc.title if exc.status == 429 else "That code is not valid.", "error")
+            return render_template("mfa.html", form=form), exc.status
+        db.session.commit()
+        return _complete_login(user)
+    return render_template("mfa.html", form=form)
+
+
+def _enrol(call: Any, user: User, form: CodeForm) -> Any:
+    if form.validate_on_submit() and session.get("enrolling"):
+        try:
+            codes = identity.confirm_enrolment(call, user, form.code.data)
+        except GovernanceError:
+            db.session.commit()
+            flash("That code does not match; scan the QR code again and retry.", "error")
+        else:
+            db.session.commit()
+            response = _complete_login(user)
+            return render_template("recovery_codes.html", codes=codes,
+                                   next=response.location), 200
+    enrolment = identity.begin_enrolment(call, user)
+    db.session.commit()
+    session["enrolling"] = True
+    return render_template("enrol.html", form=CodeForm(formdata=None), enrolment=enrolment)
+
+
+@bp.route("/logout")
+def logout() -> Any:
+    session.clear()
+    flash("You are signed out.", "ok")
+    return redirect(url_for("console.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account() -> Any:
+    call = current_call()
+    user = db.session.get(User, call.actor.id)
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            identity.change_password(call, user, form.current.data, form.new.data)
+        except GovernanceError as exc:
+            db.session.commit()
+            flash(exc.detail, "error")
+            return render_template("account.html", form=form, user=user), exc.status
+        db.session.commit()
+        session["pwd"] = user.password_hash[-16:]
+        flash("Password changed.", "ok")
+        return redirect(url_for("console.account"))
+    return render_template("account.html", form=form, user=user)
+
+
+@bp.route("/account/recovery-codes", methods=["POST"])
+def recovery_codes() -> Any:
+    require_recent_auth()
+    call = current_call()
+    user = db.session.get(User, call.actor.id)
+    codes = identity.regenerate_recovery_codes(call, user)
+    db.session.commit()
+    return render_template("recovery_codes.html", codes=codes, next=url_for("console.account"))
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+def reauth() -> Any:
+    form = ReauthForm()
+    call = current_call()
+    user = db.session.get(User, call.actor.id)
+    if form.validate_on_submit():
+        try:
+            identity.password_login(call, user.email, form.password.data)
+        except GovernanceError:
+            db.session.commit()
+            flash("Wrong password.", "error")
+            return render_template("reauth.html", form=form), 401
+        db.session.commit()
+        session["auth_at"] = int(time.time())
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("reauth.html", form=form)
+
+
+class ReauthRequired(Unauthenticated):
+    slug = "reauth-required"
+    title = "Please confirm your password"
+
+
+def require_recent_auth() -> None:
+    """Sensitive console actions need a password entry within REAUTH_MINUTES."""
+    from flask import current_app
+
+    limit = current_app.config["REAUTH_MINUTES"] * 60
+    if time.time() - session.get("auth_at", 0) > limit:
+        raise ReauthRequired("confirm your password to continue")

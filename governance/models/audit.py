@@ -1,0 +1,61 @@
+"""Audit log storage: entries, Merkle nodes, the persisted frontier and signed checkpoints.
+
+Rows are append-only: database triggers (created by the migration) refuse UPDATE and DELETE on
+entries, nodes and checkpoints. The single ``audit_state`` row is the serialisation point.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from governance.extensions import db
+
+
+class AuditEntry(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    timestamp: Mapped[str] = mapped_column(String(32), index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_role: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    resource: Mapped[str | None] = mapped_column(String(64))
+    subject_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    leaf: Mapped[str] = mapped_column(Text)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditNode(db.Model):  # type: ignore[name-defined,misc]
+    """Root of a perfect subtree: level 0 are leaf hashes."""
+
+    __tablename__ = "audit_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditState(db.Model):  # type: ignore[name-defined,misc]
+    """One row (id 1): tree size and right-edge frontier, locked by every append."""
+
+    __tablename__ = "audit_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    frontier: Mapped[str] = mapped_column(Text, default='{"size":0,"hashes":[]}')
+    last_checkpoint_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_checkpoint_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class AuditCheckpoint(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "audit_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    timestamp: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))

@@ -1,0 +1,197 @@
+"""Appending to the tamper-evident audit log inside the caller's database transaction.
+
+``AuditLog.record`` is the one function every other service calls. It locks the single
+``audit_state`` row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite every transaction already
+began with ``BEGIN IMMEDIATE``), assigns the next gapless sequence number, hashes the canonical
+entry as an RFC 9162 leaf, stores the perfect-subtree nodes the append completes and the new
+frontier, and issues a signed checkpoint every N entries or T seconds. Nothing is committed here:
+the caller's commit makes the action and its entry durable together, or neither.
+"""
+
+from __future__ import annotations
+
+import json
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from audit.checkpoint import Checkpoint, sign_checkpoint
+from audit.entry import Entry
+from audit.hashing import leaf_hash
+from audit.tree import Frontier
+from governance.models import AuditCheckpoint, AuditEntry, AuditNode, AuditState
+from governance.services.context import Actor
+
+OUTCOMES = ("allowed", "denied", "failed")
+EMPTY_FRONTIER = '{"size":0,"hashes":[]}'
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC timestamp with microseconds and a Z suffix."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SqlNodeStore:
+    """``audit.store.NodeStore`` over the ``audit_nodes`` table: one SELECT per batch."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get_node(self, level: int, index: int) -> bytes:
+        return self.get_nodes([(level, index)])[(level, index)]
+
+    def get_nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[tuple[int, int], bytes] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self.session.execute(
+                select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
+                    tuple_(AuditNode.level, AuditNode.idx).in_(chunk)
+                )
+            )
+            found.update({(lv, ix): bytes(h) for lv, ix, h in rows})
+        missing = [k for k in wanted if k not in found]
+        if missing:
+            raise KeyError(f"audit node {missing[0]} is missing from the store")
+        return found
+
+
+@dataclass
+class AuditLog:
+    """The server's audit log: signing key and checkpoint cadence."""
+
+    signing_key: Ed25519PrivateKey
+    checkpoint_every: int = 1000
+    checkpoint_seconds: int = 3600
+
+    def _lock_state(self, session: Session) -> AuditState:
+        state = session.execute(
+            select(AuditState)
+            .where(AuditState.id == 1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if state is None:
+            state = AuditState(id=1, size=0, frontier=EMPTY_FRONTIER, last_checkpoint_size=0)
+            session.add(state)
+            session.flush()
+        return state
+
+    def record(
+        self,
+        session: Session,
+        actor: Actor,
+        action: str,
+        *,
+        now: datetime,
+        resource: str | None = None,
+        subject_id: str | None = None,
+        purpose: str | None = None,
+        outcome: str = "allowed",
+        details: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Append one entry in the caller's transaction and return it (not committed)."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown audit outcome {outcome!r}")
+        state = self._lock_state(session)
+        seq = state.size + 1
+        entry = Entry(
+            seq=seq,
+            timestamp=rfc3339(now),
+            actor_id=actor.id,
+            actor_type=actor.type,
+            actor_role=actor.role,
+            action=action,
+            resource=resource,
+            subject_id=subject_id,
+            purpose=purpose,
+            outcome=outcome,
+            request_id=actor.request_id,
+            client=actor.client,
+            details=details or {},
+        )
+        leaf = entry.leaf()
+        digest = leaf_hash(leaf)
+        frontier = Frontier.from_json(json.loads(state.frontier))
+        completed = frontier.append(digest)
+        row = AuditEntry(
+            seq=seq,
+            timestamp=entry.timestamp,
+            actor_id=actor.id,
+            actor_type=actor.type,
+            actor_role=actor.role,
+            action=action,
+            resource=resource,
+            subject_id=subject_id,
+            purpose=purpose,
+            outcome=outcome,
+            leaf=leaf.decode("utf-8"),
+            leaf_hash=digest,
+        )
+        session.add(row)
+        session.add_all(AuditNode(level=lv, idx=ix, hash=h) for lv, ix, h in completed)
+        state.size = seq
+        state.frontier = json.dumps(frontier.to_json(), separators=(",", ":"))
+        if self._checkpoint_due(state, now):
+            self._sign(session, state, frontier.root(), now)
+        return row
+
+    def _checkpoint_due(self, state: AuditState, now: datetime) -> bool:
+        if state.size - state.last_checkpoint_size >= self.checkpoint_every:
+            return True
+        if state.last_checkpoint_at is None:
+            return False
+        last = datetime.strptime(state.last_checkpoint_at, "%Y-%m-%dT%H:%M:%S.%fZ")
+        return now - last.replace(tzinfo=UTC) >= timedelta(seconds=self.checkpoint_seconds)
+
+    def _sign(self, session: Session, state: AuditState, root: bytes, now: datetime) -> Checkpoint:
+        cp = sign_checkpoint(self.signing_key, state.size, root, rfc3339(now))
+        session.add(
+            AuditCheckpoint(
+                tree_size=cp.tree_size,
+                root_hash=cp.root_hash,
+                timestamp=cp.timestamp,
+                key_id=cp.key_id,
+                signature=cp.signature,
+            )
+        )
+        state.last_checkpoint_size = state.size
+        state.last_checkpoint_at = cp.timestamp
+        return cp
+
+    def checkpoint(self, session: Session, now: datetime) -> Checkpoint:
+        """Issue a checkpoint of the current tree now (or return the one at this size)."""
+        state = self._lock_state(session)
+        existing = session.get(AuditCheckpoint, state.size)
+        if existing is not None:
+            return to_checkpoint(existing)
+        return self._sign(session, state, Frontier.from_json(json.loads(state.frontier)).root(), now)
+
+
+def to_checkpoint(row: AuditCheckpoint) -> Checkpoint:
+    """The library object for a stored checkpoint."""
+    return Checkpoint(
+        tree_size=row.tree_size,
+        root_hash=bytes(row.root_hash),
+        timestamp=row.timestamp,
+        key_id=row.key_id,
+        signature=bytes(row.signature),
+    )
+
+
+def tree_size(session: Session) -> int:
+    """Current number of entries."""
+    state = session.get(AuditState, 1)
+    return 0 if state is None else state.size
+
+
+def checkpoints(session: Session) -> Sequence[AuditCheckpoint]:
+    """All checkpoints, oldest first."""
+    return session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)).all()

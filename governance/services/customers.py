@@ -1,0 +1,359 @@
+"""Customers: create, read, update, list and erase, each encrypted, masked and audited.
+
+Every function takes a ``Call`` (session, actor, vault, audit log, clock); the caller commits. The
+audit entry is appended in the same transaction as the read or change it records.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from governance.errors import Conflict, MalformedRequest, NotFound, ValidationError
+from governance.models import Customer, DataKey, Tombstone
+from governance.models.ids import is_id, new_id
+from governance.security.masking import apply_visibility
+from governance.services import normalise as norm
+from governance.services.context import Call
+from governance.services.listing import customer_query
+from governance.services.protection import SubjectErased
+
+TABLE = "customers"
+FIELDS = (
+    "external_ref",
+    "full_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "national_id",
+    "address",
+    "country",
+    "language",
+    "marketing",
+)
+READ_ONLY = ("id", "created_at", "updated_at")
+STRUCTURED = {"address"}
+MAX_PAGE = 500
+
+
+def validate_customer(
+    data: Any, *, partial: bool = False, default_region: str = "CN"
+) -> dict[str, Any]:
+    """Normalise and validate a customer document; raises ValidationError with field details."""
+    if not isinstance(data, dict):
+        raise ValidationError("expected a JSON object", [{"field": "", "message": "not an object"}])
+    errors: list[dict[str, str]] = []
+    for name in data:
+        if name in READ_ONLY:
+            errors.append({"field": name, "message": "is read-only"})
+        elif name not in FIELDS:
+            errors.append({"field": name, "message": "is not a known field"})
+    country = data.get("country")
+    steps: dict[str, Any] = {
+        "external_ref": lambda v: norm.clean_text(v, max_length=128),
+        "full_name": lambda v: norm.clean_text(v, max_length=200, required=not partial),
+        "email": norm.normalise_email,
+        "phone": lambda v: norm.normalise_phone(v, default_region),
+        "date_of_birth": norm.normalise_birth_date,
+        "national_id": lambda v: norm.normalise_national_id(v, _safe_country(country)),
+        "address": norm.normalise_address,
+        "country": norm.normalise_country,
+        "language": norm.normalise_language,
+        "marketing": norm.normalise_marketing,
+    }
+    clean: dict[str, Any] = {}
+    for name, step in steps.items():
+        if partial and name not in data:
+            continue
+        try:
+            clean[name] = step(data.get(name))
+        except norm.FieldError as exc:
+            errors.append({"field": name, "message": str(exc)})
+    if partial and "full_name" in clean and clean["full_name"] is None:
+        errors.append({"field": "full_name", "message": "cannot be removed"})
+    if errors:
+        raise ValidationError("the customer has invalid fields", errors)
+    return clean
+
+
+def _safe_country(value: Any) -> str | None:
+    try:
+        return norm.normalise_country(value)
+    except norm.FieldError:
+        return None
+
+
+@dataclass
+class Lookup:
+    """Blind-index values of one normalised customer, used for lookups and duplicates."""
+
+    email: bytes | None
+    phone: bytes | None
+    national_id: bytes | None
+    name_dob: bytes | None
+
+
+def lookup_keys(call: Call, clean: dict[str, Any]) -> Lookup:
+    """Blind indexes for a normalised customer."""
+    vault = call.vault
+    name_dob = None
+    if clean.get("full_name") and clean.get("date_of_birth"):
+        name_dob = vault.blind_index(
+            "name_dob", f"{clean['full_name'].casefold()}|{clean['date_of_birth']}"
+        )
+    return Lookup(
+        vault.blind_index("email", clean.get("email")),
+        vault.blind_index("phone", clean.get("phone")),
+        vault.blind_index("national_id", clean.get("national_id")),
+        name_dob,
+    )
+
+
+def find_duplicate(call: Call, keys: Lookup, exclude: str | None = None) -> tuple[str, str] | None:
+    """The id of an existing customer sharing email, phone, id number or name + birth date."""
+    for column, value, reason in (
+        (Customer.email_bidx, keys.email, "email"),
+        (Customer.phone_bidx, keys.phone, "phone"),
+        (Customer.national_id_bidx, keys.national_id, "national_id"),
+        (Customer.name_dob_bidx, keys.name_dob, "full_name+date_of_birth"),
+    ):
+        if value is None:
+            continue
+        query = select(Customer.id).where(column == value)
+        if exclude:
+            query = query.where(Customer.id != exclude)
+        found = call.session.scalars(query.limit(1)).first()
+        if found:
+            return found, reason
+    return None
+
+
+def apply_fields(call: Call, customer: Customer, clean: dict[str, Any], key: Any) -> None:
+    """Write normalised values onto a customer row, encrypting the protected ones."""
+    vault = call.vault
+    encrypted = set(vault.encrypted_fields(TABLE))
+    for name, value in clean.items():
+        if name in encrypted:
+            setattr(customer, f"{name}_ct", vault.seal(key, TABLE, name, customer.id, value))
+        else:
+            setattr(customer, name, value if name != "marketing" else (value or {}))
+    merged = {**decrypt_customer(call, customer, key, only=("full_name", "date_of_birth")), **clean}
+    keys = lookup_keys(call, merged)
+    for field in ("email", "phone", "national_id"):
+        if field in clean:
+            setattr(customer, f"{field}_bidx", getattr(keys, field))
+    if "full_name" in clean or "date_of_birth" in clean:
+        customer.name_dob_bidx = keys.name_dob
+
+
+def decrypt_customer(
+    call: Call, customer: Customer, key: Any, only: Sequence[str] = FIELDS
+) -> dict[str, Any]:
+    """Plain values of a customer (in memory only)."""
+    vault = call.vault
+    encrypted = set(vault.encrypted_fields(TABLE))
+    out: dict[str, Any] = {}
+    for name in only:
+        if name in encrypted:
+            blob = getattr(customer, f"{name}_ct")
+            out[name] = vault.open(key, TABLE, name, customer.id, blob, name in STRUCTURED)
+        else:
+            out[name] = getattr(customer, name)
+    return out
+
+
+def to_document(call: Call, customer: Customer, key: Any) -> dict[str, Any]:
+    """The full JSON document of a customer, in clear (before masking)."""
+    doc = {"id": customer.id, **decrypt_customer(call, customer, key)}
+    doc["marketing"] = doc.get("marketing") or {}
+    doc["created_at"] = customer.created_at.isoformat().replace("+00:00", "Z")
+    doc["updated_at"] = customer.updated_at.isoformat().replace("+00:00", "Z")
+    return doc
+
+
+def present(call: Call, doc: dict[str, Any], reveal: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """Mask a document for the actor's roles; returns it and the per-field visibility."""
+    return apply_visibility(call.actor.roles, doc, reveal=reveal)
+
+
+def create_customer(call: Call, data: Any, *, reveal: bool = False) -> dict[str, Any]:
+    """Validate, check for duplicates, encrypt and store a new customer."""
+    clean = validate_customer(data, default_region=call.settings.get("DEFAULT_REGION", "CN"))
+    duplicate = find_duplicate(call, lookup_keys(call, clean))
+    if duplicate:
+        raise Conflict(f"a customer with the same {duplicate[1]} exists: {duplicate[0]}")
+    _check_external_ref(call, clean.get("external_ref"))
+    now = call.now()
+    customer = Customer(id=new_id(), created_at=now, updated_at=now, marketing={})
+    key = call.vault.create_subject_key(call.session, customer.id)
+    apply_fields(call, customer, clean, key)
+    call.session.add(customer)
+    call.session.flush()
+    doc, visibility = present(call, to_document(call, customer, key), reveal)
+    call.audit.record(
+        call.session,
+        call.actor,
+        "customer.create",
+        now=now,
+        resource=TABLE,
+        subject_id=customer.id,
+        details={"fields": sorted(k for k, v in clean.items() if v not in (None, {}))},
+    )
+    return doc
+
+
+def _check_external_ref(call: Call, ref: str | None, exclude: str | None = None) -> None:
+    if ref is None:
+        return
+    query = select(Customer.id).where(Customer.external_ref == ref)
+    if exclude:
+        query = query.where(Customer.id != exclude)
+    found = call.session.scalars(query).first()
+    if found:
+        raise Conflict(f"external_ref is already used by customer {found}")
+
+
+def load(call: Call, customer_id: str) -> Customer:
+    """The customer row; NotFound (or 410 when erased)."""
+    if not is_id(customer_id):
+        raise NotFound("no customer with that id")
+    customer = call.session.get(Customer, customer_id)
+    if customer is None:
+        if call.session.get(Tombstone, customer_id) is not None:
+            raise SubjectErased(f"customer {customer_id} was erased")
+        raise NotFound(f"no customer {customer_id}")
+    return customer
+
+
+def get_customer(
+    call: Call, customer_id: str, *, purpose: str | None = None, reveal_reason: str | None = None
+) -> dict[str, Any]:
+    """Read one customer, masked for the actor (clear where allowed, with a recorded reason)."""
+    reveal = bool(reveal_reason and reveal_reason.strip())
+    customer = load(call, customer_id)
+    key = call.vault.subject_key(call.session, customer.id)
+    doc, visibility = present(call, to_document(call, customer, key), reveal)
+    call.audit.record(
+        call.session,
+        call.actor,
+        "customer.read",
+        now=call.now(),
+        resource=TABLE,
+        subject_id=customer.id,
+        purpose=purpose,
+        details={"fields": visibility, "reveal_reason": reveal_reason if reveal else None},
+    )
+    return doc
+
+
+def update_customer(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
+    """Apply a partial update (JSON merge semantics: null removes a field)."""
+    clean = validate_customer(
+        data, partial=True, default_region=call.settings.get("DEFAULT_REGION", "CN")
+    )
+    customer = load(call, customer_id)
+    key = call.vault.subject_key(call.session, customer.id)
+    merged = {**decrypt_customer(call, customer, key, ("full_name", "date_of_birth")), **clean}
+    duplicate = find_duplicate(call, lookup_keys(call, merged), exclude=customer.id)
+    if duplicate:
+        raise Conflict(f"a customer with the same {duplicate[1]} exists: {duplicate[0]}")
+    if "external_ref" in clean:
+        _check_external_ref(call, clean["external_ref"], exclude=customer.id)
+    apply_fields(call, customer, clean, key)
+    customer.updated_at = call.now()
+    call.session.flush()
+    doc, _ = present(call, to_document(call, customer, key), False)
+    call.audit.record(
+        call.session,
+        call.actor,
+        "customer.update",
+        now=call.now(),
+        resource=TABLE,
+        subject_id=customer.id,
+        details={"fields": sorted(clean)},
+    )
+    return doc
+
+
+def erase_customer(call: Call, customer_id: str, request_ref: str | None = None) -> dict[str, Any]:
+    """Crypto-shred a customer: delete its DEK and rows, keep a tombstone (id only)."""
+    customer = load(call, customer_id)
+    ref = norm.clean_text(request_ref, max_length=200) if request_ref else None
+    now = call.now()
+    call.session.delete(customer)
+    key_row = call.session.get(DataKey, customer_id)
+    if key_row is not None:
+        call.session.delete(key_row)
+    call.session.add(Tombstone(subject_id=customer_id, erased_at=now, request_ref=ref))
+    call.session.flush()
+    call.audit.record(
+        call.session,
+        call.actor,
+        "customer.erase",
+        now=now,
+        resource=TABLE,
+        subject_id=customer_id,
+        details={"request_ref": ref},
+    )
+    return {"id": customer_id, "erased_at": now.isoformat().replace("+00:00", "Z")}
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The id a cursor points after; MalformedRequest when it was not made by us."""
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise MalformedRequest("cursor is not valid") from None
+    if not is_id(value):
+        raise MalformedRequest("cursor is not valid")
+    return value
+
+
+
+
+def list_customers(
+    call: Call,
+    filters: dict[str, str],
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    purpose: str | None = None,
+) -> dict[str, Any]:
+    """One page of customers in creation order, filtered by blind index or clear columns."""
+    query = customer_query(call, filters)
+    if cursor:
+        query = query.where(Customer.id > decode_cursor(cursor))
+    limit = max(1, min(limit, MAX_PAGE))
+    rows = list(call.session.scalars(query.order_by(Customer.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    keys = call.vault.subject_keys(call.session, [c.id for c in rows])
+    items = []
+    visibility: dict[str, str] = {}
+    for customer in rows:
+        doc, visibility = present(call, to_document(call, customer, keys[customer.id]), False)
+        items.append(doc)
+    call.audit.record(
+        call.session,
+        call.actor,
+        "customer.list",
+        now=call.now(),
+        resource=TABLE,
+        purpose=purpose,
+        details={
+            "subjects": [c.id for c in rows],
+            "fields": visibility,
+            "filters": sorted(filters),
+        },
+    )
+    next_cursor = encode_cursor(rows[-1].id) if more and rows else None
+    return {"items": items, "next_cursor": next_cursor}

@@ -1,0 +1,304 @@
+"""People and applications: accounts, passwords, TOTP MFA, recovery codes, service tokens.
+
+Every sign-in step, enrolment, lock, recovery-code use, token change and role change is audited
+in the same transaction. TOTP secrets are stored encrypted under the account's own data key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import Parameters
+from sqlalchemy import select
+
+from governance.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
+from governance.models import ApiToken, PasswordHistory, ServiceAccount, User
+from governance.models.ids import new_id
+from governance.security import mfa, passwords, tokens
+from governance.security.masking import default_visibility, requires_mfa
+from governance.services import normalise as norm
+from governance.services.context import Call
+
+PASSWORD_PARAMS: dict[str, Parameters] = {}  # tests may put a fast parameter set here
+
+
+class AccountLocked(Unauthenticated):
+    status = 429
+    slug = "account-locked"
+    title = "Too many failed attempts; try again later"
+
+
+def _params() -> Parameters:
+    return PASSWORD_PARAMS.get("default", passwords.PRODUCTION_PARAMETERS)
+
+
+def _roles(roles: list[str], kind: str) -> list[str]:
+    policy = default_visibility()
+    known = policy.known_roles
+    bad = [r for r in roles if r not in known]
+    if bad or not roles:
+        raise ValidationError("unknown role", [{"field": "role", "message":
+                              f"must be one of {', '.join(sorted(known))}"}])
+    wrong_kind = [r for r in roles if policy.roles[r].kind != kind]
+    if wrong_kind:
+        raise ValidationError("role not for this kind of account", [{"field": "role", "message":
+                              f"{', '.join(wrong_kind)} is not a {kind} role"}])
+    return sorted(set(roles))
+
+
+def _audit(call: Call, action: str, outcome: str = "allowed", **details: Any) -> None:
+    call.audit.record(call.session, call.actor, action, now=call.now(), resource="identity",
+                      outcome=outcome, details=details)
+
+
+def find_user(call: Call, email: str) -> User | None:
+    return call.session.scalars(select(User).where(User.email == email.strip().lower())).first()
+
+
+def create_user(call: Call, email: str, roles: list[str], password: str) -> User:
+    """A person account; password checked against the policy."""
+    try:
+        address = norm.normalise_email(email)
+    except norm.FieldError as exc:
+        raise ValidationError("invalid email", [{"field": "email", "message": str(exc)}]) from None
+    if address is None:
+        raise ValidationError("email is required", [{"field": "email", "message": "is required"}])
+    if find_user(call, address):
+        raise Conflict("a user with this email exists")
+    checked = _roles(roles, "person")
+    passwords.check_password_policy(password, email=address)
+    user = User(id=new_id(), email=address, roles=checked, state="active",
+                password_hash=passwords.hash_password(password, params=_params()),
+                password_changed_at=call.now(), created_at=call.now(), recovery_hashes=[])
+    call.session.add(user)
+    call.session.flush()
+    call.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash,
+                                     created_at=call.now()))
+    _audit(call, "user.create", user_id=user.id, roles=checked)
+    return user
+
+
+def password_login(call: Call, email: str, password: str) -> User:
+    """First factor. Counts failures and locks with back-off; every outcome audited."""
+    user = find_user(call, email or "")
+    now = call.now()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        _audit(call, "login.password", "denied", user_id=user.id, reason="locked")
+        raise AccountLocked("the account is temporarily locked")
+    if user is None or user.state != "active" or not passwords.verify_password(
+        user.password_hash, password or ""
+    ):
+        if user is not None:
+            _fail(call, user, "login.password")
+        else:
+            _audit(call, "login.password", "denied", reason="unknown account")
+        raise Unauthenticated("wrong email or password")
+    if passwords.needs_rehash(user.password_hash, params=_params()):
+        user.password_hash = passwords.hash_password(password, params=_params())
+    _audit(call, "login.password", user_id=user.id)
+    return user
+
+
+def _fail(call: Call, user: User, action: str) -> None:
+    user.failed_attempts += 1
+    until = mfa.lockout_until(user.failed_attempts, call.now())
+    if until is not None:
+        user.locked_until = until
+        _audit(call, "account.lock", "denied", user_id=user.id, until=until.isoformat())
+    _audit(call, action, "denied", user_id=user.id, failures=user.failed_attempts)
+
+
+def mfa_required(user: User) -> bool:
+    return requires_mfa(user.roles)
+
+
+def _secret(call: Call, user: User) -> str:
+    key = call.vault.subject_key(call.session, user.id)
+    return str(call.vault.open(key, "users", "totp_secret", user.id, user.totp_secret_ct))
+
+
+def verify_second_factor(call: Call, user: User, code: str) -> None:
+    """TOTP code (or a recovery code) for an enrolled user; replay refused; audited."""
+    now = call.now()
+    if user.locked_until is not None and user.locked_until > now:
+        _audit(call, "login.mfa", "denied", user_id=user.id, reason="locked")
+        raise AccountLocked("the account is temporarily locked")
+    code = (code or "").strip()
+    if len(code.replace(" ", "")) > 6:
+        index = mfa.match_recovery_code(code, user.recovery_hashes)
+        if index is None:
+            _fail(call, user, "login.recovery_code")
+            raise Unauthenticated("invalid recovery code")
+        hashes = list(user.recovery_hashes)
+        hashes[index] = None
+        user.recovery_hashes = hashes
+        _success(call, user, "login.recovery_code", remaining=sum(h is not None for h in hashes))
+        return
+    try:
+        step = mfa.verify_totp(_secret(call, user), code, now=now, last_used_step=user.totp_last_step)
+    except (mfa.InvalidCode, mfa.ReplayedCode) as exc:
+        _fail(call, user, "login.mfa")
+        raise Unauthenticated(exc.title) from None
+    user.totp_last_step = step
+    _success(call, user, "login.mfa")
+
+
+def _success(call: Call, user: User, action: str, **details: Any) -> None:
+    user.failed_attempts = 0
+    user.locked_until = None
+    user.last_login_at = call.now()
+    _audit(call, action, user_id=user.id, **details)
+
+
+def begin_enrolment(call: Call, user: User) -> dict[str, str]:
+    """A new (pending) TOTP secret: shown once with its QR code; not active until confirmed."""
+    secret = mfa.new_totp_secret()
+    try:
+        key = call.vault.subject_key(call.session, user.id)
+    except Exception:
+        key = call.vault.create_subject_key(call.session, user.id)
+    user.totp_secret_ct = call.vault.seal(key, "users", "totp_secret", user.id, secret)
+    user.totp_enrolled = False
+    user.totp_last_step = None
+    uri = mfa.provisioning_uri(secret, user.email)
+    _audit(call, "mfa.enrol_start", user_id=user.id)
+    return {"secret": secret, "uri": uri, "qr_svg": mfa.qr_svg(uri)}
+
+
+def confirm_enrolment(call: Call, user: User, code: str) -> list[str]:
+    """Activate MFA after a valid code; returns 10 fresh recovery codes (shown once)."""
+    if user.totp_secret_ct is None:
+        raise ValidationError("start enrolment first")
+    try:
+        step = mfa.verify_totp(_secret(call, user), code or "", now=call.now(), last_used_step=None)
+    except (mfa.InvalidCode, mfa.ReplayedCode):
+        _fail(call, user, "mfa.enrol_confirm")
+        raise ValidationError("the code is not valid", [{"field": "code", "message":
+                              "does not match the authenticator"}]) from None
+    user.totp_enrolled = True
+    user.totp_last_step = step
+    codes = regenerate_recovery_codes(call, user)
+    _success(call, user, "mfa.enrol_confirm")
+    return codes
+
+
+def regenerate_recovery_codes(call: Call, user: User) -> list[str]:
+    """Replace all recovery codes; only hashes are stored."""
+    codes = mfa.generate_recovery_codes()
+    user.recovery_hashes = [mfa.hash_recovery_code(c) for c in codes]
+    _audit(call, "mfa.recovery_codes", user_id=user.id)
+    return codes
+
+
+def change_password(call: Call, user: User, current: str, new: str) -> None:
+    """Change a password: current one required, policy and history checked."""
+    if not passwords.verify_password(user.password_hash, current or ""):
+        _fail(call, user, "password.change")
+        raise Unauthenticated("the current password is wrong")
+    history = call.session.scalars(
+        select(PasswordHistory.password_hash).where(PasswordHistory.user_id == user.id)
+        .order_by(PasswordHistory.id.desc()).limit(passwords.HISTORY_SIZE)
+    ).all()
+    passwords.check_password_policy(new, email=user.email, previous_hashes=list(history))
+    user.password_hash = passwords.hash_password(new, params=_params())
+    user.password_changed_at = call.now()
+    call.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash,
+                                     created_at=call.now()))
+    _audit(call, "password.change", user_id=user.id)
+
+
+def set_state(call: Call, email: str, state: str) -> User:
+    """Disable or re-activate an account."""
+    user = _must(call, email)
+    if state not in ("active", "disabled"):
+        raise ValidationError("bad state", [{"field": "state", "message": "active or disabled"}])
+    user.state = state
+    if state == "active":
+        user.failed_attempts, user.locked_until = 0, None
+    _audit(call, "user.state", user_id=user.id, state=state)
+    return user
+
+
+def set_roles(call: Call, email: str, roles: list[str]) -> User:
+    """Change a person's roles; nobody may change their own."""
+    user = _must(call, email)
+    if call.actor.type == "user" and call.actor.id == user.id:
+        _audit(call, "user.roles", "denied", user_id=user.id, reason="own roles")
+        raise Forbidden("you cannot change your own roles")
+    user.roles = _roles(roles, "person")
+    _audit(call, "user.roles", user_id=user.id, roles=user.roles)
+    return user
+
+
+def reset_mfa(call: Call, email: str) -> User:
+    """Remove a user's TOTP enrolment and recovery codes (they enrol again at next login)."""
+    user = _must(call, email)
+    user.totp_secret_ct, user.totp_enrolled, user.totp_last_step = None, False, None
+    user.recovery_hashes = []
+    _audit(call, "mfa.reset", user_id=user.id)
+    return user
+
+
+def _must(call: Call, email: str) -> User:
+    user = find_user(call, email)
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
+def list_users(call: Call) -> list[User]:
+    return list(call.session.scalars(select(User).order_by(User.email)))
+
+
+def service_account(call: Call, name: str, roles: list[str] | None = None) -> ServiceAccount:
+    """The named service account, created with ``roles`` if it does not exist."""
+    clean = norm.clean_text(name, max_length=128)
+    if not clean:
+        raise ValidationError("name is required", [{"field": "account", "message": "is required"}])
+    account = call.session.scalars(select(ServiceAccount).where(ServiceAccount.name == clean)).first()
+    if account is None:
+        account = ServiceAccount(id=new_id(), name=clean, roles=_roles(roles or [], "service"),
+                                 created_at=call.now())
+        call.session.add(account)
+        call.session.flush()
+        _audit(call, "service_account.create", account_id=account.id, roles=account.roles)
+    elif roles and sorted(set(roles)) != sorted(account.roles):
+        account.roles = _roles(roles, "service")
+        _audit(call, "service_account.roles", account_id=account.id, roles=account.roles)
+    return account
+
+
+def create_token(call: Call, account: ServiceAccount, expires_days: int | None = None) -> str:
+    """A new API token for ``account``; the full token is returned once, only its hash stored."""
+    if expires_days is not None and not 1 <= expires_days <= 3650:
+        raise ValidationError("bad expiry", [{"field": "expires_days", "message": "1 to 3650"}])
+    token_id, full = tokens.generate_token()
+    expires = call.now() + timedelta(days=expires_days) if expires_days else None
+    call.session.add(ApiToken(id=token_id, service_account_id=account.id, created_at=call.now(),
+                              secret_hash=tokens.hash_token_secret(full), expires_at=expires))
+    _audit(call, "token.create", account_id=account.id, token_id=token_id,
+           expires_at=expires.isoformat() if expires else None)
+    return full
+
+
+def revoke_token(call: Call, token_id: str) -> ApiToken:
+    token = call.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("no such token")
+    if token.revoked_at is None:
+        token.revoked_at = call.now()
+    _audit(call, "token.revoke", token_id=token_id)
+    return token
+
+
+def rotate_token(call: Call, token_id: str, expires_days: int | None = None) -> str:
+    """Revoke a token and issue a new one for the same account."""
+    old = revoke_token(call, token_id)
+    account = call.session.get(ServiceAccount, old.service_account_id)
+    assert account is not None
+    return create_token(call, account, expires_days)
+
+
+def token_expired(token: ApiToken, now: datetime) -> bool:
+    return token.expires_at is not None and token.expires_at <= now

@@ -1,0 +1,219 @@
+"""Jobs: long work as rows with state and progress, run in the foreground or by workers.
+
+A worker claims the oldest runnable job atomically: ``SELECT … FOR UPDATE SKIP LOCKED`` on
+PostgreSQL (several workers on several machines share one database), and on SQLite the claim runs
+inside a ``BEGIN IMMEDIATE`` transaction, which is already exclusive. A job whose worker stopped
+sending heartbeats is claimed again and resumes from its last checkpoint; after ``MAX_ATTEMPTS``
+it fails cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from governance.errors import GovernanceError, NotFound
+from governance.models import Job
+from governance.models.ids import is_id
+from governance.services.context import Actor, Call
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+STALE_AFTER = timedelta(seconds=60)
+
+
+class JobCancelled(Exception):
+    """Raised inside a handler to stop early (not used by the built-in kinds)."""
+
+
+@dataclass
+class JobContext:
+    """What a job handler gets: the call to act with, its job row and progress reporting."""
+
+    call: Call
+    job: Job
+    on_progress: Callable[[int, int | None], None] | None = None
+    _last_beat: datetime | None = field(default=None, repr=False)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.job.params or {})
+
+    @property
+    def saved(self) -> dict[str, Any]:
+        """The checkpoint saved by an earlier, interrupted run (empty on the first run)."""
+        return dict(self.job.checkpoint or {})
+
+    def progress(
+        self, done: int, total: int | None = None, checkpoint: dict[str, Any] | None = None
+    ) -> None:
+        """Record progress (and a resume point) and commit the work done so far."""
+        self.job.progress_done = done
+        if total is not None:
+            self.job.progress_total = total
+        if checkpoint is not None:
+            self.job.checkpoint = checkpoint
+        self.job.heartbeat_at = self.call.now()
+        self.call.session.commit()
+        if self.on_progress:
+            self.on_progress(done, self.job.progress_total)
+
+
+Handler = Callable[[JobContext], dict[str, Any]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def register(kind: str) -> Callable[[Handler], Handler]:
+    """Decorator adding a job kind."""
+
+    def wrap(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return wrap
+
+
+def submit(call: Call, kind: str, params: dict[str, Any]) -> Job:
+    """Queue a job (not committed)."""
+    if kind not in HANDLERS:
+        raise GovernanceError(f"unknown job kind {kind}")
+    job = Job(kind=kind, params=params, state="queued", created_by=call.actor.id)
+    job.created_at = call.now()
+    call.session.add(job)
+    call.session.flush()
+    call.audit.record(
+        call.session, call.actor, "job.submit", now=call.now(), resource="jobs",
+        details={"job_id": job.id, "kind": kind},
+    )
+    return job
+
+
+def claim(session: Session, worker: str, now: datetime, kinds: list[str] | None = None) -> Job | None:
+    """Claim the oldest queued (or abandoned) job for ``worker``; commits the claim."""
+    stale = now - STALE_AFTER
+    query = (
+        select(Job)
+        .where(
+            or_(
+                Job.state == "queued",
+                (Job.state == "running") & (Job.heartbeat_at < stale),
+            )
+        )
+        .order_by(Job.created_at)
+        .limit(1)
+    )
+    if kinds:
+        query = query.where(Job.kind.in_(kinds))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    job = session.scalars(query).first()
+    if job is None:
+        session.rollback()
+        return None
+    job.state = "running"
+    job.worker = worker
+    job.attempts += 1
+    job.started_at = job.started_at or now
+    job.heartbeat_at = now
+    session.commit()
+    return job
+
+
+def run(
+    call: Call,
+    job: Job,
+    on_progress: Callable[[int, int | None], None] | None = None,
+    handler: Handler | None = None,
+) -> Job:
+    """Run a claimed (or new) job to the end, recording success or a clean failure."""
+    session = call.session
+    if job.state == "queued":
+        job.state = "running"
+        job.attempts += 1
+        job.started_at = call.now()
+        job.heartbeat_at = call.now()
+        session.commit()
+    if job.attempts > MAX_ATTEMPTS:
+        return _finish(call, job, error="gave up after its worker stopped repeatedly")
+    ctx = JobContext(call.as_actor(_job_actor(call.actor, job)), job, on_progress)
+    try:
+        result = (handler or HANDLERS[job.kind])(ctx)
+    except GovernanceError as exc:
+        session.rollback()
+        return _finish(call, job, error=exc.detail)
+    except Exception as exc:  # a failed job must be recorded, whatever broke
+        session.rollback()
+        log.error("job %s (%s) failed: %s", job.id, job.kind, type(exc).__name__)
+        log.debug("%s", traceback.format_exc())
+        return _finish(call, job, error=f"internal error: {type(exc).__name__}")
+    return _finish(call, job, result=result)
+
+
+def _job_actor(actor: Actor, job: Job) -> Actor:
+    if actor.type != "system":
+        return actor
+    return Actor(id=job.created_by or "system", type="system", roles=("system",),
+                 request_id=f"job:{job.id}")
+
+
+def _finish(call: Call, job: Job, result: dict[str, Any] | None = None,
+            error: str | None = None) -> Job:
+    session = call.session
+    job = session.get(Job, job.id) or job
+    job.state = "failed" if error else "succeeded"
+    job.result = result
+    job.error = error
+    job.finished_at = call.now()
+    call.audit.record(
+        session, call.actor, "job.finish", now=call.now(), resource="jobs",
+        outcome="failed" if error else "allowed",
+        details={"job_id": job.id, "kind": job.kind, "state": job.state},
+    )
+    session.commit()
+    return job
+
+
+def get(session: Session, job_id: str) -> Job:
+    """A job by id; NotFound otherwise."""
+    job = session.get(Job, job_id) if is_id(job_id) else None
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    return job
+
+
+def describe(job: Job) -> dict[str, Any]:
+    """The public JSON shape of a job."""
+
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+    total = job.progress_total
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "progress": {
+            "done": job.progress_done,
+            "total": total,
+            "percent": round(100 * job.progress_done / total, 1) if total else None,
+        },
+        "result": job.result,
+        "error": job.error,
+        "attempts": job.attempts,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+    }
+
+
+def recent(session: Session, limit: int = 50) -> list[Job]:
+    """The most recent jobs, newest first."""
+    return list(session.scalars(select(Job).order_by(Job.created_at.desc()).limit(limit)))

@@ -1,0 +1,153 @@
+"""Field protection for the customer store: per-subject data keys, field ciphertext, blind indexes.
+
+This is the one place where customer fields are encrypted and decrypted (ARCHITECTURE invariant
+2). Models only ever see ciphertext (``*_ct``) and blind indexes (``*_bidx``); which fields are
+encrypted comes from ``policies/fields.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from governance.errors import GovernanceError
+from governance.models import DataKey, Tombstone
+from governance.policyfiles import FieldRule
+from governance.services import crypto
+from governance.services.crypto import KeySource
+
+
+class SubjectErased(GovernanceError):
+    """The data subject was erased; its data is gone for good."""
+
+    status = 410
+    slug = "subject-erased"
+    title = "Data subject erased"
+
+
+class DataUnavailable(GovernanceError):
+    """Stored ciphertext could not be decrypted (integrity failure or missing key)."""
+
+    status = 500
+    slug = "data-integrity"
+    title = "Stored data failed its integrity check"
+
+
+class Vault:
+    """Encrypts and decrypts customer fields with the subject's data key."""
+
+    def __init__(self, keys: KeySource, rules: dict[tuple[str, str], FieldRule]) -> None:
+        self.keys = keys
+        self.rules = rules
+        self._index_root = keys.index_key(crypto.BLIND_INDEX_PURPOSE)
+
+    # -- classification -------------------------------------------------------------------
+    def encrypted_fields(self, table: str) -> list[str]:
+        """Names of the encrypted fields of ``table``."""
+        return [r.name for (t, _), r in self.rules.items() if t == table and r.encrypted]
+
+    def indexed_fields(self, table: str) -> dict[str, str]:
+        """``{field: blind index kind}`` for ``table``."""
+        return {
+            r.name: r.blind_index
+            for (t, _), r in self.rules.items()
+            if t == table and r.blind_index is not None
+        }
+
+    # -- data keys ------------------------------------------------------------------------
+    def create_subject_key(self, session: Session, subject_id: str) -> tuple[bytes, bytes]:
+        """Make and store (wrapped) a new DEK for a subject; returns ``(dek, key_id)``."""
+        dek = crypto.new_data_key()
+        key_id = crypto.new_data_key_id()
+        wrapped = self.keys.wrap(dek)
+        session.add(
+            DataKey(
+                subject_id=subject_id,
+                key_id=key_id,
+                kek_version=wrapped.version,
+                wrapped=wrapped.blob,
+            )
+        )
+        return dek, key_id
+
+    def subject_key(self, session: Session, subject_id: str) -> tuple[bytes, bytes]:
+        """Unwrap a subject's DEK; raises SubjectErased when it was shredded."""
+        row = session.get(DataKey, subject_id)
+        if row is None:
+            if session.get(Tombstone, subject_id) is not None:
+                raise SubjectErased(f"subject {subject_id} was erased")
+            raise DataUnavailable(f"no data key for subject {subject_id}")
+        try:
+            dek = self.keys.unwrap(crypto.WrappedKey(row.kek_version, bytes(row.wrapped)))
+        except crypto.CryptoError as exc:
+            raise DataUnavailable(f"data key of subject {subject_id}: {exc}") from None
+        return dek, bytes(row.key_id)
+
+    def subject_keys(self, session: Session, subject_ids: Iterable[str]) -> dict[str, Any]:
+        """Unwrap many DEKs with one query; erased subjects are absent from the result."""
+        ids = list(dict.fromkeys(subject_ids))
+        keys: dict[str, tuple[bytes, bytes]] = {}
+        for start in range(0, len(ids), 500):
+            rows = session.scalars(
+                select(DataKey).where(DataKey.subject_id.in_(ids[start : start + 500]))
+            )
+            for row in rows:
+                wrapped = crypto.WrappedKey(row.kek_version, bytes(row.wrapped))
+                try:
+                    keys[row.subject_id] = (self.keys.unwrap(wrapped), bytes(row.key_id))
+                except crypto.CryptoError as exc:
+                    raise DataUnavailable(f"data key of subject {row.subject_id}: {exc}") from None
+        return keys
+
+    # -- fields ---------------------------------------------------------------------------
+    def seal(
+        self,
+        key: tuple[bytes, bytes],
+        table: str,
+        column: str,
+        subject_id: str,
+        value: Any,
+        row_id: str | None = None,
+    ) -> bytes | None:
+        """Encrypt one field value (text, or a JSON value for structured fields)."""
+        if value is None:
+            return None
+        text = value if isinstance(value, str) else _canonical(value)
+        dek, key_id = key
+        return crypto.encrypt_field(dek, key_id, table, column, subject_id, text, row_id=row_id)
+
+    def open(
+        self,
+        key: tuple[bytes, bytes],
+        table: str,
+        column: str,
+        subject_id: str,
+        blob: bytes | None,
+        structured: bool = False,
+        row_id: str | None = None,
+    ) -> Any:
+        """Decrypt one field; fails closed with DataUnavailable naming only ids and columns."""
+        if blob is None:
+            return None
+        dek, key_id = key
+        try:
+            text = crypto.decrypt_field(
+                dek, key_id, table, column, subject_id, bytes(blob), row_id=row_id
+            )
+        except crypto.CryptoError as exc:
+            raise DataUnavailable(str(exc)) from None
+        return json.loads(text) if structured else text
+
+    def blind_index(self, kind: str, normalised: str | None) -> bytes | None:
+        """Keyed HMAC of a normalised value for exact lookups."""
+        if normalised is None:
+            return None
+        return crypto.blind_index(self._index_root, kind, normalised)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,161 @@
+"""The one guard in front of every route, and the error handlers for API and console.
+
+``register_guards`` installs a single ``before_request`` hook: a route is public only if its
+endpoint is in ``PUBLIC_ENDPOINTS``; every other route needs an authenticated principal *and* a
+Casbin rule allowing one of its roles that route pattern and method (deny by default, ARCHITECTURE
+invariant 4). A new route therefore cannot ship unguarded: it is refused until policy allows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from governance.bootstrap import deps
+from governance.errors import (
+    Forbidden,
+    GovernanceError,
+    MalformedRequest,
+    PayloadTooLarge,
+    Unauthenticated,
+    problem,
+)
+from governance.extensions import db
+from governance.services.context import Actor, Call
+
+log = logging.getLogger(__name__)
+
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "console.static",
+        "console.healthz",
+        "console.readyz",
+        "console.login",
+        "console.login_mfa",
+        "console.logout",
+        "api.openapi_json",
+        "api.openapi_docs",
+        "api.audit_public_key",
+    }
+)
+
+
+def rule_pattern(rule: str) -> str:
+    """A Flask rule (``/customers/<id>``) as a Casbin keyMatch2 pattern (``/customers/:id``)."""
+    out = []
+    for part in rule.split("/"):
+        if part.startswith("<") and part.endswith(">"):
+            part = ":" + part[1:-1].split(":")[-1]
+        out.append(part)
+    return "/".join(out)
+
+
+def is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def current_call() -> Call:
+    """The service call for this request: its session, actor and the app's dependencies."""
+    from flask import current_app
+
+    return deps(current_app).call(db.session, g.get("actor") or anonymous())
+
+
+def anonymous() -> Actor:
+    return Actor(id=None, type="anonymous", request_id=g.get("request_id"), client=_client())
+
+
+def _client() -> str | None:
+    return request.remote_addr
+
+
+def register_guards(app: Flask) -> None:
+    """Authenticate and authorise every request in one place."""
+    from governance.security.guard import authenticate, authorize
+
+    @app.before_request
+    def _guard() -> None:
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        g.actor = None
+        endpoint = request.endpoint
+        if endpoint is None:
+            return  # 404 / 405 are answered by Werkzeug; nothing is served
+        if endpoint in PUBLIC_ENDPOINTS:
+            g.actor = authenticate(optional=True)
+            return
+        g.actor = authenticate(optional=False)
+        assert request.url_rule is not None
+        authorize(g.actor, rule_pattern(request.url_rule.rule), request.method)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_request
+    def _rollback(exc: BaseException | None) -> None:
+        if exc is not None:
+            db.session.rollback()
+
+
+def _problem_response(status: int, slug: str, title: str, detail: str, errors: Any = None) -> Any:
+    if is_api() or request.accept_mimetypes.best == "application/json":
+        body = problem(status, slug, title, detail, request.path, errors)
+        response = jsonify(body)
+        response.status_code = status
+        response.mimetype = "application/problem+json"
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="governance"'
+        return response
+    html = render_template(
+        "error.html", status=status, title=title, detail=detail, errors=errors or []
+    )
+    return html, status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render domain errors and HTTP errors as problem+json (API) or an HTML page (console)."""
+
+    @app.errorhandler(GovernanceError)
+    def _domain(exc: GovernanceError) -> Any:
+        db.session.rollback()
+        if isinstance(exc, Unauthenticated) and not is_api():
+            from flask import redirect, url_for
+
+            return redirect(url_for("console.login", next=request.path))
+        return _problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        db.session.rollback()
+        code = exc.code or 500
+        if code == 413:
+            err: GovernanceError = PayloadTooLarge("the request body is too large")
+            return _problem_response(err.status, err.slug, err.title, err.detail)
+        if code == 400 and "CSRF" in (exc.description or ""):
+            return _problem_response(400, "csrf", "Form expired or forged", "please reload the "
+                                     "page and submit the form again")
+        slug = (exc.name or "error").lower().replace(" ", "-")
+        return _problem_response(code, slug, exc.name or "Error", exc.description or "")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        db.session.rollback()
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.path)
+        log.debug("unhandled error", exc_info=exc)
+        return _problem_response(
+            500, "internal-error", "Internal error",
+            f"the request failed and changed nothing (request id {g.get('request_id', '-')})",
+        )
+
+
+__all__ = ["Forbidden", "MalformedRequest", "current_call", "register_guards", "rule_pattern"]
