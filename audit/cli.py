@@ -61,13 +61,14 @@ def _summary(report: VerifyReport, key_source: str) -> str:
     latest = report.latest_checkpoint
     if latest is not None:
         lines.append(
-            f"{report.checkpoints_verified} checkpoint(s) verified with key {report.key_id} "
-            f"({key_source}); latest at tree size {latest.tree_size}, {latest.timestamp}"
+            f"checkpoints: {report.checkpoints_verified} verified, latest at tree size "
+            f"{latest.tree_size} ({latest.timestamp})"
         )
+    lines.append(f"signing key: {report.key_id} ({key_source})")
     if report.unsigned_entries:
         lines.append(
-            f"warning: the last {report.unsigned_entries} entries are not yet covered "
-            "by a signed checkpoint"
+            f"warning: the last {report.unsigned_entries} entries are not yet covered by a "
+            "signed checkpoint"
         )
     return "\n".join(lines)
 

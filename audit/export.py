@@ -28,6 +28,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -41,7 +42,7 @@ from audit.checkpoint import (
     key_id,
     load_public_key_pem,
 )
-from audit.timefmt import parse_timestamp
+from audit.timefmt import format_timestamp, parse_timestamp
 from audit.verify import LogRecord, Progress, VerifyError, VerifyReport, verify_log
 
 EXPORT_FORMAT = "governance-audit-export/v1"
@@ -84,7 +85,7 @@ def write_export(
     checkpoints: Iterable[Checkpoint],
     *,
     tree_size: int,
-    exported_at: str,
+    now: datetime,
 ) -> int:
     """Stream an export of tree_size entries ``(seq, leaf, stored leaf hash)``; return the count.
 
@@ -92,9 +93,8 @@ def write_export(
     column. Raises ValueError if entries or checkpoints do not fit tree_size.
     """
     pem = public_key_pem.decode("ascii") if isinstance(public_key_pem, bytes) else public_key_pem
-    parse_timestamp(exported_at)
     header = {"type": "header", "format": EXPORT_FORMAT, "public_key": pem}
-    fp.write(_line({**header, "exported_at": exported_at, "tree_size": tree_size}))
+    fp.write(_line({**header, "exported_at": format_timestamp(now), "tree_size": tree_size}))
     for checkpoint in sorted(checkpoints, key=lambda cp: cp.tree_size):
         if checkpoint.tree_size > tree_size:
             raise ValueError(f"checkpoint at tree size {checkpoint.tree_size} is beyond the export")

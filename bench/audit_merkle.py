@@ -14,6 +14,7 @@ import random
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -26,6 +27,7 @@ from audit.proofs import consistency_proof, inclusion_proof, prove_consistency, 
 from audit.store import MemoryNodeStore
 from audit.tree import Frontier
 
+NOW = datetime(2024, 5, 3, tzinfo=UTC)
 TS = "2024-05-01T12:00:00.000000Z"
 
 
@@ -73,7 +75,7 @@ def write_big_export(path: Path, n: int, key: Ed25519PrivateKey) -> list[bytes]:
             yield seq, make_leaf(seq), hashes[seq - 1]
 
     with path.open("w", encoding="utf-8") as fp:
-        write_export(fp, public_key_pem(key), records(), checkpoints, tree_size=n, exported_at=TS)
+        write_export(fp, public_key_pem(key), records(), checkpoints, tree_size=n, now=NOW)
     return hashes
 
 

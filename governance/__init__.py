@@ -57,6 +57,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from governance.console import bp as console_bp
     from governance.web import register_error_handlers, register_guards
 
+    # The API authenticates state-changing calls by bearer token only (session cookies are
+    # accepted for safe methods), so CSRF tokens are for the console's forms alone.
+    csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(console_bp)
     register_guards(app)

@@ -55,4 +55,14 @@ def created(body: Any) -> Any:
     return response
 
 
-from governance.api import customers, jobs, openapi, quality, reports  # noqa: E402,F401
+from governance.api import (  # noqa: E402,F401  (each module registers its routes)
+    audit,
+    customers,
+    identity,
+    jobs,
+    keys,
+    openapi,
+    pii,
+    quality,
+    reports,
+)

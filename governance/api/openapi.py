@@ -199,6 +199,13 @@ OPERATIONS: dict[str, dict[str, Any]] = {
 }
 
 
+def register_operations(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None) -> None:
+    """Add the OpenAPI description of a resource module's routes (called at import)."""
+    for path, methods in paths.items():
+        OPERATIONS.setdefault(path, {}).update(methods)
+    SCHEMAS.update(schemas or {})
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document."""
     return {

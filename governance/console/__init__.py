@@ -48,4 +48,4 @@ def _nav() -> dict[str, Any]:
     return {"nav_items": items}
 
 
-from governance.console import auth, pages  # noqa: E402,F401
+from governance.console import admin_pages, audit_pages, auth, pages, pii_pages  # noqa: E402,F401

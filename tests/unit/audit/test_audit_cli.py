@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from audit.hashing import leaf_hash
 from audit.tree import Frontier
 
 REPO = Path(__file__).resolve().parents[3]
+NOW = datetime(2024, 5, 3, tzinfo=UTC)
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 OTHER = Ed25519PrivateKey.from_private_bytes(bytes(range(100, 132)))
 TS = "2024-05-01T12:00:00.000000Z"
@@ -32,7 +34,7 @@ def write_log(path: Path, size: int = 12) -> Path:
         frontier.append(leaf_hash(leaf))
     checkpoint = sign_checkpoint(KEY, size, frontier.root(), TS)
     with path.open("w", encoding="utf-8") as fp:
-        write_export(fp, public_key_pem(KEY), records, [checkpoint], tree_size=size, exported_at=TS)
+        write_export(fp, public_key_pem(KEY), records, [checkpoint], tree_size=size, now=NOW)
     return path
 
 
@@ -56,7 +58,8 @@ def test_valid_export_exits_0_with_summary_and_progress(export: Path) -> None:
     result = run(export)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("OK: 12 entries verified, root ")
-    assert "1 checkpoint(s) verified" in result.stdout and "export header" in result.stdout
+    assert "checkpoints: 1 verified, latest at tree size 12" in result.stdout
+    assert "export header" in result.stdout
     assert "verified 12/12 entries (100%)" in result.stderr
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.checkpoint import Checkpoint, key_id, public_key_pem, sign_checkpoint
 from audit.entry import Entry
@@ -17,6 +19,7 @@ from audit.hashing import EMPTY_ROOT, leaf_hash
 from audit.tree import Frontier
 from audit.verify import LogRecord, VerifyError, verify_log
 
+NOW = datetime(2024, 5, 3, tzinfo=UTC)
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 OTHER = Ed25519PrivateKey.from_private_bytes(bytes(range(100, 132)))
 SIZE = 40
@@ -67,7 +70,7 @@ def export_lines(
         records_of(leaves),
         checkpoints,
         tree_size=size,
-        exported_at="2024-05-03T00:00:00.000000Z",
+        now=NOW,
     )
     assert written == size
     return buffer.getvalue().splitlines(keepends=True)
@@ -83,7 +86,7 @@ def entry_line_index(lines: Sequence[str], seq: int) -> int:
     return next(i for i, line in enumerate(lines) if json.loads(line).get("seq") == seq)
 
 
-def edit_entry(lines: list[str], seq: int, change: Callable[[dict[str, object]], None]) -> None:
+def edit_entry(lines: list[str], seq: int, change: Callable[[dict[str, object]], object]) -> None:
     i = entry_line_index(lines, seq)
     obj = json.loads(lines[i])
     change(obj)
@@ -92,6 +95,17 @@ def edit_entry(lines: list[str], seq: int, change: Callable[[dict[str, object]],
 
 def rehash(obj: dict[str, object]) -> None:
     obj["leaf_hash"] = leaf_hash(str(obj["leaf"]).encode()).hex()
+
+
+def replace_in_leaf(old: str, new: str, *, rehashed: bool) -> Callable[[dict[str, object]], None]:
+    """Return an edit that changes the leaf text, and its stored hash too when rehashed."""
+
+    def change(obj: dict[str, object]) -> None:
+        obj["leaf"] = str(obj["leaf"]).replace(old, new, 1)
+        if rehashed:
+            rehash(obj)
+
+    return change
 
 
 def entry_with_seq(obj: dict[str, object], seq: int) -> None:
@@ -103,9 +117,11 @@ def entry_with_seq(obj: dict[str, object], seq: int) -> None:
     rehash(obj)
 
 
-def expect_failure(path: Path, match: str, **kwargs: object) -> VerifyError:
+def expect_failure(
+    path: Path, match: str, trusted_key: Ed25519PublicKey | None = None
+) -> VerifyError:
     with pytest.raises(VerifyError, match=match) as info:
-        verify_export(path, **kwargs)  # type: ignore[arg-type]
+        verify_export(path, trusted_key=trusted_key)
     return info.value
 
 
@@ -113,6 +129,7 @@ def test_round_trip_verifies(tmp_path: Path) -> None:
     lines = export_lines()
     header = json.loads(lines[0])
     assert header["format"] == "governance-audit-export/v1" and header["tree_size"] == SIZE
+    assert header["exported_at"] == "2024-05-03T00:00:00.000000Z"
     assert [json.loads(line)["type"] for line in lines[1:5]] == ["checkpoint"] * 3 + ["entry"]
     report = verify_export(save(tmp_path, lines), trusted_key=KEY.public_key())
     leaves = [make_entry(seq).leaf() for seq in range(1, SIZE + 1)]
@@ -135,21 +152,21 @@ def test_empty_export_verifies_and_unsigned_export_fails(tmp_path: Path) -> None
 
 def test_one_byte_changed_in_a_leaf(tmp_path: Path) -> None:
     lines = export_lines()
-    edit_entry(lines, 5, lambda o: o.update(leaf=str(o["leaf"]).replace("c-5", "c-6")))
+    edit_entry(lines, 5, replace_in_leaf("c-5", "c-6", rehashed=False))
     error = expect_failure(save(tmp_path, lines), r"^entry 5: stored leaf_hash does not match")
     assert error.seq == 5
 
 
 def test_one_byte_changed_in_a_leaf_with_its_hash_recomputed(tmp_path: Path) -> None:
     lines = export_lines()
-    edit_entry(lines, 5, lambda o: (o.update(leaf=str(o["leaf"]).replace("c-5", "c-6")), rehash(o)))
+    edit_entry(lines, 5, replace_in_leaf("c-5", "c-6", rehashed=True))
     error = expect_failure(save(tmp_path, lines), r"^checkpoint at tree size 10: signed root")
     assert error.tree_size == 10
 
 
 def test_a_leaf_that_is_not_a_canonical_entry(tmp_path: Path) -> None:
     lines = export_lines()
-    edit_entry(lines, 5, lambda o: (o.update(leaf=str(o["leaf"]).replace(":", ": ", 1)), rehash(o)))
+    edit_entry(lines, 5, replace_in_leaf(":", ": ", rehashed=True))
     expect_failure(save(tmp_path, lines), r"^entry 5: leaf is not canonical JSON")
 
 
@@ -163,7 +180,7 @@ def test_entry_deleted_and_the_rest_renumbered(tmp_path: Path) -> None:
     lines = export_lines()
     del lines[entry_line_index(lines, 7)]
     for seq in range(8, SIZE + 1):
-        edit_entry(lines, seq, lambda o, s=seq: entry_with_seq(o, s - 1))  # type: ignore[misc]
+        edit_entry(lines, seq, functools.partial(entry_with_seq, seq=seq - 1))
     expect_failure(save(tmp_path, lines), r"^checkpoint at tree size 10: signed root")
 
 
@@ -209,7 +226,7 @@ def test_forged_entry_inserted(tmp_path: Path) -> None:
 def test_forged_entry_inserted_and_the_rest_renumbered(tmp_path: Path) -> None:
     lines = export_lines()
     for seq in range(SIZE, 5, -1):
-        edit_entry(lines, seq, lambda o, s=seq: entry_with_seq(o, s + 1))  # type: ignore[misc]
+        edit_entry(lines, seq, functools.partial(entry_with_seq, seq=seq + 1))
     forged = make_entry(6, action="customer.erase").leaf()
     line = {
         "type": "entry",
@@ -318,9 +335,9 @@ def test_writer_refuses_inconsistent_input() -> None:
     checkpoints = sign_log(leaves, KEY, [3])
     args = (io.StringIO(), public_key_pem(KEY), records_of(leaves))
     with pytest.raises(ValueError, match="announced 4 entries but wrote 3"):
-        write_export(*args, checkpoints, tree_size=4, exported_at="2024-05-03T00:00:00.000000Z")
+        write_export(*args, checkpoints, tree_size=4, now=NOW)
     with pytest.raises(ValueError, match="beyond the export"):
-        write_export(*args, checkpoints, tree_size=2, exported_at="2024-05-03T00:00:00.000000Z")
+        write_export(*args, checkpoints, tree_size=2, now=NOW)
 
 
 def test_verify_log_is_the_shared_verifier_and_reports_progress() -> None:

@@ -1,0 +1,1 @@
+"""audit API routes (filled by the audit work)."""

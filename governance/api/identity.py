@@ -1,0 +1,1 @@
+"""identity API routes (filled by the identity work)."""

@@ -1,0 +1,1 @@
+"""keys API routes (filled by the keys work)."""

@@ -1,0 +1,1 @@
+"""pii API routes (filled by the pii work)."""

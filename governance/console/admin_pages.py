@@ -1,0 +1,1 @@
+"""Console pages: admin_pages."""

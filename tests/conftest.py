@@ -1,0 +1,221 @@
+"""Shared fixtures: a fresh, migrated database per test (SQLite, or PostgreSQL when
+``GOVERNANCE_TEST_DATABASE_URL`` is set), the app, its test client and CLI runner, and factories.
+
+Migrations run once per session into a template (a SQLite file, or a PostgreSQL template
+database); each test gets a copy, so every test starts from exactly what ``db upgrade`` builds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from governance.security.passwords import TEST_PARAMETERS
+from governance.services import identity
+
+identity.PASSWORD_PARAMS["default"] = TEST_PARAMETERS
+
+PG_URL = os.environ.get("GOVERNANCE_TEST_DATABASE_URL")
+
+
+def _pg_admin_engine() -> Any:
+    return create_engine(_psycopg(PG_URL), isolation_level="AUTOCOMMIT")
+
+
+def _psycopg(url: str | None) -> str:
+    assert url
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(_psycopg(url)).set(database=name).render_as_string(hide_password=False)
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    from governance import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
+    with app.app_context():
+        upgrade()
+        from governance.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated template database (path of a SQLite file, or a PostgreSQL database name)."""
+    base = tmp_path_factory.mktemp("template")
+    if PG_URL is None:
+        path = base / "template.db"
+        _migrate(f"sqlite:///{path}", base / "instance")
+        yield str(path)
+        return
+    name = f"gov_tmpl_{os.getpid()}"
+    admin = _pg_admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    _migrate(_with_database(PG_URL, name), base / "instance")
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(template_db: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh copy of the migrated template for one test."""
+    if PG_URL is None:
+        target = tmp_path / "governance.db"
+        shutil.copyfile(template_db, target)
+        yield f"sqlite:///{target}"
+        return
+    name = f"gov_t_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
+    yield _with_database(PG_URL, name)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def make_app(database_url: str, instance: Path, **overrides: Any) -> Any:
+    from governance import create_app
+
+    config = {"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)}
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    app = make_app(database_url, tmp_path / "instance")
+    yield app
+    from governance.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Any) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def call(app: Any) -> Iterator[Any]:
+    """A service call acting as the system, inside an app context."""
+    from governance.bootstrap import deps
+    from governance.extensions import db
+
+    with app.app_context():
+        yield deps(app).call(db.session)
+        db.session.rollback()
+
+
+def make_token(app: Any, role: str, account: str | None = None, **kwargs: Any) -> str:
+    """Create a service account holding ``role`` and return a fresh bearer token."""
+    from governance.bootstrap import deps
+    from governance.extensions import db
+
+    with app.app_context():
+        c = deps(app).call(db.session)
+        sa = identity.service_account(c, account or f"test-{role}", [role])
+        token = identity.create_token(c, sa, **kwargs)
+        db.session.commit()
+    return token
+
+
+@pytest.fixture
+def crm_token(app: Any) -> str:
+    return make_token(app, "crm_app")
+
+
+@pytest.fixture
+def crm(crm_token: str) -> dict[str, str]:
+    """Headers of the CRM application (service role crm_app)."""
+    return {"Authorization": f"Bearer {crm_token}"}
+
+
+CUSTOMER = {
+    "external_ref": "CRM-1",
+    "full_name": "  Alice   Example ",
+    "email": " Alice.Example@Example.COM ",
+    "phone": "+86 138 0013 8000",
+    "date_of_birth": "1990-04-01",
+    "national_id": "11010519491231002X",
+    "address": {"line1": "1 Example Road", "city": "Beijing", "postal_code": "100000"},
+    "country": "cn",
+    "language": "zh-CN",
+    "marketing": {"email": True},
+}
+
+
+def customer_doc(**overrides: Any) -> dict[str, Any]:
+    """A valid customer document with ``overrides`` applied (None removes a key)."""
+    doc = {**CUSTOMER, **overrides}
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def make_customer(call: Any, **overrides: Any) -> dict[str, Any]:
+    """Create a customer through the service and commit; returns its (system-masked) document."""
+    from governance.services import customers
+
+    doc = customers.create_customer(call, customer_doc(**overrides))
+    call.session.commit()
+    return doc
+
+
+PASSWORD = "Correct-Horse-Battery-42"
+
+
+def make_user(app: Any, role: str | list[str], email: str | None = None, enrol: bool = True) -> Any:
+    """Create a person account (TOTP enrolled unless ``enrol`` is false); returns (id, secret)."""
+    from governance.bootstrap import deps
+    from governance.extensions import db
+    from governance.security import mfa
+
+    roles = [role] if isinstance(role, str) else role
+    with app.app_context():
+        c = deps(app).call(db.session)
+        user = identity.create_user(c, email or f"{'-'.join(roles)}@example.com", roles, PASSWORD)
+        secret = None
+        if enrol:
+            secret = identity.begin_enrolment(c, user)["secret"]
+            user.totp_enrolled = True
+        db.session.commit()
+        return user.id, secret
+
+
+def login_as(app: Any, client: Any, role: str | list[str], email: str | None = None) -> str:
+    """Give ``client`` a signed-in console session (password and MFA done) for a new user."""
+    import time
+
+    from governance.extensions import db
+    from governance.models import User
+
+    user_id, _ = make_user(app, role, email)
+    with app.app_context():
+        pwd = db.session.get(User, user_id).password_hash[-16:]
+    with client.session_transaction() as sess:
+        sess.update(user_id=user_id, mfa_ok=True, pwd=pwd, seen=int(time.time()),
+                    auth_at=int(time.time()), sid="test")
+    return user_id
