@@ -216,6 +216,6 @@ def login_as(app: Any, client: Any, role: str | list[str], email: str | None = N
     with app.app_context():
         pwd = db.session.get(User, user_id).password_hash[-16:]
     with client.session_transaction() as sess:
-        sess.update(user_id=user_id, mfa_ok=True, pwd=pwd, seen=int(time.time()),
+        sess.update(_user_id=user_id, _fresh=True, mfa_ok=True, pwd=pwd, seen=int(time.time()),
                     auth_at=int(time.time()), sid="test")
     return user_id

@@ -11,12 +11,14 @@ import time
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, session, url_for
+from flask_login import login_user
 
 from governance.console import bp
 from governance.console.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm
 from governance.errors import GovernanceError, Unauthenticated
 from governance.extensions import db
 from governance.models import User
+from governance.security.guard import SessionUser
 from governance.services import identity
 from governance.services.context import Actor
 from governance.web import current_call
@@ -44,8 +46,9 @@ def _pending_user() -> User | None:
 
 def _complete_login(user: User) -> Any:
     nxt = session.get("next")
-    _fresh_session(user_id=user.id, mfa_ok=True, pwd=user.password_hash[-16:],
-                   seen=int(time.time()), auth_at=int(time.time()))
+    _fresh_session(mfa_ok=True, pwd=user.password_hash[-16:], seen=int(time.time()),
+                   auth_at=int(time.time()))
+    login_user(SessionUser(user))
     return redirect(_safe_next(nxt))
 
 

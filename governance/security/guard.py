@@ -11,11 +11,12 @@ import time
 from datetime import UTC, datetime
 
 from flask import current_app, g, request, session
+from flask_login import UserMixin, current_user
 from sqlalchemy import func, select
 
 from governance.bootstrap import deps
 from governance.errors import Forbidden, Unauthenticated
-from governance.extensions import db
+from governance.extensions import db, login_manager
 from governance.models import ApiToken, CasbinRule, ServiceAccount, User
 from governance.security.authz import Authorizer
 from governance.security.tokens import MalformedToken, parse_bearer, verify_token_hash
@@ -82,19 +83,36 @@ def _token_actor() -> Actor:
     )
 
 
-def _session_actor() -> Actor | None:
-    user_id = session.get("user_id")
-    if not user_id or not session.get("mfa_ok"):
+class SessionUser(UserMixin):  # type: ignore[misc]
+    """Flask-Login's view of a signed-in person."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.id = user.id
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> SessionUser | None:
+    """A session counts only after MFA, while the password is unchanged and the user active."""
+    if not session.get("mfa_ok"):
         return None
     user = db.session.get(User, user_id)
     if user is None or user.state != "active" or session.get("pwd") != user.password_hash[-16:]:
-        session.clear()
+        return None
+    return SessionUser(user)
+
+
+def _session_actor() -> Actor | None:
+    if not current_user.is_authenticated:
+        if session.get("_user_id"):
+            session.clear()
         return None
     last = session.get("seen", 0)
     if time.time() - last > current_app.config["SESSION_MINUTES"] * 60:
         session.clear()
         return None
     session["seen"] = int(time.time())
+    user = current_user.user
     return Actor(
         id=user.id,
         type="user",
