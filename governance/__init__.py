@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
 
     from governance.bootstrap import init_dependencies
+    from governance.services import jobkinds  # noqa: F401  (registers job kinds)
 
     init_dependencies(app, may_create=testing or settings["DEV"])
 

@@ -52,7 +52,8 @@ class _PerLanguageEnhancer(ContextAwareEnhancer):
 
     def enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers, context=None):  # type: ignore[no-untyped-def]  # noqa: E501
         """Delegate to the enhancer suited to the text's language."""
-        zh = nlp_artifacts is not None and nlp_artifacts.language == "zh"
+        doc = getattr(nlp_artifacts, "tokens", None)
+        zh = getattr(doc, "lang_", "") == "zh"
         enhancer = self._modes["substring" if zh else "whole_word"]
         return enhancer.enhance_using_context(text, raw_results, nlp_artifacts, recognizers, context)
 

@@ -1,0 +1,5 @@
+"""Importing this module registers every job kind (each module registers its own handlers)."""
+
+from __future__ import annotations
+
+from governance.services import demo, imports  # noqa: F401

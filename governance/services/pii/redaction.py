@@ -1,0 +1,80 @@
+"""Redaction of findings and the write-time decision for free-text fields. No Presidio import.
+
+``redact`` replaces each finding by ``<ENTITY_TYPE>`` or masks it character by character (card
+numbers keep their last four digits, as PCI DSS 3.4 allows). ``decide`` applies a field's write
+policy: the most severe action triggered by any finding wins (reject > redact > flag > accept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from governance.services.pii.findings import (
+    ACTIONS,
+    Finding,
+    WriteDecision,
+    count_entities,
+)
+from governance.services.pii.policy import FieldPolicy
+
+REDACTION_MODES = ("replace", "mask")
+_KEEP_LAST_FOUR = frozenset({"CREDIT_CARD", "CN_BANK_CARD"})
+_KEEP = frozenset(" -")
+
+
+def _mask(value: str, entity_type: str, mask_char: str) -> str:
+    keep_from = len(value)
+    if entity_type in _KEEP_LAST_FOUR:
+        digits = [i for i, ch in enumerate(value) if ch.isdigit()]
+        keep_from = digits[-4] if len(digits) > 4 else len(value)
+    return "".join(
+        ch if ch in _KEEP or i >= keep_from else mask_char for i, ch in enumerate(value)
+    )
+
+
+def redact(
+    text: str, findings: Iterable[Finding], mode: str = "replace", mask_char: str = "*"
+) -> str:
+    """Text with each finding replaced by ``<ENTITY_TYPE>`` (replace) or masked (mask).
+
+    Overlapping findings are merged into the first one. Raises ValueError for an unknown mode.
+    """
+    if mode not in REDACTION_MODES:
+        raise ValueError(f"redaction mode must be one of {', '.join(REDACTION_MODES)}")
+    if len(mask_char) != 1:
+        raise ValueError("mask_char must be one character")
+    pieces: list[str] = []
+    cursor = 0
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if f.start < cursor or f.end > len(text) or f.start >= f.end:
+            continue
+        pieces.append(text[cursor : f.start])
+        value = text[f.start : f.end]
+        pieces.append(
+            f"<{f.entity_type}>" if mode == "replace" else _mask(value, f.entity_type, mask_char)
+        )
+        cursor = f.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def decide(rule: FieldPolicy, text: str, findings: list[Finding]) -> WriteDecision:
+    """Apply a field's write policy to the findings of ``text``."""
+    per_finding = [rule.action_for(f.entity_type) for f in findings]
+    action = max(per_finding, key=ACTIONS.index, default="accept")
+    triggered = sorted({f.entity_type for f, a in zip(findings, per_finding) if a == action})
+    if action == "reject":
+        stored: str | None = None
+    elif action == "redact":
+        to_hide = [f for f, a in zip(findings, per_finding) if a == "redact"]
+        stored = redact(text, to_hide, mode=rule.redaction)
+    else:
+        stored = text
+    return WriteDecision(
+        field=rule.field,
+        action=action,
+        findings=findings,
+        entity_counts=count_entities(findings),
+        text_to_store=stored,
+        triggered_by=triggered if action != "accept" else [],
+    )
