@@ -109,7 +109,7 @@ def reports_page() -> Any:
     return render_template("reports.html")
 
 
-@bp.get("/reports/data-inventory.pdf")
+@bp.get("/reports/data-inventory")
 def report_data_inventory() -> Any:
     pdf = inventory.data_inventory_pdf(current_call(), current_app.config["DATABASE_URL"])
     db.session.commit()

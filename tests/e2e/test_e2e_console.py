@@ -1,0 +1,88 @@
+"""The console in a real browser: sign in with password and TOTP, browse masked customers,
+follow a job's progress, download a report."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import PASSWORD, customer_doc, make_user
+
+pytestmark = pytest.mark.e2e
+
+
+def totp_now(secret: str) -> str:
+    from governance.security.mfa import time_step, totp_at_step
+
+    return totp_at_step(secret, time_step(datetime.now(UTC)))
+
+
+def sign_in(page: Any, base: str, email: str, secret: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/login/mfa")
+    page.fill("#code", totp_now(secret))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_dpo_signs_in_sees_masked_customers_and_downloads_a_report(
+    app: Any, live_server: str, page: Any, crm: dict[str, str]
+) -> None:
+    client = app.test_client()
+    created = client.post("/api/v1/customers", json=customer_doc(), headers=crm).json
+    _, secret = make_user(app, "dpo", "dpo@example.com")
+    sign_in(page, live_server, "dpo@example.com", secret)
+    assert page.locator("[data-figure=customers]").inner_text() == "1"
+    page.click("text=Customers")
+    row = page.locator("#customers tr").nth(1)
+    assert "a***@example.com" in row.inner_text()
+    assert "alice.example@example.com" not in page.content()
+    row.locator("a").click()
+    page.wait_for_url(f"{live_server}/customers/{created['id']}")
+    assert "A*** E***" in page.content()
+    page.click("text=Reports")
+    with page.expect_download() as info:
+        page.click("#download-data-inventory")
+    with open(info.value.path(), "rb") as fh:
+        pdf = PdfReader(io.BytesIO(fh.read()))
+    text = "\n".join(p.extract_text() for p in pdf.pages)
+    assert "Data Inventory Report" in text and "customers.email" in text
+
+
+def test_wrong_code_shows_a_readable_error(app: Any, live_server: str, page: Any) -> None:
+    make_user(app, "auditor", "aud@example.com")
+    page.goto(f"{live_server}/login")
+    page.fill("#email", "aud@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.fill("#code", "000000")
+    page.click("button[type=submit]")
+    assert "That code is not valid." in page.locator(".flash.error").inner_text()
+
+
+def test_first_sign_in_enrols_totp_and_shows_recovery_codes(app: Any, live_server: str, page: Any) -> None:
+    import pyotp
+
+    make_user(app, "support", "sup@example.com", enrol=False)
+    page.goto(f"{live_server}/login")
+    page.fill("#email", "sup@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/login/mfa")
+    assert page.locator("svg").count() >= 1
+    secret = page.locator("#totp-secret").inner_text()
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("button[type=submit]")
+    codes = page.locator("#recovery-codes li").all_inner_texts()
+    assert len(codes) == 10
+    page.click("text=I have saved them")
+    page.wait_for_url(f"{live_server}/")
+    assert "Customers" in page.locator("header nav").inner_text()
+    assert "Users" not in page.locator("header nav").inner_text()
