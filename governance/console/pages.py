@@ -25,8 +25,7 @@ def _migrations_current() -> tuple[bool, str | None, str | None]:
     migrate: Migrate = current_app.extensions["migrate"].migrate
     script = ScriptDirectory.from_config(migrate.get_config())
     head = script.get_current_head()
-    with db.engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+    current = MigrationContext.configure(db.session.connection()).get_current_revision()
     return current == head, current, head
 
 
@@ -42,6 +41,7 @@ def healthz() -> Any:
     except Exception as exc:  # health reports failure, never raises
         checks["database"] = f"unreachable ({type(exc).__name__})"
         ok = False
+    db.session.rollback()
     healthy = checks.get("database") == "ok" and ok
     return jsonify({"status": "ok" if healthy else "degraded", "checks": checks}), (
         200 if healthy else 503

@@ -9,8 +9,10 @@ Card rule (so that one number is never counted twice):
 
 * UnionPay (IIN ``62``, 16-19 digits) and Chinese domestic ``95`` cards (19 digits) are
   ``CN_BANK_CARD``;
-* Visa, Mastercard (51-55 and 2221-2720), American Express, Discover (6011, 644-649, 65), JCB
-  (3528-3589), Diners Club (300-305, 36, 38, 39) and Maestro are ``CREDIT_CARD``;
+* Visa (13/16/19 digits), Mastercard (51-55 and 2221-2720), American Express, Discover (6011,
+  644-649, 65; 16/19 digits), JCB (3528-3589), Diners Club (300-305, 36, 38, 39; 14/16 digits)
+  and Maestro are ``CREDIT_CARD``. Lengths are kept to those issued, so that an 18-digit
+  resident id of Jiangxi (36...) or Xinjiang (65...) is never taken for a card;
 * anything else, or a number failing Luhn, is neither.
 """
 
@@ -106,11 +108,11 @@ def card_network(number: str) -> str | None:
         return "mastercard"
     if n == 15 and p2 in (34, 37):
         return "amex"
-    if 16 <= n <= 19 and (p4 == 6011 or 644 <= p3 <= 649 or p2 == 65):
+    if n in (16, 19) and (p4 == 6011 or 644 <= p3 <= 649 or p2 == 65):
         return "discover"
     if 16 <= n <= 19 and 3528 <= p4 <= 3589:
         return "jcb"
-    if 14 <= n <= 19 and (300 <= p3 <= 305 or p2 in (36, 38, 39)):
+    if n in (14, 16) and (300 <= p3 <= 305 or p2 in (36, 38, 39)):
         return "diners"
     if 16 <= n <= 19 and (p4 in (5018, 5020, 5038, 5893, 6304, 6759) or 6761 <= p4 <= 6763):
         return "maestro"

@@ -1,0 +1,345 @@
+"""Generate the labelled PII evaluation corpus ``tests/data/pii/corpus.jsonl`` (deterministic).
+
+Short customer notes, about half English and half Chinese, built from templates whose slots are
+filled by seeded Faker (en_US, zh_CN) and by the generators below; every personal value is placed
+at a known offset and labelled ``{"type", "start", "end"}``. Negatives (order and tracking
+numbers, postcodes, dates, amounts, last-four digits) and hard cases (resident ids with a wrong
+check digit, Luhn-invalid cards, ids glued to Chinese characters, +86 numbers with separators)
+are unlabelled and must not be reported.
+
+Check digits are computed here independently of ``governance.services.pii.validators``; resident
+ids come from Faker's zh_CN ``ssn()``. Phone numbers are kept only when libphonenumber knows them
+as valid (a note holds real numbers). Run: ``python bench/make_pii_corpus.py [--count N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import phonenumbers
+from faker import Faker
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "pii" / "corpus.jsonl"
+SEED = 20240517
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+class Gen:
+    """Value generators; each returns ``(text, entity_type or None)``."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.en = Faker("en_US")
+        self.zh = Faker("zh_CN")
+        self.en.seed_instance(seed)
+        self.zh.seed_instance(seed + 1)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def digits(self, n: int) -> str:
+        return "".join(self.rng.choice("0123456789") for _ in range(n))
+
+    @staticmethod
+    def luhn_digit(body: str) -> str:
+        total = 0
+        for i, ch in enumerate(reversed(body)):
+            d = int(ch) * (2 if i % 2 == 0 else 1)
+            total += d // 10 + d % 10
+        return str((10 - total % 10) % 10)
+
+    def group(self, number: str, sizes: tuple[int, ...]) -> str:
+        sep = self.rng.choice([" ", "-", " "])
+        out, i = [], 0
+        for size in sizes:
+            out.append(number[i : i + size])
+            i += size
+        if i < len(number):
+            out.append(number[i:])
+        return sep.join(out)
+
+    # -- phones ----------------------------------------------------------------------------
+    def cn_mobile(self) -> tuple[str, str]:
+        n = self.zh.phone_number()
+        style = self.rng.randrange(7)
+        text = [
+            n,
+            n,
+            f"{n[:3]} {n[3:7]} {n[7:]}",
+            f"{n[:3]}-{n[3:7]}-{n[7:]}",
+            f"+86 {n[:3]} {n[3:7]} {n[7:]}",
+            f"+86{n}",
+            f"0086-{n[:3]}-{n[3:7]}-{n[7:]}",
+        ][style]
+        return text, "PHONE_NUMBER"
+
+    def _valid(self, region: str, national: str) -> phonenumbers.PhoneNumber | None:
+        try:
+            num = phonenumbers.parse(national, region)
+        except phonenumbers.NumberParseException:
+            return None
+        return num if phonenumbers.is_valid_number(num) else None
+
+    def cn_landline(self) -> tuple[str, str]:
+        while True:
+            area = self.rng.choice(["10", "20", "21", "22", "23", "25", "28", "571", "755", "512"])
+            sub = self.rng.choice("2345678") + self.digits(7)
+            if self._valid("CN", "0" + area + sub):
+                break
+        style = self.rng.randrange(3)
+        return [f"0{area}-{sub}", f"0{area} {sub[:4]} {sub[4:]}", f"+86 {area} {sub}"][style], (
+            "PHONE_NUMBER"
+        )
+
+    def us_phone(self) -> tuple[str, str]:
+        while True:
+            raw = self.en.phone_number().split("x")[0]
+            digits = re.sub(r"\D", "", raw)[-10:]
+            num = self._valid("US", digits) if len(digits) == 10 else None
+            if num is not None:
+                break
+        a, b, c = digits[:3], digits[3:6], digits[6:]
+        style = self.rng.randrange(5)
+        return [f"({a}) {b}-{c}", f"{a}-{b}-{c}", f"{a}.{b}.{c}", f"+1 {a} {b} {c}", f"+1-{a}-{b}-{c}"][
+            style
+        ], "PHONE_NUMBER"
+
+    def intl_phone(self) -> tuple[str, str]:
+        fmt = phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        while True:
+            region = self.rng.choice(["GB", "DE", "FR", "AU", "JP", "SG", "HK"])
+            example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+            national = str(example.national_number)
+            candidate = national[:-5] + self.digits(5)
+            num = self._valid(region, "0" + candidate if region not in ("SG", "HK") else candidate)
+            if num is not None:
+                return phonenumbers.format_number(num, fmt), "PHONE_NUMBER"
+
+    # -- cards -----------------------------------------------------------------------------
+    def card(self, kind: str | None = None) -> tuple[str, str]:
+        kind = kind or self.rng.choice(
+            ["visa16", "visa16", "mastercard", "mastercard", "amex", "discover", "jcb16", "visa19", "diners"]
+        )
+        number = self.en.credit_card_number(kind)
+        if kind == "amex":
+            text = self.group(number, (4, 6, 5)) if self.rng.random() < 0.5 else number
+        elif self.rng.random() < 0.6:
+            text = self.group(number, (4, 4, 4, 4))
+        else:
+            text = number
+        return text, "CREDIT_CARD"
+
+    def bank_card(self) -> tuple[str, str]:
+        bins = ["622202", "622848", "621700", "622588", "621661", "622262", "623058", "621483", "625965"]
+        if self.rng.random() < 0.1:
+            body = "9558" + self.digits(14)
+        else:
+            length = self.rng.choice([16, 16, 19, 19, 17, 18])
+            body = self.rng.choice(bins) + self.digits(length - 7)
+        number = body + self.luhn_digit(body)
+        return (self.group(number, (4, 4, 4, 4)) if self.rng.random() < 0.4 else number), "CN_BANK_CARD"
+
+    def bad_card(self) -> tuple[str, None]:
+        text, _ = self.card() if self.rng.random() < 0.6 else self.bank_card()
+        last = text[-1]
+        return text[:-1] + str((int(last) + self.rng.randint(1, 9)) % 10), None
+
+    # -- Chinese identifiers ---------------------------------------------------------------
+    def cn_id(self) -> tuple[str, str]:
+        value = self.zh.ssn()
+        if self.rng.random() < 0.1:
+            value = f"{value[:6]} {value[6:14]} {value[14:]}"
+        return value, "CN_RESIDENT_ID"
+
+    def bad_cn_id(self) -> tuple[str, None]:
+        while True:
+            value = self.zh.ssn()
+            wrong = self.rng.choice([c for c in "0123456789X" if c != value[-1]])
+            candidate = value[:-1] + wrong
+            # A wrong-check id that also passes Luhn under a card prefix *is* a valid card
+            # number by every check available: not a fair negative, so skip it.
+            digits = candidate.replace("X", "")
+            if len(digits) == 18 and self.luhn_digit(digits[:-1]) == digits[-1]:
+                continue
+            return candidate, None
+
+    def uscc(self, letters: bool | None = None) -> tuple[str, str]:
+        letters = self.rng.random() < 0.8 if letters is None else letters
+        head = self.rng.choice(["91", "91", "92", "11", "51", "52", "Y1", "93"]) if letters else "91"
+        region = self.rng.choice(["110105", "310115", "440300", "350100", "330106", "510104"])
+        pool = USCC_CHARS if letters else "0123456789"
+        while True:
+            org = "".join(self.rng.choice(pool) for _ in range(9))
+            body = head + region + org
+            total = sum(USCC_CHARS.index(ch) * pow(3, i, 31) for i, ch in enumerate(body))
+            check = USCC_CHARS[(31 - total % 31) % 31]
+            code = body + check
+            if letters == bool(re.search(r"[A-Z]", code)):
+                return code, "CN_USCC"
+
+    # -- people and contacts -----------------------------------------------------------------
+    def en_name(self) -> tuple[str, str]:
+        return self.en.name() if self.rng.random() < 0.3 else self.en.first_name() + " " + self.en.last_name(), "PERSON"
+
+    def zh_name(self) -> tuple[str, str]:
+        return self.zh.name(), "PERSON"
+
+    def email(self) -> tuple[str, str]:
+        if self.rng.random() < 0.4:
+            user = self.en.user_name() + self.digits(self.rng.randint(0, 3))
+            return f"{user}@{self.rng.choice(['qq.com', '163.com', 'gmail.com', 'outlook.com'])}", "EMAIL_ADDRESS"
+        return (self.en.email() if self.rng.random() < 0.5 else self.zh.email()), "EMAIL_ADDRESS"
+
+    # -- negatives -----------------------------------------------------------------------------
+    def order(self) -> tuple[str, None]:
+        return self.rng.choice(
+            [f"ORD-2024-{self.digits(6)}", f"#{self.digits(6)}", f"SO{self.digits(10)}", f"DD{self.digits(14)}"]
+        ), None
+
+    def negative(self, kind: str) -> tuple[str, None]:
+        r = self.rng
+        values: dict[str, Callable[[], str]] = {
+            "amount": lambda: r.choice(["$", "USD "]) + f"{r.randint(5, 4000):,}.{r.randint(0, 99):02d}",
+            "cny": lambda: f"¥{r.randint(10, 20000):,}.{r.randint(0, 99):02d}",
+            "date": lambda: r.choice(["2024-05-17", "05/17/2024", "17 May 2024", "2023-11-02"]),
+            "zh_date": lambda: f"{r.randint(2022, 2025)}年{r.randint(1, 12)}月{r.randint(1, 28)}日",
+            "zip": lambda: self.en.zipcode() if r.random() < 0.7 else self.en.zipcode_plus4(),
+            "cn_post": lambda: self.zh.postcode(),
+            "tracking": lambda: r.choice(["SF", "YT", "JD", "1Z"]) + self.digits(13),
+            "last4": lambda: self.digits(4),
+            "sku": lambda: f"SKU-{self.digits(5)}",
+            "points": lambda: str(r.randint(100, 99999)),
+            "time": lambda: f"{r.randint(8, 20)}:{r.choice(['00', '15', '30', '45'])}",
+        }
+        return values[kind](), None
+
+
+EN_TEMPLATES = [
+    "Customer {en_name} called from {us_phone} about order {order}.",
+    "Please email {email} the invoice for order {order}, total {amount}.",
+    "Card on file {card} was charged {amount} on {date}.",
+    "{en_name} asked us to update the mobile number to {intl_phone}.",
+    "Refund approved for order {order}, amount {amount}, ZIP {zip}.",
+    "Delivery rescheduled to {date} at {time}; tracking {tracking}.",
+    "Customer provided Chinese ID {cn_id} for customs clearance.",
+    "Wrong ID number given: {bad_cn_id}, asked the customer to check it.",
+    "Card {bad_card} was declined, customer will call back.",
+    "Business customer, USCC {uscc}, contact {en_name} ({email}).",
+    "UnionPay card {bank_card} linked for refunds of order {order}.",
+    "Customer reached us on WhatsApp {cn_mobile} about a late parcel.",
+    "Wire the refund to IBAN {iban} by {date}.",
+    "Login issue from IP {ip}; reset link sent to {email}.",
+    "SSN {ssn} provided for the credit check, delete after review.",
+    "Spoke with {en_name}; she prefers email at {email}.",
+    "Left a voicemail at {us_phone}, no answer yet.",
+    "Order {order} shipped in 3 parcels, weight 2.5 kg, ZIP {zip}.",
+    "Customer asked about the return policy for item {sku}.",
+    "Card ending {last4} used for order {order}, amount {amount}.",
+    "Mastercard {mastercard} charged {amount} on {date}.",
+    "Visa {visa19} added as a backup payment method.",
+    "Company registration code {uscc} added to the account.",
+    "Please call {en_name} back at {us_phone} or write to {email}.",
+    "Customer wants delivery before {date}; order value {amount}.",
+    "Landline {cn_landline} given for the head office.",
+    "New phone {cn_mobile}, old one {us_phone} is disconnected.",
+    "Bank card {bank_card} and ID {cn_id} verified in person.",
+]
+ZH_TEMPLATES = [
+    "客户{zh_name}来电，手机{cn_mobile}，订单号{order}。",
+    "联系人：{zh_name}，电话{cn_mobile}，邮箱{email}",
+    "身份证号{cn_id}，已核实本人。",
+    "客户提供的身份证{bad_cn_id}校验不通过，请重新确认。",
+    "退款请打到银行卡{bank_card}，户名{zh_name}。",
+    "公司统一社会信用代码：{uscc}，发票抬头请写全称。",
+    "收货人{zh_name}，收货电话{cn_mobile}，邮编{cn_post}。",
+    "订单{order}于{zh_date}发货，金额{cny}。",
+    "快递单号{tracking}，预计{zh_date}送达。",
+    "信用卡{card}支付失败，客户改用支付宝。",
+    "卡号{bad_card}无效（校验失败）。",
+    "客户座机{cn_landline}，工作日可联系。",
+    "{zh_name}反馈商品破损，要求退货。",
+    "客户邮箱{email}，请发送电子发票。",
+    "姓名：{zh_name}  身份证：{cn_id}  手机：{cn_mobile}",
+    "持卡人{zh_name}，卡号{bank_card}。",
+    "客户海外手机{intl_phone}，请用国际长途联系。",
+    "会员积分{points}分，等级金卡，订单{order}。",
+    "客户要求开具发票，税号{uscc}。",
+    "用户{zh_name}登录异常，IP地址{ip}。",
+    "请联系客户，手机{cn_mobile}（微信同号）。",
+    "客户说下周一再来电，订单金额{cny}。",
+    "客户身份证号码{cn_id}与订单{order}实名信息一致",
+    "经办人{zh_name}已处理退款{cny}，退回尾号{last4}的银行卡。",
+    "客户{zh_name}的身份证{cn_id}和银行卡{bank_card}均已登记",
+    "企业客户信用代码{uscc_digits}，联系人{zh_name}",
+]
+
+
+def _slots(g: Gen) -> dict[str, Callable[[], tuple[str, str | None]]]:
+    neg = {k: (lambda k=k: g.negative(k)) for k in (
+        "amount", "cny", "date", "zh_date", "zip", "cn_post", "tracking", "last4", "sku", "points", "time"
+    )}
+    return {
+        **neg,
+        "en_name": g.en_name, "zh_name": g.zh_name, "email": g.email, "order": g.order,
+        "cn_mobile": g.cn_mobile, "cn_landline": g.cn_landline, "us_phone": g.us_phone,
+        "intl_phone": g.intl_phone, "card": g.card, "bank_card": g.bank_card,
+        "bad_card": g.bad_card, "cn_id": g.cn_id, "bad_cn_id": g.bad_cn_id, "uscc": g.uscc,
+        "uscc_digits": lambda: g.uscc(letters=False),
+        "mastercard": lambda: g.card("mastercard"), "visa19": lambda: g.card("visa19"),
+        "iban": lambda: (g.en.iban(), "IBAN_CODE"), "ip": lambda: (g.en.ipv4_public(), "IP_ADDRESS"),
+        "ssn": lambda: (g.en.ssn(), "US_SSN"),
+    }
+
+
+def fill(template: str, slots: dict[str, Callable[[], tuple[str, str | None]]]) -> tuple[str, list[dict[str, object]]]:
+    """Fill ``{slot}`` markers left to right, recording the offsets of labelled values."""
+    text, entities, pos = "", [], 0
+    for m in re.finditer(r"\{(\w+)\}", template):
+        text += template[pos : m.start()]
+        value, label = slots[m.group(1)]()
+        if label:
+            entities.append({"type": label, "start": len(text), "end": len(text) + len(value)})
+        text += value
+        pos = m.end()
+    return text + template[pos:], entities
+
+
+def generate(count: int, seed: int = SEED) -> list[dict[str, object]]:
+    """``count`` records, alternating English and Chinese, deterministic for a seed."""
+    g = Gen(seed)
+    slots = _slots(g)
+    records = []
+    for i in range(count):
+        lang = "en" if i % 2 == 0 else "zh"
+        template = g.rng.choice(EN_TEMPLATES if lang == "en" else ZH_TEMPLATES)
+        text, entities = fill(template, slots)
+        records.append({"id": f"{lang}-{i:05d}", "language": lang, "text": text, "entities": entities})
+    return records
+
+
+def main() -> None:
+    """Write the corpus and print counts per entity type."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2400)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    records = generate(args.count)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+    counts: dict[str, int] = {}
+    for rec in records:
+        for ent in rec["entities"]:  # type: ignore[attr-defined]
+            counts[ent["type"]] = counts.get(ent["type"], 0) + 1
+    negatives = sum(1 for r in records if not r["entities"])
+    print(f"{len(records)} records, {negatives} without entities, {args.out.stat().st_size} bytes")
+    for name, n in sorted(counts.items()):
+        print(f"  {name:16} {n}")
+
+
+if __name__ == "__main__":
+    main()
