@@ -45,8 +45,12 @@ def app_call(actor: Any = None) -> Any:
     from governance.extensions import db
     from governance.services.context import SYSTEM, Actor
 
-    base = actor or Actor(id=f"cli:{os.environ.get('USER', 'operator')}", type="system",
-                          roles=("system",), client=socket.gethostname())
+    base = actor or Actor(
+        id=f"cli:{os.environ.get('USER', 'operator')}",
+        type="system",
+        roles=("system",),
+        client=socket.gethostname(),
+    )
     return deps(current_app).call(db.session, base or SYSTEM)
 
 
@@ -92,7 +96,9 @@ def main() -> None:
     """Console-script entry point: one-line errors, non-zero exit codes."""
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        cli.main(prog_name="governance", standalone_mode=False, obj=ScriptInfo(create_app=_create_app))
+        cli.main(
+            prog_name="governance", standalone_mode=False, obj=ScriptInfo(create_app=_create_app)
+        )
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)

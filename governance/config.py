@@ -125,9 +125,7 @@ SETTINGS: tuple[Setting, ...] = (
         3600,
         "Issue a signed audit checkpoint when the last is older than T seconds.",
     ),
-    Setting(
-        "SESSION_MINUTES", _positive_int, 30, "Console session idle timeout, in minutes."
-    ),
+    Setting("SESSION_MINUTES", _positive_int, 30, "Console session idle timeout, in minutes."),
     Setting(
         "REAUTH_MINUTES",
         _positive_int,

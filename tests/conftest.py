@@ -192,7 +192,6 @@ def make_user(app: Any, role: str | list[str], email: str | None = None, enrol: 
     """Create a person account (TOTP enrolled unless ``enrol`` is false); returns (id, secret)."""
     from governance.bootstrap import deps
     from governance.extensions import db
-    from governance.security import mfa
 
     roles = [role] if isinstance(role, str) else role
     with app.app_context():
@@ -217,8 +216,15 @@ def login_as(app: Any, client: Any, role: str | list[str], email: str | None = N
     with app.app_context():
         pwd = db.session.get(User, user_id).password_hash[-16:]
     with client.session_transaction() as sess:
-        sess.update(_user_id=user_id, _fresh=True, mfa_ok=True, pwd=pwd, seen=int(time.time()),
-                    auth_at=int(time.time()), sid="test")
+        sess.update(
+            _user_id=user_id,
+            _fresh=True,
+            mfa_ok=True,
+            pwd=pwd,
+            seen=int(time.time()),
+            auth_at=int(time.time()),
+            sid="test",
+        )
     return user_id
 
 
@@ -226,8 +232,15 @@ def login_as(app: Any, client: Any, role: str | list[str], email: str | None = N
 from werkzeug.serving import make_server  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture

@@ -33,9 +33,13 @@ def query_int(name: str, default: int, low: int = 1, high: int = 10**12) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationError("bad parameter", [{"field": name, "message": "must be a whole number"}]) from None
+        raise ValidationError(
+            "bad parameter", [{"field": name, "message": "must be a whole number"}]
+        ) from None
     if not low <= value <= high:
-        raise ValidationError("bad parameter", [{"field": name, "message": f"must be between {low} and {high}"}])
+        raise ValidationError(
+            "bad parameter", [{"field": name, "message": f"must be between {low} and {high}"}]
+        )
     return value
 
 

@@ -33,9 +33,14 @@ def list_customers() -> Any:
     filters = {k: v for k, v in request.args.items() if k not in PAGING}
     unknown = [k for k in filters if k not in FILTERS]
     if unknown:
-        raise ValidationError("unknown parameter", [{"field": k, "message": "is not a filter"} for k in unknown])
+        raise ValidationError(
+            "unknown parameter", [{"field": k, "message": "is not a filter"} for k in unknown]
+        )
     page = customers.list_customers(
-        current_call(), filters, cursor=request.args.get("cursor"), limit=page_size(),
+        current_call(),
+        filters,
+        cursor=request.args.get("cursor"),
+        limit=page_size(),
         purpose=purpose(),
     )
     db.session.commit()
@@ -54,7 +59,9 @@ def create_customer() -> Any:
 @bp.get("/customers/<customer_id>")
 def get_customer(customer_id: str) -> Any:
     reason = _reveal_reason()
-    doc = customers.get_customer(current_call(), customer_id, purpose=purpose(), reveal_reason=reason)
+    doc = customers.get_customer(
+        current_call(), customer_id, purpose=purpose(), reveal_reason=reason
+    )
     db.session.commit()
     return jsonify(doc)
 

@@ -26,7 +26,9 @@ def nullable(kind: str, **extra: Any) -> dict[str, Any]:
 ADDRESS = {
     "type": ["object", "null"],
     "additionalProperties": False,
-    "properties": {k: nullable("string") for k in ("line1", "line2", "city", "region", "postal_code")},
+    "properties": {
+        k: nullable("string") for k in ("line1", "line2", "city", "region", "postal_code")
+    },
 }
 CUSTOMER_FIELDS: dict[str, Any] = {
     "external_ref": nullable("string", maxLength=128),
@@ -86,18 +88,26 @@ SCHEMAS: dict[str, Any] = {
             "comment": nullable("string"),
         },
     },
-    "Order": {"type": "object", "properties": {"id": {"type": "string"}, "amount": {"type": "string"}}},
+    "Order": {
+        "type": "object",
+        "properties": {"id": {"type": "string"}, "amount": {"type": "string"}},
+    },
     "InteractionInput": {
         "type": "object",
         "additionalProperties": False,
         "required": ["channel", "occurred_at"],
         "properties": {
-            "channel": {"enum": ["email", "phone", "chat", "visit", "sms", "social", "letter", "other"]},
+            "channel": {
+                "enum": ["email", "phone", "chat", "visit", "sms", "social", "letter", "other"]
+            },
             "occurred_at": {"type": "string", "format": "date-time"},
             "note": nullable("string"),
         },
     },
-    "Interaction": {"type": "object", "properties": {"id": {"type": "string"}, "note": nullable("string")}},
+    "Interaction": {
+        "type": "object",
+        "properties": {"id": {"type": "string"}, "note": nullable("string")},
+    },
     "Job": {
         "type": "object",
         "properties": {
@@ -120,7 +130,10 @@ SCHEMAS: dict[str, Any] = {
             "instance": {"type": "string"},
             "errors": {
                 "type": "array",
-                "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+                "items": {
+                    "type": "object",
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                },
             },
         },
     },
@@ -138,15 +151,37 @@ ERRORS = {
         ("429", "rate limited"),
     )
 }
-ID = {"name": "customer_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
-PURPOSE = {"name": "X-Purpose", "in": "header", "schema": {"type": "string"}, "description": "declared purpose of the read"}
+ID = {
+    "name": "customer_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+PURPOSE = {
+    "name": "X-Purpose",
+    "in": "header",
+    "schema": {"type": "string"},
+    "description": "declared purpose of the read",
+}
 
 
-def op(summary: str, ok: dict[str, Any] | None = None, body: str | None = None, params: list[Any] | None = None,
-       public: bool = False, status: str = "200") -> dict[str, Any]:
-    spec: dict[str, Any] = {"summary": summary, "responses": {status: ok or {"description": "OK"}, **ERRORS}}
+def op(
+    summary: str,
+    ok: dict[str, Any] | None = None,
+    body: str | None = None,
+    params: list[Any] | None = None,
+    public: bool = False,
+    status: str = "200",
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "summary": summary,
+        "responses": {status: ok or {"description": "OK"}, **ERRORS},
+    }
     if body:
-        spec["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
+        spec["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref(body)}},
+        }
     if params:
         spec["parameters"] = params
     if public:
@@ -161,37 +196,77 @@ def json_ok(schema: str, description: str = "OK") -> dict[str, Any]:
 PDF = {"description": "PDF document", "content": {"application/pdf": {}}}
 LIST_PARAMS = [
     {"name": n, "in": "query", "schema": {"type": "string"}}
-    for n in ("cursor", "limit", "email", "phone", "national_id", "country", "external_ref", "updated_since")
+    for n in (
+        "cursor",
+        "limit",
+        "email",
+        "phone",
+        "national_id",
+        "country",
+        "external_ref",
+        "updated_since",
+    )
 ] + [PURPOSE]
 
 OPERATIONS: dict[str, dict[str, Any]] = {
     "/customers": {
-        "get": op("List customers (cursor pagination, exact filters via blind index)", json_ok("CustomerPage"), params=LIST_PARAMS),
-        "post": op("Create a customer", json_ok("Customer", "Created"), "CustomerInput", status="201"),
+        "get": op(
+            "List customers (cursor pagination, exact filters via blind index)",
+            json_ok("CustomerPage"),
+            params=LIST_PARAMS,
+        ),
+        "post": op(
+            "Create a customer", json_ok("Customer", "Created"), "CustomerInput", status="201"
+        ),
     },
     "/customers/{customer_id}": {
-        "get": op("Read a customer (masked by role; dpo may reveal=true with X-Reveal-Reason)", json_ok("Customer"),
-                  params=[ID, PURPOSE, {"name": "reveal", "in": "query", "schema": {"type": "boolean"}}]),
+        "get": op(
+            "Read a customer (masked by role; dpo may reveal=true with X-Reveal-Reason)",
+            json_ok("Customer"),
+            params=[ID, PURPOSE, {"name": "reveal", "in": "query", "schema": {"type": "boolean"}}],
+        ),
         "patch": op("Update a customer", json_ok("Customer"), "CustomerPatch", params=[ID]),
         "delete": op("Erase a customer (crypto-shredding, tombstone)", params=[ID]),
     },
     "/customers/{customer_id}/orders": {
         "get": op("List a customer's orders", params=[ID, PURPOSE]),
-        "post": op("Add an order", json_ok("Order", "Created"), "OrderInput", params=[ID], status="201"),
+        "post": op(
+            "Add an order", json_ok("Order", "Created"), "OrderInput", params=[ID], status="201"
+        ),
     },
     "/customers/{customer_id}/interactions": {
         "get": op("List a customer's interactions", params=[ID, PURPOSE]),
-        "post": op("Add an interaction", json_ok("Interaction", "Created"), "InteractionInput", params=[ID], status="201"),
+        "post": op(
+            "Add an interaction",
+            json_ok("Interaction", "Created"),
+            "InteractionInput",
+            params=[ID],
+            status="201",
+        ),
     },
     "/imports": {
         "post": {
-            **op("Import customers from CSV or JSON Lines (per-row report in the job result)", json_ok("Job", "Created"), status="201"),
-            "requestBody": {"required": True, "content": {"text/csv": {}, "application/x-ndjson": {}}},
+            **op(
+                "Import customers from CSV or JSON Lines (per-row report in the job result)",
+                json_ok("Job", "Created"),
+                status="201",
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {"text/csv": {}, "application/x-ndjson": {}},
+            },
         },
     },
     "/jobs": {"get": op("Recent jobs")},
-    "/jobs/{job_id}": {"get": op("A job's state and progress", json_ok("Job"),
-                                  params=[{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+    "/jobs/{job_id}": {
+        "get": op(
+            "A job's state and progress",
+            json_ok("Job"),
+            params=[
+                {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+        )
+    },
     "/quality": {"get": op("Data-quality summary: completeness, invalid values, duplicate groups")},
     "/reports/data-inventory": {"get": op("Data-inventory report (PDF)", PDF)},
     "/openapi.json": {"get": op("This document", public=True)},
@@ -199,7 +274,9 @@ OPERATIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def register_operations(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None) -> None:
+def register_operations(
+    paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None
+) -> None:
     """Add the OpenAPI description of a resource module's routes (called at import)."""
     for path, methods in paths.items():
         OPERATIONS.setdefault(path, {}).update(methods)
@@ -233,14 +310,16 @@ def openapi_json() -> Response:
 
 DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Governance API</title><style>
-body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d2733}
-h2{border-bottom:1px solid #ccd;margin-top:2rem}.m{display:inline-block;width:4.5rem;font-weight:700;
-text-transform:uppercase}.get{color:#1565c0}.post{color:#2e7d32}.patch{color:#ef6c00}.delete{color:#c62828}
+body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+h2{border-bottom:1px solid #ccd;margin-top:2rem}
+.m{display:inline-block;width:4.5rem;font-weight:700;text-transform:uppercase}
+.get{color:#1565c0}.post{color:#2e7d32}.patch{color:#ef6c00}.delete{color:#c62828}
 code,pre{background:#f3f5f8;padding:.1rem .3rem;border-radius:3px}pre{padding:.6rem;overflow:auto}
 </style></head><body><h1>Governance Server data API</h1>
 <p>{{ doc.info.description }} Machine-readable: <a href="openapi.json">openapi.json</a>.</p>
 {% for path, methods in doc.paths.items() %}<h2><code>/api/v1{{ path }}</code></h2>
-{% for method, o in methods.items() %}<p><span class="m {{ method }}">{{ method }}</span>{{ o.summary }}</p>
+{% for method, o in methods.items() %}
+<p><span class="m {{ method }}">{{ method }}</span>{{ o.summary }}</p>
 {% endfor %}{% endfor %}<h2>Schemas</h2>{% for name, s in doc.components.schemas.items() %}
 <h3>{{ name }}</h3><pre>{{ s | tojson(indent=2) }}</pre>{% endfor %}</body></html>"""
 

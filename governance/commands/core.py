@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from governance.cli import app_call, cli, progress_runner, run_job_foreground
+from governance.cli import app_call, cli, run_job_foreground
 
 
 def _print_import_report(result: dict[str, Any]) -> None:
@@ -23,8 +23,9 @@ def _print_import_report(result: dict[str, Any]) -> None:
     )
     for row in result.get("rows", []):
         if row["status"] == "duplicate":
-            click.echo(f"row {row['row']}: duplicate of {row['duplicate_of']} "
-                       f"(same {row['matched_on']})")
+            click.echo(
+                f"row {row['row']}: duplicate of {row['duplicate_of']} (same {row['matched_on']})"
+            )
         else:
             reasons = "; ".join(f"{e['field'] or 'row'} {e['message']}" for e in row["errors"])
             click.echo(f"row {row['row']}: rejected: {reasons}")
@@ -32,7 +33,9 @@ def _print_import_report(result: dict[str, Any]) -> None:
 
 @cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Default: from the name.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Default: from the name."
+)
 @with_appcontext
 def import_command(file: Path, fmt: str | None) -> None:
     """Import customers from a CSV or JSON Lines FILE (per-row report)."""
@@ -58,8 +61,10 @@ def demo_data(count: int, seed: int) -> None:
     job = run_job_foreground("demo-data", {"count": count, "seed": seed}, "demo customers")
     if job.state != "succeeded":
         raise click.ClickException(job.error or "demo data failed")
-    click.echo(f"created {job.result['created']} demo customers "
-               f"({job.result['duplicates']} duplicates skipped)")
+    click.echo(
+        f"created {job.result['created']} demo customers "
+        f"({job.result['duplicates']} duplicates skipped)"
+    )
 
 
 @cli.command("quality")
@@ -117,8 +122,10 @@ def jobs_list() -> None:
     for job in jobs.recent(db.session):
         d = jobs.describe(job)
         total = d["progress"]["total"]
-        click.echo(f"{d['id']}  {d['kind']:<12} {d['state']:<10} "
-                   f"{d['progress']['done']}{'/' + str(total) if total else ''}")
+        click.echo(
+            f"{d['id']}  {d['kind']:<12} {d['state']:<10} "
+            f"{d['progress']['done']}{'/' + str(total) if total else ''}"
+        )
 
 
 @jobs_group.command("show")

@@ -36,8 +36,12 @@ def ensure_demo_admin(app: Any) -> dict[str, Any] | None:
         user.totp_enrolled = True
         codes = identity.regenerate_recovery_codes(call, user)
         db.session.commit()
-        return {"password": password, "secret": enrolment["secret"], "uri": enrolment["uri"],
-                "codes": codes}
+        return {
+            "password": password,
+            "secret": enrolment["secret"],
+            "uri": enrolment["uri"],
+            "codes": codes,
+        }
 
 
 def _seed_policy(app: Any) -> None:
@@ -56,12 +60,18 @@ def _seed_policy(app: Any) -> None:
 
 @cli.command("up", with_appcontext=False)
 @click.option("--no-serve", is_flag=True, help="Set up only; do not start the server.")
-@click.option("--demo", "demo", type=click.IntRange(0, 1_000_000), default=0, show_default=True,
-              help="Load N synthetic demo customers (only into an empty store).")
+@click.option(
+    "--demo",
+    "demo",
+    type=click.IntRange(0, 1_000_000),
+    default=0,
+    show_default=True,
+    help="Load N synthetic demo customers (only into an empty store).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def up(no_serve: bool, demo: int, host: str, port: int) -> None:
-    """First run in one step: instance folder, migrations, dev keys, demo admin, demo data, serve."""
+    """First run in one step: migrations, dev keys, demo admin, demo data, then serve."""
     from sqlalchemy import func, select
 
     from governance import create_app
@@ -105,7 +115,9 @@ def up(no_serve: bool, demo: int, host: str, port: int) -> None:
         _serve(host, port, workers=2, dev=False, env={"GOVERNANCE_DEV": "true"})
 
 
-def _serve(host: str, port: int, workers: int, dev: bool, env: dict[str, str] | None = None) -> None:
+def _serve(
+    host: str, port: int, workers: int, dev: bool, env: dict[str, str] | None = None
+) -> None:
     os.environ.update(env or {})
     if dev:
         from governance import create_app

@@ -7,7 +7,10 @@ from typing import Any
 from flask import Blueprint, g
 
 bp = Blueprint(
-    "console", __name__, template_folder="templates", static_folder="static",
+    "console",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
     static_url_path="/console-static",
 )
 
@@ -39,11 +42,12 @@ def _nav() -> dict[str, Any]:
     from governance.web import rule_pattern
 
     rules = {r.endpoint: r.rule for r in current_app.url_map.iter_rules()}
-    auth = authorizer()
+    decide = authorizer()
     items = [
         (endpoint, label)
         for endpoint, label in NAV
-        if endpoint in rules and auth.allowed(frozenset(actor.roles), rule_pattern(rules[endpoint]), "GET")
+        if endpoint in rules
+        and decide.allowed(frozenset(actor.roles), rule_pattern(rules[endpoint]), "GET")
     ]
     return {"nav_items": items}
 

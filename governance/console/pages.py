@@ -66,15 +66,22 @@ def index() -> Any:
         "audit entries": tree_size(session),
         "running jobs": session.scalar(
             select(func.count()).select_from(Job).where(Job.state.in_(("queued", "running")))
-        ) or 0,
+        )
+        or 0,
     }
     return render_template("dashboard.html", figures=figures, jobs=jobs.recent(session, 5))
 
 
 @bp.get("/customers", endpoint="customers")
 def customers_page() -> Any:
-    filters = {k: v for k, v in request.args.items() if k in ("email", "phone", "national_id", "country") and v}
-    page = customer_service.list_customers(current_call(), filters, cursor=request.args.get("cursor") or None, limit=25)
+    filters = {
+        k: v
+        for k, v in request.args.items()
+        if k in ("email", "phone", "national_id", "country") and v
+    }
+    page = customer_service.list_customers(
+        current_call(), filters, cursor=request.args.get("cursor") or None, limit=25
+    )
     db.session.commit()
     return render_template("customers.html", page=page, filters=filters)
 
@@ -93,7 +100,9 @@ def customer(customer_id: str) -> Any:
 
 @bp.get("/jobs", endpoint="jobs")
 def jobs_page() -> Any:
-    return render_template("jobs.html", jobs=[jobs.describe(j) for j in jobs.recent(db.session, 100)])
+    return render_template(
+        "jobs.html", jobs=[jobs.describe(j) for j in jobs.recent(db.session, 100)]
+    )
 
 
 @bp.get("/jobs/<job_id>")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from governance.models.audit import AuditCheckpoint, AuditEntry, AuditNode, AuditState
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
-from governance.models.ids import new_id
 from governance.models.identity import (
     ApiToken,
     CasbinRule,
@@ -12,6 +11,7 @@ from governance.models.identity import (
     ServiceAccount,
     User,
 )
+from governance.models.ids import new_id
 from governance.models.job import Job
 
 __all__ = [

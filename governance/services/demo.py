@@ -21,8 +21,12 @@ from governance.services.context import Call
 from governance.services.imports import Importer
 from governance.services.jobs import JobContext, register
 
-LOCALES = (("zh_CN", "CN", "zh-CN", "CNY"), ("en_US", "US", "en-US", "USD"),
-           ("en_GB", "GB", "en-GB", "GBP"), ("de_DE", "DE", "de-DE", "EUR"))
+LOCALES = (
+    ("zh_CN", "CN", "zh-CN", "CNY"),
+    ("en_US", "US", "en-US", "USD"),
+    ("en_GB", "GB", "en-GB", "GBP"),
+    ("de_DE", "DE", "de-DE", "EUR"),
+)
 WEIGHTS = (0.5, 0.25, 0.15, 0.1)
 NOTES_EN = (
     "Customer called about a late delivery; call back on {phone}.",
@@ -56,23 +60,37 @@ def fake_customer(rng: random.Random, fakers: dict[str, Faker], index: int) -> d
     }
     if locale == "zh_CN":
         mobile = fk.phone_number()
-        doc["phone"] = f"+86 {mobile[:3]} {mobile[3:7]} {mobile[7:]}" if rng.random() < 0.5 else mobile
+        doc["phone"] = (
+            f"+86 {mobile[:3]} {mobile[3:7]} {mobile[7:]}" if rng.random() < 0.5 else mobile
+        )
         doc["national_id"] = fk.ssn(min_age=18, max_age=75)
-        doc["address"] = {"line1": fk.street_address(), "city": fk.city(),
-                          "region": fk.province(), "postal_code": fk.postcode()}
+        doc["address"] = {
+            "line1": fk.street_address(),
+            "city": fk.city(),
+            "region": fk.province(),
+            "postal_code": fk.postcode(),
+        }
     else:
-        doc["phone"] = {"US": "+1 202 555 01{:02d}", "GB": "+44 20 7946 0{:03d}",
-                        "DE": "+49 30 901820{:02d}"}[country].format(index % 100)
+        doc["phone"] = {
+            "US": "+1 202 555 01{:02d}",
+            "GB": "+44 20 7946 0{:03d}",
+            "DE": "+49 30 901820{:02d}",
+        }[country].format(index % 100)
         doc["phone"] = None if rng.random() < 0.2 else doc["phone"]
-        doc["address"] = {"line1": fk.street_address(), "city": fk.city(),
-                          "postal_code": fk.postcode()}
+        doc["address"] = {
+            "line1": fk.street_address(),
+            "city": fk.city(),
+            "postal_code": fk.postcode(),
+        }
     return doc
 
 
 def _note(rng: random.Random, doc: dict[str, Any]) -> str:
     templates = NOTES_ZH if doc["country"] == "CN" else NOTES_EN
     return rng.choice(templates).format(
-        phone=doc.get("phone") or "n/a", email=doc["email"], name=doc["full_name"],
+        phone=doc.get("phone") or "n/a",
+        email=doc["email"],
+        name=doc["full_name"],
         national_id=doc.get("national_id") or "P12345678",
     )
 
@@ -121,18 +139,29 @@ def _add_history(call: Call, rng: random.Random, docs: dict[int, dict[str, Any]]
         doc = refs[ref]
         currency = {"CN": "CNY", "US": "USD", "GB": "GBP", "DE": "EUR"}[doc["country"]]
         for _ in range(rng.randrange(0, 3)):
-            records.add_order(call, customer_id, {
-                "ordered_at": (now - timedelta(days=rng.randrange(1, 900))).isoformat(),
-                "amount": f"{rng.randrange(500, 200000) / 100:.2f}", "currency": currency,
-                "items": [{"sku": f"SKU-{rng.randrange(1000, 9999)}", "quantity": rng.randrange(1, 4)}],
-                "comment": _note(rng, doc) if rng.random() < 0.2 else None,
-            })
+            records.add_order(
+                call,
+                customer_id,
+                {
+                    "ordered_at": (now - timedelta(days=rng.randrange(1, 900))).isoformat(),
+                    "amount": f"{rng.randrange(500, 200000) / 100:.2f}",
+                    "currency": currency,
+                    "items": [
+                        {"sku": f"SKU-{rng.randrange(1000, 9999)}", "quantity": rng.randrange(1, 4)}
+                    ],
+                    "comment": _note(rng, doc) if rng.random() < 0.2 else None,
+                },
+            )
         if rng.random() < 0.7:
-            records.add_interaction(call, customer_id, {
-                "channel": rng.choice(records.CHANNELS[:5]),
-                "occurred_at": (now - timedelta(days=rng.randrange(1, 400))).isoformat(),
-                "note": _note(rng, doc),
-            })
+            records.add_interaction(
+                call,
+                customer_id,
+                {
+                    "channel": rng.choice(records.CHANNELS[:5]),
+                    "occurred_at": (now - timedelta(days=rng.randrange(1, 400))).isoformat(),
+                    "note": _note(rng, doc),
+                },
+            )
 
 
 @register("demo-data")

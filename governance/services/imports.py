@@ -122,8 +122,13 @@ class Importer:
 
     def __init__(self, call: Call, report: dict[str, Any] | None = None) -> None:
         self.call = call
-        self.report = report or {"created": 0, "updated": 0, "rejected": 0, "duplicates": 0,
-                                 "rows": []}
+        self.report = report or {
+            "created": 0,
+            "updated": 0,
+            "rejected": 0,
+            "duplicates": 0,
+            "rows": [],
+        }
         self.seen: dict[bytes, tuple[int, str]] = {}
 
     def _note(self, number: int, status: str, **extra: Any) -> None:
@@ -171,8 +176,12 @@ class Importer:
         call.session.flush()
         if created or updated:
             call.audit.record(
-                call.session, call.actor, "customer.import", now=call.now(),
-                resource="customers", details={"created": created, "updated": updated},
+                call.session,
+                call.actor,
+                "customer.import",
+                now=call.now(),
+                resource="customers",
+                details={"created": created, "updated": updated},
             )
 
     def _create(self, clean: dict[str, Any]) -> str:

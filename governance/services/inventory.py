@@ -67,7 +67,11 @@ def data_inventory_pdf(call: Call, database_url: str) -> bytes:
     """The data-inventory report as PDF bytes; the download is audited."""
     pdf = build_data_inventory_report(collect(call, database_url))
     call.audit.record(
-        call.session, call.actor, "report.download", now=call.now(), resource="reports",
+        call.session,
+        call.actor,
+        "report.download",
+        now=call.now(),
+        resource="reports",
         details={"report": "data-inventory", "bytes": len(pdf)},
     )
     return pdf

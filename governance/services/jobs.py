@@ -90,13 +90,19 @@ def submit(call: Call, kind: str, params: dict[str, Any]) -> Job:
     call.session.add(job)
     call.session.flush()
     call.audit.record(
-        call.session, call.actor, "job.submit", now=call.now(), resource="jobs",
+        call.session,
+        call.actor,
+        "job.submit",
+        now=call.now(),
+        resource="jobs",
         details={"job_id": job.id, "kind": kind},
     )
     return job
 
 
-def claim(session: Session, worker: str, now: datetime, kinds: list[str] | None = None) -> Job | None:
+def claim(
+    session: Session, worker: str, now: datetime, kinds: list[str] | None = None
+) -> Job | None:
     """Claim the oldest queued (or abandoned) job for ``worker``; commits the claim."""
     stale = now - STALE_AFTER
     query = (
@@ -160,12 +166,14 @@ def run(
 def _job_actor(actor: Actor, job: Job) -> Actor:
     if actor.type != "system":
         return actor
-    return Actor(id=job.created_by or "system", type="system", roles=("system",),
-                 request_id=f"job:{job.id}")
+    return Actor(
+        id=job.created_by or "system", type="system", roles=("system",), request_id=f"job:{job.id}"
+    )
 
 
-def _finish(call: Call, job: Job, result: dict[str, Any] | None = None,
-            error: str | None = None) -> Job:
+def _finish(
+    call: Call, job: Job, result: dict[str, Any] | None = None, error: str | None = None
+) -> Job:
     session = call.session
     job = session.get(Job, job.id) or job
     job.state = "failed" if error else "succeeded"
@@ -173,7 +181,11 @@ def _finish(call: Call, job: Job, result: dict[str, Any] | None = None,
     job.error = error
     job.finished_at = call.now()
     call.audit.record(
-        session, call.actor, "job.finish", now=call.now(), resource="jobs",
+        session,
+        call.actor,
+        "job.finish",
+        now=call.now(),
+        resource="jobs",
         outcome="failed" if error else "allowed",
         details={"job_id": job.id, "kind": job.kind, "state": job.state},
     )

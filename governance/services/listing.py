@@ -27,8 +27,9 @@ def customer_query(call: Call, filters: dict[str, str]) -> Select[Any]:
     conditions = {
         "email": lambda v: Customer.email_bidx == bidx("email", norm.normalise_email(v)),
         "phone": lambda v: Customer.phone_bidx == bidx("phone", norm.normalise_phone(v, region)),
-        "national_id": lambda v: Customer.national_id_bidx
-        == bidx("national_id", norm.normalise_national_id(v, None)),
+        "national_id": lambda v: (
+            Customer.national_id_bidx == bidx("national_id", norm.normalise_national_id(v, None))
+        ),
         "country": lambda v: Customer.country == norm.normalise_country(v),
         "external_ref": lambda v: Customer.external_ref == v,
         "updated_since": lambda v: Customer.updated_at >= norm.parse_timestamp(v),

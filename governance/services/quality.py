@@ -96,7 +96,11 @@ def summary(call: Call) -> dict[str, Any]:
         for name, count in filled.items()
     }
     call.audit.record(
-        call.session, call.actor, "quality.summary", now=call.now(), resource="customers",
+        call.session,
+        call.actor,
+        "quality.summary",
+        now=call.now(),
+        resource="customers",
         details={"fields": sorted(fields), "total": total},
     )
     return {

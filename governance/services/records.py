@@ -98,9 +98,7 @@ def order_document(call: Call, order: Order, key: Any) -> dict[str, Any]:
 
 
 def interaction_document(call: Call, row: Interaction, key: Any) -> dict[str, Any]:
-    note = call.vault.open(
-        key, "interactions", "note", row.customer_id, row.note_ct, row_id=row.id
-    )
+    note = call.vault.open(key, "interactions", "note", row.customer_id, row.note_ct, row_id=row.id)
     return {
         "id": row.id,
         "customer_id": row.customer_id,

@@ -28,7 +28,9 @@ def test_create_normalises_and_returns_clear_to_crm(client: Any, crm: dict[str, 
     assert again.json == doc
 
 
-def test_support_sees_masked_and_analyst_is_refused(app: Any, client: Any, crm: dict[str, str]) -> None:
+def test_support_sees_masked_and_analyst_is_refused(
+    app: Any, client: Any, crm: dict[str, str]
+) -> None:
     created = post(client, crm, "/api/v1/customers", customer_doc()).json
     login_as(app, client, "support")
     res = client.get(f"/api/v1/customers/{created['id']}")
@@ -44,8 +46,14 @@ def test_support_sees_masked_and_analyst_is_refused(app: Any, client: Any, crm: 
 
 
 def test_validation_errors_name_each_field(client: Any, crm: dict[str, str]) -> None:
-    bad = customer_doc(email="not-an-email", phone="12", date_of_birth="2999-01-01",
-                       national_id="110105194912310021", country="XX", shoe_size=42)
+    bad = customer_doc(
+        email="not-an-email",
+        phone="12",
+        date_of_birth="2999-01-01",
+        national_id="110105194912310021",
+        country="XX",
+        shoe_size=42,
+    )
     res = post(client, crm, "/api/v1/customers", bad)
     assert res.status_code == 422
     assert res.mimetype == "application/problem+json"
@@ -58,9 +66,13 @@ def test_validation_errors_name_each_field(client: Any, crm: dict[str, str]) -> 
 
 
 def test_malformed_requests_are_4xx_problem_json(client: Any, crm: dict[str, str]) -> None:
-    res = client.post("/api/v1/customers", data="{nope", headers={**crm, "Content-Type": "application/json"})
+    res = client.post(
+        "/api/v1/customers", data="{nope", headers={**crm, "Content-Type": "application/json"}
+    )
     assert res.status_code == 400 and res.mimetype == "application/problem+json"
-    res = client.post("/api/v1/customers", data="a=b", headers={**crm, "Content-Type": "text/plain"})
+    res = client.post(
+        "/api/v1/customers", data="a=b", headers={**crm, "Content-Type": "text/plain"}
+    )
     assert res.status_code == 415
     res = post(client, crm, "/api/v1/customers", ["a list"])
     assert res.status_code == 422
@@ -69,24 +81,40 @@ def test_malformed_requests_are_4xx_problem_json(client: Any, crm: dict[str, str
     assert client.get("/api/v1/customers?limit=0", headers=crm).status_code == 422
     assert client.get("/api/v1/customers?favourite=1", headers=crm).status_code == 422
     huge = "x" * (17 * 1024 * 1024)
-    res = client.post("/api/v1/customers", data=huge, headers={**crm, "Content-Type": "application/json"})
+    res = client.post(
+        "/api/v1/customers", data=huge, headers={**crm, "Content-Type": "application/json"}
+    )
     assert res.status_code == 413 and res.mimetype == "application/problem+json"
 
 
 def test_duplicates_are_refused_with_the_existing_id(client: Any, crm: dict[str, str]) -> None:
     first = post(client, crm, "/api/v1/customers", customer_doc()).json
-    res = post(client, crm, "/api/v1/customers", customer_doc(external_ref="CRM-2", email="ALICE.EXAMPLE@example.com ",
-                                                              phone=None, national_id=None))
+    res = post(
+        client,
+        crm,
+        "/api/v1/customers",
+        customer_doc(
+            external_ref="CRM-2", email="ALICE.EXAMPLE@example.com ", phone=None, national_id=None
+        ),
+    )
     assert res.status_code == 409
     assert first["id"] in res.json["detail"]
-    res = post(client, crm, "/api/v1/customers", customer_doc(external_ref="CRM-3", email="other@example.com",
-                                                              phone=None, national_id=None))
+    res = post(
+        client,
+        crm,
+        "/api/v1/customers",
+        customer_doc(external_ref="CRM-3", email="other@example.com", phone=None, national_id=None),
+    )
     assert res.status_code == 409  # same name + date of birth
 
 
 def test_update_merges_and_revalidates(client: Any, crm: dict[str, str]) -> None:
     doc = post(client, crm, "/api/v1/customers", customer_doc()).json
-    res = client.patch(f"/api/v1/customers/{doc['id']}", json={"email": "NEW@Example.com", "phone": None}, headers=crm)
+    res = client.patch(
+        f"/api/v1/customers/{doc['id']}",
+        json={"email": "NEW@Example.com", "phone": None},
+        headers=crm,
+    )
     assert res.status_code == 200, res.json
     assert res.json["email"] == "new@example.com"
     assert res.json["phone"] is None
@@ -94,7 +122,10 @@ def test_update_merges_and_revalidates(client: Any, crm: dict[str, str]) -> None
     assert res.json["updated_at"] >= doc["updated_at"]
     found = client.get("/api/v1/customers?email=new@EXAMPLE.com", headers=crm).json["items"]
     assert [c["id"] for c in found] == [doc["id"]]
-    assert client.get("/api/v1/customers?email=alice.example@example.com", headers=crm).json["items"] == []
+    assert (
+        client.get("/api/v1/customers?email=alice.example@example.com", headers=crm).json["items"]
+        == []
+    )
     res = client.patch(f"/api/v1/customers/{doc['id']}", json={"full_name": None}, headers=crm)
     assert res.status_code == 422
     res = client.patch(f"/api/v1/customers/{doc['id']}", json={"id": "x"}, headers=crm)
@@ -104,8 +135,13 @@ def test_update_merges_and_revalidates(client: Any, crm: dict[str, str]) -> None
 def test_cursor_pagination_visits_every_customer_once(client: Any, crm: dict[str, str]) -> None:
     ids = []
     for n in range(7):
-        doc = customer_doc(external_ref=f"R{n}", email=f"p{n}@example.com", phone=None,
-                           national_id=None, full_name=f"Person {n}")
+        doc = customer_doc(
+            external_ref=f"R{n}",
+            email=f"p{n}@example.com",
+            phone=None,
+            national_id=None,
+            full_name=f"Person {n}",
+        )
         ids.append(post(client, crm, "/api/v1/customers", doc).json["id"])
     seen: list[str] = []
     cursor = None
@@ -121,8 +157,12 @@ def test_cursor_pagination_visits_every_customer_once(client: Any, crm: dict[str
 
 def test_filters_use_blind_indexes(client: Any, crm: dict[str, str]) -> None:
     doc = post(client, crm, "/api/v1/customers", customer_doc()).json
-    for query in ("phone=%2B86%20138-0013-8000", "national_id=11010519491231002x", "country=cn",
-                  "external_ref=CRM-1"):
+    for query in (
+        "phone=%2B86%20138-0013-8000",
+        "national_id=11010519491231002x",
+        "country=cn",
+        "external_ref=CRM-1",
+    ):
         items = client.get(f"/api/v1/customers?{query}", headers=crm).json["items"]
         assert [c["id"] for c in items] == [doc["id"]], query
     res = client.get("/api/v1/customers?phone=abc", headers=crm)
@@ -132,22 +172,47 @@ def test_filters_use_blind_indexes(client: Any, crm: dict[str, str]) -> None:
 def test_orders_and_interactions(client: Any, crm: dict[str, str]) -> None:
     doc = post(client, crm, "/api/v1/customers", customer_doc()).json
     base = f"/api/v1/customers/{doc['id']}"
-    res = post(client, crm, f"{base}/orders", {"ordered_at": "2026-01-02T03:04:05+08:00", "amount": "12.5",
-                                              "currency": "cny", "items": [{"sku": "A1"}], "comment": "gift wrap"})
+    res = post(
+        client,
+        crm,
+        f"{base}/orders",
+        {
+            "ordered_at": "2026-01-02T03:04:05+08:00",
+            "amount": "12.5",
+            "currency": "cny",
+            "items": [{"sku": "A1"}],
+            "comment": "gift wrap",
+        },
+    )
     assert res.status_code == 201, res.json
     assert res.json["amount"] == "12.50" and res.json["currency"] == "CNY"
     assert res.json["ordered_at"] == "2026-01-01T19:04:05Z"
-    res = post(client, crm, f"{base}/interactions", {"channel": "phone", "occurred_at": "2026-02-01T10:00:00Z",
-                                                    "note": "Called about delivery"})
+    res = post(
+        client,
+        crm,
+        f"{base}/interactions",
+        {
+            "channel": "phone",
+            "occurred_at": "2026-02-01T10:00:00Z",
+            "note": "Called about delivery",
+        },
+    )
     assert res.status_code == 201
     orders = client.get(f"{base}/orders", headers=crm).json["items"]
     assert [o["comment"] for o in orders] == ["gift wrap"]
     notes = client.get(f"{base}/interactions", headers=crm).json["items"]
     assert [n["note"] for n in notes] == ["Called about delivery"]
-    res = post(client, crm, f"{base}/orders", {"ordered_at": "yesterday", "amount": "-1", "currency": "ZZZ"})
+    res = post(
+        client,
+        crm,
+        f"{base}/orders",
+        {"ordered_at": "yesterday", "amount": "-1", "currency": "ZZZ"},
+    )
     assert res.status_code == 422
     assert {e["field"] for e in res.json["errors"]} == {"ordered_at", "amount", "currency"}
-    res = post(client, crm, f"{base}/interactions", {"channel": "pigeon", "occurred_at": "2026-02-01"})
+    res = post(
+        client, crm, f"{base}/interactions", {"channel": "pigeon", "occurred_at": "2026-02-01"}
+    )
     assert res.status_code == 422
 
 

@@ -11,11 +11,17 @@ from governance.models import Customer, Job
 from governance.services import jobs
 
 
-def test_csv_import_through_the_api_reports_rows(client: Any, crm: dict[str, str], call: Any) -> None:
-    body = ("external_ref,full_name,email,phone,country\n"
-            "A1,Chen Jie,chen@example.com,13912345678,CN\n"
-            "A2,No Email,bad@,,CN\n")
-    res = client.post("/api/v1/imports", data=body.encode(), headers={**crm, "Content-Type": "text/csv"})
+def test_csv_import_through_the_api_reports_rows(
+    client: Any, crm: dict[str, str], call: Any
+) -> None:
+    body = (
+        "external_ref,full_name,email,phone,country\n"
+        "A1,Chen Jie,chen@example.com,13912345678,CN\n"
+        "A2,No Email,bad@,,CN\n"
+    )
+    res = client.post(
+        "/api/v1/imports", data=body.encode(), headers={**crm, "Content-Type": "text/csv"}
+    )
     assert res.status_code == 201, res.json
     job = res.json
     assert job["kind"] == "import" and job["state"] == "succeeded"
@@ -29,13 +35,21 @@ def test_csv_import_through_the_api_reports_rows(client: Any, crm: dict[str, str
 
 def test_jsonl_import_and_bad_uploads(client: Any, crm: dict[str, str]) -> None:
     body = json.dumps({"full_name": "Jo Doe", "email": "jo@example.com"}) + "\n"
-    res = client.post("/api/v1/imports", data=body, headers={**crm, "Content-Type": "application/x-ndjson"})
+    res = client.post(
+        "/api/v1/imports", data=body, headers={**crm, "Content-Type": "application/x-ndjson"}
+    )
     assert res.status_code == 201 and res.json["result"]["created"] == 1
-    res = client.post("/api/v1/imports", data="x", headers={**crm, "Content-Type": "application/pdf"})
+    res = client.post(
+        "/api/v1/imports", data="x", headers={**crm, "Content-Type": "application/pdf"}
+    )
     assert res.status_code == 415
-    res = client.post("/api/v1/imports", data=b"\xff\xfe\x00", headers={**crm, "Content-Type": "text/csv"})
+    res = client.post(
+        "/api/v1/imports", data=b"\xff\xfe\x00", headers={**crm, "Content-Type": "text/csv"}
+    )
     assert res.status_code == 415
-    res = client.post("/api/v1/imports", data="shoe,size\n1,2\n", headers={**crm, "Content-Type": "text/csv"})
+    res = client.post(
+        "/api/v1/imports", data="shoe,size\n1,2\n", headers={**crm, "Content-Type": "text/csv"}
+    )
     assert res.status_code == 422 and "unknown CSV columns" in res.json["detail"]
     assert client.get("/api/v1/jobs/nope", headers=crm).status_code == 404
 

@@ -5,17 +5,28 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from conftest import customer_doc, login_as
 from pypdf import PdfReader
 
-from conftest import customer_doc, login_as
 from governance.models import AuditEntry
 
 
-def test_quality_summary_counts_completeness_and_duplicates(app: Any, client: Any, crm: dict[str, str], call: Any) -> None:
+def test_quality_summary_counts_completeness_and_duplicates(
+    app: Any, client: Any, crm: dict[str, str], call: Any
+) -> None:
     client.post("/api/v1/customers", json=customer_doc(), headers=crm)
-    client.post("/api/v1/customers", json=customer_doc(external_ref="CRM-2", email="b@example.com", phone=None,
-                                                     national_id=None, full_name="Bob", date_of_birth=None),
-                headers=crm)
+    client.post(
+        "/api/v1/customers",
+        json=customer_doc(
+            external_ref="CRM-2",
+            email="b@example.com",
+            phone=None,
+            national_id=None,
+            full_name="Bob",
+            date_of_birth=None,
+        ),
+        headers=crm,
+    )
     login_as(app, client, "analyst")
     res = client.get("/api/v1/quality")
     assert res.status_code == 200, res.json
@@ -27,7 +38,9 @@ def test_quality_summary_counts_completeness_and_duplicates(app: Any, client: An
     assert call.session.query(AuditEntry).filter_by(action="quality.summary").count() == 1
 
 
-def test_data_inventory_pdf_reads_back(app: Any, client: Any, crm: dict[str, str], call: Any) -> None:
+def test_data_inventory_pdf_reads_back(
+    app: Any, client: Any, crm: dict[str, str], call: Any
+) -> None:
     client.post("/api/v1/customers", json=customer_doc(), headers=crm)
     login_as(app, client, "auditor")
     res = client.get("/api/v1/reports/data-inventory")

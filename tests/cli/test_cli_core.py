@@ -14,8 +14,18 @@ from pypdf import PdfReader
 
 from governance.cli import cli
 
-HEADER = ["external_ref", "full_name", "email", "phone", "date_of_birth", "national_id",
-          "address_line1", "address_city", "country", "marketing_email"]
+HEADER = [
+    "external_ref",
+    "full_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "national_id",
+    "address_line1",
+    "address_city",
+    "country",
+    "marketing_email",
+]
 
 
 def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
@@ -30,12 +40,36 @@ def invoke(runner: Any, *args: str, **kw: Any) -> Any:
     return runner.invoke(cli, list(args), catch_exceptions=False, **kw)
 
 
-def test_import_reports_every_row_and_rejected_rows_change_nothing(runner: Any, tmp_path: Path, call: Any) -> None:
+def test_import_reports_every_row_and_rejected_rows_change_nothing(
+    runner: Any, tmp_path: Path, call: Any
+) -> None:
     rows = [
-        ["R1", "Zhang Wei", "ZW@Example.com", "13800138000", "1985-02-03", "11010519491231002X", "1 Road", "Beijing", "CN", "yes"],
+        [
+            "R1",
+            "Zhang Wei",
+            "ZW@Example.com",
+            "13800138000",
+            "1985-02-03",
+            "11010519491231002X",
+            "1 Road",
+            "Beijing",
+            "CN",
+            "yes",
+        ],
         ["R2", "Bad Email", "nope", "", "", "", "", "", "CN", ""],
         ["R3", "Dup Email", "zw@example.com ", "", "", "", "", "", "CN", ""],
-        ["R4", "Li Na", "li@example.com", "+86 139 0000 0000", "1990/01/02", "", "", "", "cn", "no"],
+        [
+            "R4",
+            "Li Na",
+            "li@example.com",
+            "+86 139 0000 0000",
+            "1990/01/02",
+            "",
+            "",
+            "",
+            "cn",
+            "no",
+        ],
     ]
     path = write_csv(tmp_path / "in.csv", rows)
     result = invoke(runner, "import", str(path))
@@ -54,9 +88,15 @@ def test_import_reports_every_row_and_rejected_rows_change_nothing(runner: Any, 
 
 def test_import_jsonl_and_bad_files(runner: Any, tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
-    path.write_text(json.dumps({"full_name": "A B", "email": "ab@example.com"}) + "\n{broken\n", encoding="utf-8")
+    path.write_text(
+        json.dumps({"full_name": "A B", "email": "ab@example.com"}) + "\n{broken\n",
+        encoding="utf-8",
+    )
     result = invoke(runner, "import", str(path))
-    assert "created 1" in result.output and "row 2: rejected: row line is not valid JSON" in result.output
+    assert (
+        "created 1" in result.output
+        and "row 2: rejected: row line is not valid JSON" in result.output
+    )
     bad = write_csv(tmp_path / "bad.csv", [["x"]], header=["shoe_size"])
     result = invoke(runner, "import", str(bad))
     assert result.exit_code != 0
@@ -91,7 +131,9 @@ def test_demo_data_quality_and_inventory_report(runner: Any, tmp_path: Path) -> 
 def test_jobs_list_show_and_worker(runner: Any, call: Any, tmp_path: Path) -> None:
     from governance.services import jobs
 
-    path = write_csv(tmp_path / "w.csv", [["W1", "Wang Fang", "wf@example.com", "", "", "", "", "", "CN", ""]])
+    path = write_csv(
+        tmp_path / "w.csv", [["W1", "Wang Fang", "wf@example.com", "", "", "", "", "", "CN", ""]]
+    )
     job = jobs.submit(call, "import", {"path": str(path), "format": "csv"})
     call.session.commit()
     result = invoke(runner, "worker", "--once")
@@ -106,12 +148,16 @@ def test_jobs_list_show_and_worker(runner: Any, call: Any, tmp_path: Path) -> No
 
 def run_governance(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("governance")
-    return subprocess.run([str(exe), *args], env={**os.environ, **env}, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [str(exe), *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_up_is_safe_to_rerun_and_prints_credentials_once(tmp_path: Path, database_url: str) -> None:
-    env = {"GOVERNANCE_INSTANCE_PATH": str(tmp_path / "inst"), "GOVERNANCE_DATABASE_URL": database_url}
+    env = {
+        "GOVERNANCE_INSTANCE_PATH": str(tmp_path / "inst"),
+        "GOVERNANCE_DATABASE_URL": database_url,
+    }
     first = run_governance(["up", "--no-serve", "--demo", "5"], env)
     assert first.returncode == 0, first.stderr
     assert "password:" in first.stdout and "TOTP secret:" in first.stdout
@@ -129,7 +175,10 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     env = {"GOVERNANCE_INSTANCE_PATH": str(tmp_path / "empty"), "GOVERNANCE_PAGE_SIZE": "many"}
     result = run_governance(["quality"], env)
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: configuration: GOVERNANCE_PAGE_SIZE is malformed: expected a whole number"
+    assert (
+        result.stderr.strip()
+        == "error: configuration: GOVERNANCE_PAGE_SIZE is malformed: expected a whole number"
+    )
     env = {"GOVERNANCE_INSTANCE_PATH": str(tmp_path / "empty")}
     result = run_governance(["quality"], env)
     assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pypdf import PdfReader
-
 from conftest import PASSWORD, customer_doc, make_user
+from pypdf import PdfReader
 
 pytestmark = pytest.mark.e2e
 
@@ -67,7 +66,9 @@ def test_wrong_code_shows_a_readable_error(app: Any, live_server: str, page: Any
     assert "That code is not valid." in page.locator(".flash.error").inner_text()
 
 
-def test_first_sign_in_enrols_totp_and_shows_recovery_codes(app: Any, live_server: str, page: Any) -> None:
+def test_first_sign_in_enrols_totp_and_shows_recovery_codes(
+    app: Any, live_server: str, page: Any
+) -> None:
     import pyotp
 
     make_user(app, "support", "sup@example.com", enrol=False)

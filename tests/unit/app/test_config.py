@@ -24,9 +24,21 @@ def test_postgres_urls_use_psycopg3() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("GOVERNANCE_PAGE_SIZE", "lots", "GOVERNANCE_PAGE_SIZE is malformed: expected a whole number"),
-        ("GOVERNANCE_PAGE_SIZE", "0", "GOVERNANCE_PAGE_SIZE is malformed: expected a number greater than 0"),
-        ("GOVERNANCE_SECURE_COOKIES", "maybe", "GOVERNANCE_SECURE_COOKIES is malformed: expected true or false"),
+        (
+            "GOVERNANCE_PAGE_SIZE",
+            "lots",
+            "GOVERNANCE_PAGE_SIZE is malformed: expected a whole number",
+        ),
+        (
+            "GOVERNANCE_PAGE_SIZE",
+            "0",
+            "GOVERNANCE_PAGE_SIZE is malformed: expected a number greater than 0",
+        ),
+        (
+            "GOVERNANCE_SECURE_COOKIES",
+            "maybe",
+            "GOVERNANCE_SECURE_COOKIES is malformed: expected true or false",
+        ),
         ("GOVERNANCE_DATABASE_URL", "mysql://x", "GOVERNANCE_DATABASE_URL is malformed"),
         ("GOVERNANCE_DEFAULT_REGION", "China", "GOVERNANCE_DEFAULT_REGION is malformed"),
     ],

@@ -19,7 +19,9 @@ def empty_url(tmp_path: Path) -> Any:
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
     name = f"gov_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield PG_URL.rsplit("/", 1)[0] + "/" + name
@@ -29,18 +31,30 @@ def empty_url(tmp_path: Path) -> Any:
 
 
 def test_upgrade_from_empty_then_downgrade(empty_url: str, tmp_path: Path) -> None:
+    from conftest import make_app
     from flask_migrate import downgrade, upgrade
 
-    from conftest import make_app
     from governance.extensions import db
 
     app = make_app(empty_url, tmp_path / "instance")
     with app.app_context():
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
-        assert {"customers", "orders", "interactions", "data_keys", "tombstones", "jobs",
-                "audit_entries", "audit_nodes", "audit_state", "audit_checkpoints", "users",
-                "api_tokens", "casbin_rule"} <= tables
+        assert {
+            "customers",
+            "orders",
+            "interactions",
+            "data_keys",
+            "tombstones",
+            "jobs",
+            "audit_entries",
+            "audit_nodes",
+            "audit_state",
+            "audit_checkpoints",
+            "users",
+            "api_tokens",
+            "casbin_rule",
+        } <= tables
         expected = {c.name for c in db.metadata.tables["customers"].columns}
         assert {c["name"] for c in inspect(db.engine).get_columns("customers")} == expected
         if db.engine.dialect.name == "sqlite":
@@ -57,8 +71,12 @@ def test_audit_tables_refuse_update_and_delete(call: Any) -> None:
 
     call.audit.record(call.session, call.actor, "test.entry", now=call.now())
     call.session.commit()
-    for statement in ("UPDATE audit_entries SET action = 'x.y'", "DELETE FROM audit_entries",
-                      "DELETE FROM audit_nodes", "UPDATE audit_nodes SET level = 9"):
+    for statement in (
+        "UPDATE audit_entries SET action = 'x.y'",
+        "DELETE FROM audit_entries",
+        "DELETE FROM audit_nodes",
+        "UPDATE audit_nodes SET level = 9",
+    ):
         with pytest.raises(DBAPIError, match="append-only"):
             call.session.execute(text(statement))
         call.session.rollback()
