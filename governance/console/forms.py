@@ -33,3 +33,7 @@ class UserForm(FlaskForm):  # type: ignore[misc]
 
 class EmptyForm(FlaskForm):  # type: ignore[misc]
     """A form with only the CSRF token (for buttons that POST)."""
+
+
+class RevealForm(FlaskForm):  # type: ignore[misc]
+    reason = StringField("Reason", validators=[DataRequired(), Length(min=5, max=200)])

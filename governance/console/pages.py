@@ -86,16 +86,30 @@ def customers_page() -> Any:
     return render_template("customers.html", page=page, filters=filters)
 
 
-@bp.get("/customers/<customer_id>")
+@bp.route("/customers/<customer_id>", methods=["GET", "POST"])
 def customer(customer_id: str) -> Any:
+    """A customer, masked; a DPO may reveal it in clear by giving a reason (audited)."""
+    from governance.console.forms import RevealForm
+    from governance.security.masking import default_visibility
     from governance.services import records
 
     call = current_call()
-    doc = customer_service.get_customer(call, customer_id)
+    form = RevealForm()
+    reason = form.reason.data.strip() if form.validate_on_submit() else None
+    doc = customer_service.get_customer(call, customer_id, reveal_reason=reason)
     orders = records.list_orders(call, customer_id)["items"]
     interactions = records.list_interactions(call, customer_id)["items"]
     db.session.commit()
-    return render_template("customer.html", c=doc, orders=orders, interactions=interactions)
+    can_reveal = default_visibility().can_reveal(call.actor.roles)
+    return render_template(
+        "customer.html",
+        c=doc,
+        orders=orders,
+        interactions=interactions,
+        form=form,
+        can_reveal=can_reveal,
+        revealed=reason is not None,
+    )
 
 
 @bp.get("/jobs", endpoint="jobs")

@@ -87,3 +87,27 @@ def test_first_sign_in_enrols_totp_and_shows_recovery_codes(
     page.wait_for_url(f"{live_server}/")
     assert "Customers" in page.locator("header nav").inner_text()
     assert "Users" not in page.locator("header nav").inner_text()
+
+
+def test_dpo_reveals_a_customer_with_a_recorded_reason(
+    app: Any, live_server: str, page: Any, crm: dict[str, str]
+) -> None:
+    from governance.extensions import db
+    from governance.models import AuditEntry
+
+    created = app.test_client().post("/api/v1/customers", json=customer_doc(), headers=crm).json
+    _, secret = make_user(app, "dpo", "dpo2@example.com")
+    sign_in(page, live_server, "dpo2@example.com", secret)
+    page.goto(f"{live_server}/customers/{created['id']}")
+    assert "alice.example@example.com" not in page.content()
+    page.fill("#reason", "DSAR-2026-014 access request")
+    page.click("#reveal-form button")
+    assert "alice.example@example.com" in page.content()
+    with app.app_context():
+        entry = (
+            db.session.query(AuditEntry)
+            .filter_by(action="customer.read")
+            .order_by(AuditEntry.seq.desc())
+            .first()
+        )
+        assert '"reveal_reason":"DSAR-2026-014 access request"' in entry.leaf
