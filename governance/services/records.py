@@ -6,6 +6,8 @@ associated data binds it to the customer *and* the record, so it cannot be moved
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -109,114 +111,91 @@ def interaction_document(call: Call, row: Interaction, key: Any) -> dict[str, An
     }
 
 
-def add_order(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
-    """Record a purchase for a customer."""
-    clean = validate_order(data)
+@dataclass(frozen=True)
+class RecordKind:
+    """How one kind of customer record (orders, interactions) is stored and audited."""
+
+    model: type[Order] | type[Interaction]
+    table: str
+    text_field: str
+    action: str
+    validate: Callable[[Any], dict[str, Any]]
+    document: Callable[[Call, Any, Any], dict[str, Any]]
+    newest_first: Any
+
+
+ORDERS = RecordKind(
+    Order, "orders", "comment", "order", validate_order, order_document, Order.ordered_at.desc()
+)
+INTERACTIONS = RecordKind(
+    Interaction,
+    "interactions",
+    "note",
+    "interaction",
+    validate_interaction,
+    interaction_document,
+    Interaction.occurred_at.desc(),
+)
+
+
+def _add(call: Call, kind: RecordKind, customer_id: str, data: Any) -> dict[str, Any]:
+    clean = kind.validate(data)
     customer = customers.load(call, customer_id)
     key = call.vault.subject_key(call.session, customer.id)
     now = call.now()
-    order = Order(
-        id=new_id(),
-        customer_id=customer.id,
-        ordered_at=clean["ordered_at"],
-        amount=clean["amount"],
-        currency=clean["currency"],
-        items=clean["items"],
-        created_at=now,
-        updated_at=now,
-    )
-    order.comment_ct = call.vault.seal(
-        key, "orders", "comment", customer.id, clean["comment"], row_id=order.id
-    )
-    call.session.add(order)
-    call.session.flush()
-    call.audit.record(
-        call.session,
-        call.actor,
-        "order.create",
-        now=now,
-        resource="orders",
-        subject_id=customer.id,
-        details={"order_id": order.id, "comment": clean["comment"] is not None},
-    )
-    return _mask_record(call, order_document(call, order, key), "comment")
-
-
-def add_interaction(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
-    """Record a contact with a customer and its free-text note."""
-    clean = validate_interaction(data)
-    customer = customers.load(call, customer_id)
-    key = call.vault.subject_key(call.session, customer.id)
-    now = call.now()
-    row = Interaction(
-        id=new_id(),
-        customer_id=customer.id,
-        channel=clean["channel"],
-        occurred_at=clean["occurred_at"],
-        created_at=now,
-        updated_at=now,
-    )
-    row.note_ct = call.vault.seal(
-        key, "interactions", "note", customer.id, clean["note"], row_id=row.id
-    )
+    text = clean.pop(kind.text_field)
+    row = kind.model(id=new_id(), customer_id=customer.id, created_at=now, updated_at=now, **clean)
+    sealed = call.vault.seal(key, kind.table, kind.text_field, customer.id, text, row_id=row.id)
+    setattr(row, f"{kind.text_field}_ct", sealed)
     call.session.add(row)
     call.session.flush()
     call.audit.record(
         call.session,
         call.actor,
-        "interaction.create",
+        f"{kind.action}.create",
         now=now,
-        resource="interactions",
+        resource=kind.table,
         subject_id=customer.id,
-        details={"interaction_id": row.id, "note": clean["note"] is not None},
+        details={f"{kind.action}_id": row.id, kind.text_field: text is not None},
     )
-    return _mask_record(call, interaction_document(call, row, key), "note")
+    return customers.present(call, kind.document(call, row, key), False)[0]
 
 
-def _mask_record(call: Call, doc: dict[str, Any], text_field: str) -> dict[str, Any]:
-    masked, _ = customers.apply_visibility(call.actor.roles, {text_field: doc[text_field]})
-    return {**doc, text_field: masked.get(text_field)}
+def _list(call: Call, kind: RecordKind, customer_id: str, purpose: str | None) -> dict[str, Any]:
+    customer = customers.load(call, customer_id)
+    key = call.vault.subject_key(call.session, customer.id)
+    rows = call.session.scalars(
+        select(kind.model).where(kind.model.customer_id == customer.id).order_by(kind.newest_first)
+    )
+    items = [customers.present(call, kind.document(call, r, key), False)[0] for r in rows]
+    call.audit.record(
+        call.session,
+        call.actor,
+        f"{kind.action}.list",
+        now=call.now(),
+        resource=kind.table,
+        subject_id=customer.id,
+        purpose=purpose,
+        details={"count": len(items)},
+    )
+    return {"items": items}
+
+
+def add_order(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
+    """Record a purchase for a customer."""
+    return _add(call, ORDERS, customer_id, data)
+
+
+def add_interaction(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
+    """Record a contact with a customer and its free-text note."""
+    return _add(call, INTERACTIONS, customer_id, data)
 
 
 def list_orders(call: Call, customer_id: str, purpose: str | None = None) -> dict[str, Any]:
     """A customer's orders, newest first; audited as a read."""
-    customer = customers.load(call, customer_id)
-    key = call.vault.subject_key(call.session, customer.id)
-    rows = call.session.scalars(
-        select(Order).where(Order.customer_id == customer.id).order_by(Order.ordered_at.desc())
-    )
-    items = [_mask_record(call, order_document(call, o, key), "comment") for o in rows]
-    call.audit.record(
-        call.session,
-        call.actor,
-        "order.list",
-        now=call.now(),
-        resource="orders",
-        subject_id=customer.id,
-        purpose=purpose,
-        details={"count": len(items)},
-    )
-    return {"items": items}
+    return _list(call, ORDERS, customer_id, purpose)
 
 
 def list_interactions(call: Call, customer_id: str, purpose: str | None = None) -> dict[str, Any]:
     """A customer's interactions, newest first; audited as a read."""
-    customer = customers.load(call, customer_id)
-    key = call.vault.subject_key(call.session, customer.id)
-    rows = call.session.scalars(
-        select(Interaction)
-        .where(Interaction.customer_id == customer.id)
-        .order_by(Interaction.occurred_at.desc())
-    )
-    items = [_mask_record(call, interaction_document(call, r, key), "note") for r in rows]
-    call.audit.record(
-        call.session,
-        call.actor,
-        "interaction.list",
-        now=call.now(),
-        resource="interactions",
-        subject_id=customer.id,
-        purpose=purpose,
-        details={"count": len(items)},
-    )
-    return {"items": items}
+    return _list(call, INTERACTIONS, customer_id, purpose)
