@@ -62,9 +62,15 @@ class Gen:
         return sep.join(out)
 
     # -- phones ----------------------------------------------------------------------------
+    def fullwidth(self, value: str, share: float = 0.06) -> str:
+        """Sometimes type the value with a Chinese IME's full-width digits."""
+        if self.rng.random() >= share:
+            return value
+        return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in value)
+
     def cn_mobile(self) -> tuple[str, str]:
         n = self.zh.phone_number()
-        style = self.rng.randrange(7)
+        style = self.rng.randrange(8)
         text = [
             n,
             n,
@@ -73,8 +79,9 @@ class Gen:
             f"+86 {n[:3]} {n[3:7]} {n[7:]}",
             f"+86{n}",
             f"0086-{n[:3]}-{n[3:7]}-{n[7:]}",
+            f"(+86){n[:3]} {n[3:7]} {n[7:]}",
         ][style]
-        return text, "PHONE_NUMBER"
+        return self.fullwidth(text), "PHONE_NUMBER"
 
     def _valid(self, region: str, national: str) -> phonenumbers.PhoneNumber | None:
         try:
@@ -150,9 +157,11 @@ class Gen:
     # -- Chinese identifiers ---------------------------------------------------------------
     def cn_id(self) -> tuple[str, str]:
         value = self.zh.ssn()
+        if value.endswith("X") and self.rng.random() < 0.3:
+            value = value[:-1] + "x"
         if self.rng.random() < 0.1:
             value = f"{value[:6]} {value[6:14]} {value[14:]}"
-        return value, "CN_RESIDENT_ID"
+        return self.fullwidth(value), "CN_RESIDENT_ID"
 
     def bad_cn_id(self) -> tuple[str, None]:
         while True:
@@ -180,6 +189,11 @@ class Gen:
             if letters == bool(re.search(r"[A-Z]", code)):
                 return code, "CN_USCC"
 
+    def bad_uscc(self) -> tuple[str, None]:
+        code, _ = self.uscc(letters=True)
+        wrong = self.rng.choice([c for c in USCC_CHARS if c != code[-1] and not c.isdigit()])
+        return code[:-1] + wrong, None
+
     # -- people and contacts -----------------------------------------------------------------
     def en_name(self) -> tuple[str, str]:
         return self.en.name() if self.rng.random() < 0.3 else self.en.first_name() + " " + self.en.last_name(), "PERSON"
@@ -188,6 +202,9 @@ class Gen:
         return self.zh.name(), "PERSON"
 
     def email(self) -> tuple[str, str]:
+        if self.rng.random() < 0.1:
+            first, last = self.en.first_name(), self.en.last_name()
+            return f"{first}.{last}+orders@{self.en.domain_name().title()}", "EMAIL_ADDRESS"
         if self.rng.random() < 0.4:
             user = self.en.user_name() + self.digits(self.rng.randint(0, 3))
             return f"{user}@{self.rng.choice(['qq.com', '163.com', 'gmail.com', 'outlook.com'])}", "EMAIL_ADDRESS"
@@ -213,6 +230,8 @@ class Gen:
             "sku": lambda: f"SKU-{self.digits(5)}",
             "points": lambda: str(r.randint(100, 99999)),
             "time": lambda: f"{r.randint(8, 20)}:{r.choice(['00', '15', '30', '45'])}",
+            "ticket": lambda: "10" + self.digits(9),
+            "percent": lambda: f"{r.randint(5, 60)}%",
         }
         return values[kind](), None
 
@@ -246,6 +265,10 @@ EN_TEMPLATES = [
     "Landline {cn_landline} given for the head office.",
     "New phone {cn_mobile}, old one {us_phone} is disconnected.",
     "Bank card {bank_card} and ID {cn_id} verified in person.",
+    "Ticket {ticket} closed; customer got a {percent} voucher for order {order}.",
+    "Customer ({email}) disputes the charge on card {card}.",
+    "Resident ID {cn_id} and mobile {cn_mobile} match the account of {en_name}.",
+    "No personal data here: item {sku} restocked, {percent} off until {date}.",
 ]
 ZH_TEMPLATES = [
     "客户{zh_name}来电，手机{cn_mobile}，订单号{order}。",
@@ -274,12 +297,20 @@ ZH_TEMPLATES = [
     "经办人{zh_name}已处理退款{cny}，退回尾号{last4}的银行卡。",
     "客户{zh_name}的身份证{cn_id}和银行卡{bank_card}均已登记",
     "企业客户信用代码{uscc_digits}，联系人{zh_name}",
+    "信用代码{bad_uscc}校验位不对，请客户重新提供营业执照。",
+    "工单{ticket}已关闭，客户获得{percent}优惠券。",
+    "收件人：{zh_name}，手机号码：{cn_mobile}，身份证{cn_id}已登记",
+    "顾客{zh_name}在{zh_date}下单，订单号{order}，金额{cny}",
+    "客户姓名{zh_name}，邮箱{email}，电话{cn_landline}",
+    "{zh_name}和{zh_name}都是这个账户的联系人。",
+    "卡号{card}的持卡人{zh_name}申请退款{cny}",
 ]
 
 
 def _slots(g: Gen) -> dict[str, Callable[[], tuple[str, str | None]]]:
     neg = {k: (lambda k=k: g.negative(k)) for k in (
-        "amount", "cny", "date", "zh_date", "zip", "cn_post", "tracking", "last4", "sku", "points", "time"
+        "amount", "cny", "date", "zh_date", "zip", "cn_post", "tracking", "last4", "sku", "points",
+        "time", "ticket", "percent",
     )}
     return {
         **neg,
@@ -287,6 +318,7 @@ def _slots(g: Gen) -> dict[str, Callable[[], tuple[str, str | None]]]:
         "cn_mobile": g.cn_mobile, "cn_landline": g.cn_landline, "us_phone": g.us_phone,
         "intl_phone": g.intl_phone, "card": g.card, "bank_card": g.bank_card,
         "bad_card": g.bad_card, "cn_id": g.cn_id, "bad_cn_id": g.bad_cn_id, "uscc": g.uscc,
+        "bad_uscc": g.bad_uscc,
         "uscc_digits": lambda: g.uscc(letters=False),
         "mastercard": lambda: g.card("mastercard"), "visa19": lambda: g.card("visa19"),
         "iban": lambda: (g.en.iban(), "IBAN_CODE"), "ip": lambda: (g.en.ipv4_public(), "IP_ADDRESS"),

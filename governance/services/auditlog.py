@@ -143,6 +143,16 @@ class AuditLog:
             self._sign(session, state, frontier.root(), now)
         return row
 
+    def record_alone(self, session: Session, actor: Actor, action: str, **fields: Any) -> None:
+        """Record a refusal on its own: roll back the caller's work, append, commit.
+
+        For actions that are refused (and so leave nothing else to commit) but must still be
+        provable afterwards.
+        """
+        session.rollback()
+        self.record(session, actor, action, **fields)
+        session.commit()
+
     def _checkpoint_due(self, state: AuditState, now: datetime) -> bool:
         if state.size - state.last_checkpoint_size >= self.checkpoint_every:
             return True

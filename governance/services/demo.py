@@ -35,6 +35,13 @@ NOTES_EN = (
     "Prefers contact by email only.",
     "Verified identity with document number {national_id}.",
 )
+COMMENTS = (
+    "Gift wrap, please.",
+    "Deliver after 6pm; courier may call {phone}.",
+    "Send the invoice to {email}.",
+    "发票抬头：{name}",
+    "请送货前致电{phone}。",
+)
 NOTES_ZH = (
     "客户来电询问物流，回拨电话{phone}。",
     "客户要求把发票邮箱改为{email}。",
@@ -85,8 +92,8 @@ def fake_customer(rng: random.Random, fakers: dict[str, Faker], index: int) -> d
     return doc
 
 
-def _note(rng: random.Random, doc: dict[str, Any]) -> str:
-    templates = NOTES_ZH if doc["country"] == "CN" else NOTES_EN
+def _note(rng: random.Random, doc: dict[str, Any], templates: tuple[str, ...] = ()) -> str:
+    templates = templates or (NOTES_ZH if doc["country"] == "CN" else NOTES_EN)
     return rng.choice(templates).format(
         phone=doc.get("phone") or "n/a",
         email=doc["email"],
@@ -149,7 +156,7 @@ def _add_history(call: Call, rng: random.Random, docs: dict[int, dict[str, Any]]
                     "items": [
                         {"sku": f"SKU-{rng.randrange(1000, 9999)}", "quantity": rng.randrange(1, 4)}
                     ],
-                    "comment": _note(rng, doc) if rng.random() < 0.2 else None,
+                    "comment": _note(rng, doc, COMMENTS) if rng.random() < 0.2 else None,
                 },
             )
         if rng.random() < 0.7:

@@ -143,7 +143,7 @@ def _add(call: Call, kind: RecordKind, customer_id: str, data: Any) -> dict[str,
     customer = customers.load(call, customer_id)
     key = call.vault.subject_key(call.session, customer.id)
     now = call.now()
-    text = clean.pop(kind.text_field)
+    text, screening = _screen(call, kind, customer.id, clean.pop(kind.text_field))
     row = kind.model(id=new_id(), customer_id=customer.id, created_at=now, updated_at=now, **clean)
     sealed = call.vault.seal(key, kind.table, kind.text_field, customer.id, text, row_id=row.id)
     setattr(row, f"{kind.text_field}_ct", sealed)
@@ -156,9 +156,36 @@ def _add(call: Call, kind: RecordKind, customer_id: str, data: Any) -> dict[str,
         now=now,
         resource=kind.table,
         subject_id=customer.id,
-        details={f"{kind.action}_id": row.id, kind.text_field: text is not None},
+        details={f"{kind.action}_id": row.id, kind.text_field: text is not None, "pii": screening},
     )
     return customers.present(call, kind.document(call, row, key), False)[0]
+
+
+def _screen(
+    call: Call, kind: RecordKind, subject_id: str, text: str | None
+) -> tuple[str | None, dict[str, Any] | None]:
+    """Write-time PII check of free text (policies/pii.yaml write_policy): the text to store.
+
+    A rejection is audited on its own (entity types and counts only) and raised as a 422.
+    """
+    if not text:
+        return text, None
+    from governance.services import pii
+
+    decision = pii.decide_write(f"{kind.table}.{kind.text_field}", text)
+    if decision.action == "reject":
+        call.audit.record_alone(
+            call.session,
+            call.actor,
+            "pii.write_check",
+            now=call.now(),
+            resource=kind.table,
+            subject_id=subject_id,
+            outcome="denied",
+            details=decision.audit_details(),
+        )
+        decision.raise_for_reject()
+    return decision.text_to_store, decision.audit_details()
 
 
 def _list(call: Call, kind: RecordKind, customer_id: str, purpose: str | None) -> dict[str, Any]:

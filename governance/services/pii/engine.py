@@ -9,6 +9,7 @@ resolved (``findings.resolve_overlaps``). Importing this module imports Presidio
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -22,12 +23,15 @@ from presidio_analyzer.context_aware_enhancers import (
 
 from governance.services.pii import catalogue, pipelines, recognizers
 from governance.services.pii.errors import UnsupportedLanguageError
-from governance.services.pii.findings import Finding, resolve_overlaps
+from governance.services.pii.findings import NAME_TYPES, Finding, fold_width, resolve_overlaps
 from governance.services.pii.model import ModelCheck, check_ner_model, log_model_check
 from governance.services.pii.policy import PiiPolicy
 from governance.services.pii.status import describe, rss_mb
 
 log = logging.getLogger(__name__)
+_DIGIT = re.compile(r"\d")
+# Presidio logs surrounding words at DEBUG; keep it quiet so no matched value reaches a log.
+logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
 
 
 class NerModelRefused(RuntimeError):
@@ -170,11 +174,13 @@ class PiiEngine:
                 f"language must be one of {', '.join(self.policy.languages)}"
             )
 
-    def _findings(self, results: Sequence[Any]) -> list[Finding]:
+    def _findings(self, text: str, results: Sequence[Any]) -> list[Finding]:
         kept = (
             Finding(r.entity_type, r.start, r.end, float(r.score))
             for r in results
             if r.score >= self.thresholds.get(r.entity_type, 0.5)
+            # Names and places hold no digits: the NER's "SKU-00147" is not a person.
+            and not (r.entity_type in NAME_TYPES and _DIGIT.search(text, r.start, r.end))
         )
         return resolve_overlaps(kept)
 
@@ -184,7 +190,8 @@ class PiiEngine:
         entities = self.entities.get(language)
         if not text or not entities:
             return []
-        return self._findings(self.analyzer.analyze(text, language, entities=entities))
+        folded = fold_width(text)
+        return self._findings(folded, self.analyzer.analyze(folded, language, entities=entities))
 
     def analyze_batch(
         self, texts: Sequence[str], language: str, batch_size: int = 64
@@ -195,7 +202,8 @@ class PiiEngine:
         if not entities:
             return [[] for _ in texts]
         out: list[list[Finding]] = []
-        docs = self.analyzer.nlp_engine.process_batch(list(texts), language, batch_size=batch_size)
+        folded = [fold_width(t) for t in texts]
+        docs = self.analyzer.nlp_engine.process_batch(folded, language, batch_size=batch_size)
         for text, artifacts in docs:
             if not text:
                 out.append([])
@@ -203,7 +211,7 @@ class PiiEngine:
             results = self.analyzer.analyze(
                 text, language, entities=entities, nlp_artifacts=artifacts
             )
-            out.append(self._findings(results))
+            out.append(self._findings(text, results))
         return out
 
     def status(self) -> dict[str, Any]:

@@ -30,8 +30,15 @@ PRIORITY: dict[str, int] = {
     "NRP": 10,
 }
 
+# Types found by NER or name patterns; they give way to any overlapping structured identifier
+# ("Landline 0755-74735585" tagged PERSON by the model is a phone number).
+NAME_TYPES = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION"})
+
 ACTIONS = ("accept", "flag", "redact", "reject")  # in increasing severity
 
+# Full-width ASCII (U+FF01-FF5E) and the ideographic space, as typed with Chinese input
+# methods, map one-to-one onto ASCII, so folding them keeps every character offset.
+_WIDTH_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 
 
@@ -75,19 +82,33 @@ class WriteDecision:
         return {"field": self.field, "action": self.action, "entity_counts": self.entity_counts}
 
 
+def fold_width(text: str) -> str:
+    """Full-width digits, letters and punctuation as ASCII; same length, same offsets."""
+    return text.translate(_WIDTH_FOLD)
+
+
 def detect_language(text: str) -> str:
     """``zh`` when the text contains any CJK ideograph, else ``en``."""
     return "zh" if _CJK.search(text) else "en"
 
 
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
-    """Keep one finding per stretch of text: highest score, then type priority, then longest.
+    """Keep one finding per stretch of text.
+
+    Structured identifiers beat NER/name findings; then the highest score, the type priority
+    and the longest span win.
 
     Returns the kept findings sorted by start offset.
     """
     ranked = sorted(
         findings,
-        key=lambda f: (-f.score, -PRIORITY.get(f.entity_type, 0), f.start - f.end, f.start),
+        key=lambda f: (
+            f.entity_type in NAME_TYPES,
+            -f.score,
+            -PRIORITY.get(f.entity_type, 0),
+            f.start - f.end,
+            f.start,
+        ),
     )
     kept: list[Finding] = []
     for cand in ranked:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from governance.services.pii import catalogue
+from governance.services.pii.findings import fold_width
 from governance.services.pii.policy import PiiPolicy
 
 _DIGIT = r"\d"
@@ -84,4 +85,4 @@ class Prefilter:
         if self._capitals[language] and any(ch.isupper() for ch in text):
             return True
         pattern = self._pattern[language]
-        return bool(pattern and pattern.search(text))
+        return bool(pattern and pattern.search(fold_width(text)))

@@ -26,7 +26,13 @@ from datetime import date
 import phonenumbers
 import regex
 import tldextract
-from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import (
+    EntityRecognizer,
+    LocalRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     EmailRecognizer,
@@ -40,6 +46,9 @@ from governance.services.pii import validators, zh_names
 REGEX_FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE | regex.ASCII
 _L = r"(?<![0-9A-Za-z])"  # left boundary against ASCII letters/digits only
 _R = r"(?![0-9A-Za-z])"
+# A grouped number must not start or end inside a longer run of digit groups.
+_L_GROUP = r"(?<![0-9A-Za-z])(?<!\d[ -])"
+_R_GROUP = r"(?![0-9A-Za-z]|[ -]\d)"
 # The bundled snapshot of the public-suffix list; no fetch, no disk cache.
 _TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
 
@@ -105,17 +114,21 @@ class CnResidentIdRecognizer(_Validated):
 
 
 class CnUsccRecognizer(_Validated):
-    """GB 32100-2015 codes; all-digit candidates need a context word (they resemble ids)."""
+    """GB 32100-2015 codes; candidates whose first 17 characters are digits need a context word.
+
+    Those look exactly like resident ids (an id with a wrong check digit passes the USCC check
+    one time in 31), so only a word such as 信用代码 or "company" makes them a USCC.
+    """
 
     ENTITY = "CN_USCC"
     _CHARS = "[0-9A-HJ-NPQRTUWXY]"
     PATTERNS = [
         Pattern(
             "USCC with letters",
-            _L + r"(?=[0-9A-Z]{0,17}[A-Z])" + _CHARS + r"{2}\d{6}" + _CHARS + "{10}" + _R,
+            _L + r"(?=[0-9A-Z]{0,16}[A-Z])" + _CHARS + r"{2}\d{6}" + _CHARS + "{10}" + _R,
             0.85,
         ),
-        Pattern("USCC digits only", _L + r"\d{18}" + _R, 0.3),
+        Pattern("USCC digits only", _L + r"\d{17}" + _CHARS + _R, 0.3),
     ]
 
     def validate_result(self, pattern_text: str) -> bool | None:
@@ -125,22 +138,42 @@ class CnUsccRecognizer(_Validated):
 
 _CARD_PATTERNS = [
     Pattern("card contiguous", _L + r"\d{13,19}" + _R, 0.6),
-    Pattern("card 4-4-4-4", _L + r"\d{4}(?:[ -]\d{4}){3}" + _R, 0.6),
-    Pattern("card 4-4-4-4-n", _L + r"\d{4}(?:[ -]\d{4}){3}[ -]\d{1,3}" + _R, 0.6),
-    Pattern("card 6-n", _L + r"\d{6}[ -]\d{10,13}" + _R, 0.6),
-    Pattern("card 4-6-4/5", _L + r"\d{4}[ -]\d{6}[ -]\d{4,5}" + _R, 0.6),
+    Pattern("card 4-4-4-n", _L_GROUP + r"\d{4}(?:[ -]\d{4}){2}[ -]\d{1,4}" + _R_GROUP, 0.6),
+    Pattern("card 4-4-4-4-n", _L_GROUP + r"\d{4}(?:[ -]\d{4}){3}[ -]\d{1,3}" + _R_GROUP, 0.6),
+    Pattern("card 6-n", _L_GROUP + r"\d{6}[ -]\d{10,13}" + _R_GROUP, 0.6),
+    Pattern("card 4-6-4/5", _L_GROUP + r"\d{4}[ -]\d{6}[ -]\d{4,5}" + _R_GROUP, 0.6),
 ]
 
 
 class PaymentCardRecognizer(_Validated):
-    """International payment cards by IIN range, length and Luhn (not UnionPay)."""
+    """International payment cards: Luhn plus IIN range and length (UnionPay excluded).
+
+    A Luhn-valid number of no known network scores ``UNKNOWN_NETWORK_SCORE``, below the
+    default threshold unless a context word ("card", "信用卡") raises it.
+    """
 
     ENTITY = "CREDIT_CARD"
     PATTERNS = _CARD_PATTERNS
+    UNKNOWN_NETWORK_SCORE = 0.3
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Luhn is a 1-in-10 check: keep the pattern score, let context raise it."""
-        return None if validators.card_entity(pattern_text) == self.ENTITY else False
+        entity, _ = validators.classify_card(pattern_text)
+        return None if entity == self.ENTITY else False
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Pattern matches, with numbers of unknown networks down-scored."""
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for result in results:
+            if not validators.classify_card(text[result.start : result.end])[1]:
+                result.score = min(result.score, self.UNKNOWN_NETWORK_SCORE)
+        return results
 
 
 class CnBankCardRecognizer(PaymentCardRecognizer):
@@ -198,15 +231,38 @@ class OfflineEmailRecognizer(EmailRecognizer):
 
 
 class RegionPhoneRecognizer(PhoneRecognizer):
-    """Presidio's libphonenumber matcher, skipped when the text has fewer than 6 digits."""
+    """Presidio's libphonenumber matcher with strict grouping and cheap gates.
+
+    * ``STRICT_GROUPING`` rejects digit groups that do not follow the number's national format,
+      so an order number such as ``ORD-2024-998526`` is not taken for ``202-499-8526``.
+    * No search at all below 7 digits (no phone number is that short).
+    * NANP regions (US, CA) always run: they find +country-code numbers of every country and
+      10-digit North American numbers. Other regions only add numbers in national format,
+      which there always start with the trunk prefix 0 (020 7946 0958, 0755-74735585, or 0044
+      for an international call from GB), so they run only when such a run of digits is present.
+      Chinese mobiles, written without a trunk prefix, are ``CnMobileRecognizer``'s job.
+    """
+
+    _NANP = frozenset({"US", "CA"})
+    _TRUNK = regex.compile(r"(?<![\d.,:/])\(?0(?:[\s().-]?\d){8,}")
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(leniency=phonenumbers.Leniency.STRICT_GROUPING, **kwargs)  # type: ignore[arg-type]
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        """Run the matcher only when a phone number is possible at all."""
-        if sum(ch.isdigit() for ch in text) < 6:
+        """Phone numbers of the configured regions (see the class docstring for the gates)."""
+        if sum(ch.isdigit() for ch in text) < 7:
             return []
-        return list(super().analyze(text, entities, nlp_artifacts))
+        national = self._TRUNK.search(text) is not None
+        results = [
+            self._get_recognizer_result(match, text, region, nlp_artifacts)
+            for region in self.supported_regions
+            if region in self._NANP or national
+            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=self.leniency)
+        ]
+        return list(EntityRecognizer.remove_duplicates(results))
 
 
 class BoundedUrlRecognizer(UrlRecognizer):

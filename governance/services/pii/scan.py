@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 Item = tuple[Hashable, str | None]
 Chunk = list[tuple[Hashable, str | None, str | None]]  # key, language (None: skipped), text
 _worker_engine: PiiEngine | None = None
+_worker_error: BaseException | None = None
 
 
 def _engine_for(policy_path: str | None) -> PiiEngine:
@@ -39,8 +40,13 @@ def _engine_for(policy_path: str | None) -> PiiEngine:
 
 
 def _init_worker(policy_path: str | None) -> None:
-    global _worker_engine
-    _worker_engine = _engine_for(policy_path)
+    # An exception escaping a Pool initializer kills the worker and the pool respawns it
+    # forever; keep the error and raise it from the first task instead.
+    global _worker_engine, _worker_error
+    try:
+        _worker_engine = _engine_for(policy_path)
+    except Exception as exc:  # noqa: BLE001 - re-raised in _worker_analyze
+        _worker_error = exc
 
 
 def _analyze_work(
@@ -56,6 +62,8 @@ def _analyze_work(
 
 
 def _worker_analyze(work: list[tuple[str, str]], batch_size: int) -> list[list[Finding]]:
+    if _worker_error is not None:
+        raise _worker_error
     assert _worker_engine is not None, "worker initializer did not run"
     return _analyze_work(_worker_engine, work, batch_size)
 

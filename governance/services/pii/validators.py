@@ -13,7 +13,9 @@ Card rule (so that one number is never counted twice):
   644-649, 65; 16/19 digits), JCB (3528-3589), Diners Club (300-305, 36, 38, 39; 14/16 digits)
   and Maestro are ``CREDIT_CARD``. Lengths are kept to those issued, so that an 18-digit
   resident id of Jiangxi (36...) or Xinjiang (65...) is never taken for a card;
-* anything else, or a number failing Luhn, is neither.
+* any other Luhn-valid 13-19 digit number is a ``CREDIT_CARD`` of unknown network, which the
+  recogniser reports at a low score that only a context word ("card", "信用卡") lifts above
+  the threshold; a number failing Luhn is never a card.
 """
 
 from __future__ import annotations
@@ -122,10 +124,26 @@ def card_network(number: str) -> str | None:
 CN_BANK_NETWORKS = frozenset({"unionpay", "cn-domestic"})
 
 
-def card_entity(value: str) -> str | None:
-    """``CN_BANK_CARD``, ``CREDIT_CARD`` or None for a card number (separators allowed)."""
+def classify_card(value: str) -> tuple[str | None, bool]:
+    """``(entity, known_network)`` for a card number (separators allowed).
+
+    ``entity`` is ``CN_BANK_CARD``, ``CREDIT_CARD`` or None (Luhn fails, wrong length, or a
+    62/95 prefix with a length those networks do not issue).
+    """
     number = digits_only(value)
+    if not 13 <= len(number) <= 19 or not luhn_valid(number):
+        return None, False
     network = card_network(number)
-    if network is None or not luhn_valid(number):
-        return None
-    return "CN_BANK_CARD" if network in CN_BANK_NETWORKS else "CREDIT_CARD"
+    if network in CN_BANK_NETWORKS:
+        return "CN_BANK_CARD", True
+    if network is not None:
+        return "CREDIT_CARD", True
+    if number.startswith(("62", "95", "0")):
+        return None, False
+    return "CREDIT_CARD", False
+
+
+def card_entity(value: str) -> str | None:
+    """``CN_BANK_CARD`` or ``CREDIT_CARD`` for a card of a known network, else None."""
+    entity, known = classify_card(value)
+    return entity if known else None
