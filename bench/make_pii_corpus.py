@@ -7,9 +7,10 @@ numbers, postcodes, dates, amounts, last-four digits) and hard cases (resident i
 check digit, Luhn-invalid cards, ids glued to Chinese characters, +86 numbers with separators)
 are unlabelled and must not be reported.
 
-Check digits are computed here independently of ``governance.services.pii.validators``; resident
-ids come from Faker's zh_CN ``ssn()``. Phone numbers are kept only when libphonenumber knows them
-as valid (a note holds real numbers). Run: ``python bench/make_pii_corpus.py [--count N]``.
+Templates live in ``tests/data/pii/templates.yaml``. Check digits are computed here,
+independently of ``governance.services.pii.validators``; resident ids come from Faker's zh_CN
+``ssn()``. Phone numbers are kept only when libphonenumber knows them as valid (a note holds
+real numbers). Run: ``python bench/make_pii_corpus.py [--count N]``.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import phonenumbers
+import yaml
 from faker import Faker
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "pii" / "corpus.jsonl"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "pii"
+OUT = DATA / "corpus.jsonl"
+TEMPLATES = DATA / "templates.yaml"
 SEED = 20240517
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -110,15 +114,21 @@ class Gen:
                 break
         a, b, c = digits[:3], digits[3:6], digits[6:]
         style = self.rng.randrange(5)
-        return [f"({a}) {b}-{c}", f"{a}-{b}-{c}", f"{a}.{b}.{c}", f"+1 {a} {b} {c}", f"+1-{a}-{b}-{c}"][
-            style
-        ], "PHONE_NUMBER"
+        return [
+            f"({a}) {b}-{c}",
+            f"{a}-{b}-{c}",
+            f"{a}.{b}.{c}",
+            f"+1 {a} {b} {c}",
+            f"+1-{a}-{b}-{c}",
+        ][style], "PHONE_NUMBER"
 
     def intl_phone(self) -> tuple[str, str]:
         fmt = phonenumbers.PhoneNumberFormat.INTERNATIONAL
         while True:
             region = self.rng.choice(["GB", "DE", "FR", "AU", "JP", "SG", "HK"])
-            example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+            example = phonenumbers.example_number_for_type(
+                region, phonenumbers.PhoneNumberType.MOBILE
+            )
             national = str(example.national_number)
             candidate = national[:-5] + self.digits(5)
             num = self._valid(region, "0" + candidate if region not in ("SG", "HK") else candidate)
@@ -128,7 +138,17 @@ class Gen:
     # -- cards -----------------------------------------------------------------------------
     def card(self, kind: str | None = None) -> tuple[str, str]:
         kind = kind or self.rng.choice(
-            ["visa16", "visa16", "mastercard", "mastercard", "amex", "discover", "jcb16", "visa19", "diners"]
+            [
+                "visa16",
+                "visa16",
+                "mastercard",
+                "mastercard",
+                "amex",
+                "discover",
+                "jcb16",
+                "visa19",
+                "diners",
+            ]
         )
         number = self.en.credit_card_number(kind)
         if kind == "amex":
@@ -140,14 +160,26 @@ class Gen:
         return text, "CREDIT_CARD"
 
     def bank_card(self) -> tuple[str, str]:
-        bins = ["622202", "622848", "621700", "622588", "621661", "622262", "623058", "621483", "625965"]
+        bins = [
+            "622202",
+            "622848",
+            "621700",
+            "622588",
+            "621661",
+            "622262",
+            "623058",
+            "621483",
+            "625965",
+        ]
         if self.rng.random() < 0.1:
             body = "9558" + self.digits(14)
         else:
             length = self.rng.choice([16, 16, 19, 19, 17, 18])
             body = self.rng.choice(bins) + self.digits(length - 7)
         number = body + self.luhn_digit(body)
-        return (self.group(number, (4, 4, 4, 4)) if self.rng.random() < 0.4 else number), "CN_BANK_CARD"
+        return (
+            self.group(number, (4, 4, 4, 4)) if self.rng.random() < 0.4 else number
+        ), "CN_BANK_CARD"
 
     def bad_card(self) -> tuple[str, None]:
         text, _ = self.card() if self.rng.random() < 0.6 else self.bank_card()
@@ -177,7 +209,9 @@ class Gen:
 
     def uscc(self, letters: bool | None = None) -> tuple[str, str]:
         letters = self.rng.random() < 0.8 if letters is None else letters
-        head = self.rng.choice(["91", "91", "92", "11", "51", "52", "Y1", "93"]) if letters else "91"
+        head = (
+            self.rng.choice(["91", "91", "92", "11", "51", "52", "Y1", "93"]) if letters else "91"
+        )
         region = self.rng.choice(["110105", "310115", "440300", "350100", "330106", "510104"])
         pool = USCC_CHARS if letters else "0123456789"
         while True:
@@ -196,7 +230,12 @@ class Gen:
 
     # -- people and contacts -----------------------------------------------------------------
     def en_name(self) -> tuple[str, str]:
-        return self.en.name() if self.rng.random() < 0.3 else self.en.first_name() + " " + self.en.last_name(), "PERSON"
+        return (
+            self.en.name()
+            if self.rng.random() < 0.3
+            else self.en.first_name() + " " + self.en.last_name(),
+            "PERSON",
+        )
 
     def zh_name(self) -> tuple[str, str]:
         return self.zh.name(), "PERSON"
@@ -207,19 +246,29 @@ class Gen:
             return f"{first}.{last}+orders@{self.en.domain_name().title()}", "EMAIL_ADDRESS"
         if self.rng.random() < 0.4:
             user = self.en.user_name() + self.digits(self.rng.randint(0, 3))
-            return f"{user}@{self.rng.choice(['qq.com', '163.com', 'gmail.com', 'outlook.com'])}", "EMAIL_ADDRESS"
+            return (
+                f"{user}@{self.rng.choice(['qq.com', '163.com', 'gmail.com', 'outlook.com'])}",
+                "EMAIL_ADDRESS",
+            )
         return (self.en.email() if self.rng.random() < 0.5 else self.zh.email()), "EMAIL_ADDRESS"
 
     # -- negatives -----------------------------------------------------------------------------
     def order(self) -> tuple[str, None]:
         return self.rng.choice(
-            [f"ORD-2024-{self.digits(6)}", f"#{self.digits(6)}", f"SO{self.digits(10)}", f"DD{self.digits(14)}"]
+            [
+                f"ORD-2024-{self.digits(6)}",
+                f"#{self.digits(6)}",
+                f"SO{self.digits(10)}",
+                f"DD{self.digits(14)}",
+            ]
         ), None
 
     def negative(self, kind: str) -> tuple[str, None]:
         r = self.rng
         values: dict[str, Callable[[], str]] = {
-            "amount": lambda: r.choice(["$", "USD "]) + f"{r.randint(5, 4000):,}.{r.randint(0, 99):02d}",
+            "amount": lambda: (
+                r.choice(["$", "USD "]) + f"{r.randint(5, 4000):,}.{r.randint(0, 99):02d}"
+            ),
             "cny": lambda: f"¥{r.randint(10, 20000):,}.{r.randint(0, 99):02d}",
             "date": lambda: r.choice(["2024-05-17", "05/17/2024", "17 May 2024", "2023-11-02"]),
             "zh_date": lambda: f"{r.randint(2022, 2025)}年{r.randint(1, 12)}月{r.randint(1, 28)}日",
@@ -236,97 +285,44 @@ class Gen:
         return values[kind](), None
 
 
-EN_TEMPLATES = [
-    "Customer {en_name} called from {us_phone} about order {order}.",
-    "Please email {email} the invoice for order {order}, total {amount}.",
-    "Card on file {card} was charged {amount} on {date}.",
-    "{en_name} asked us to update the mobile number to {intl_phone}.",
-    "Refund approved for order {order}, amount {amount}, ZIP {zip}.",
-    "Delivery rescheduled to {date} at {time}; tracking {tracking}.",
-    "Customer provided Chinese ID {cn_id} for customs clearance.",
-    "Wrong ID number given: {bad_cn_id}, asked the customer to check it.",
-    "Card {bad_card} was declined, customer will call back.",
-    "Business customer, USCC {uscc}, contact {en_name} ({email}).",
-    "UnionPay card {bank_card} linked for refunds of order {order}.",
-    "Customer reached us on WhatsApp {cn_mobile} about a late parcel.",
-    "Wire the refund to IBAN {iban} by {date}.",
-    "Login issue from IP {ip}; reset link sent to {email}.",
-    "SSN {ssn} provided for the credit check, delete after review.",
-    "Spoke with {en_name}; she prefers email at {email}.",
-    "Left a voicemail at {us_phone}, no answer yet.",
-    "Order {order} shipped in 3 parcels, weight 2.5 kg, ZIP {zip}.",
-    "Customer asked about the return policy for item {sku}.",
-    "Card ending {last4} used for order {order}, amount {amount}.",
-    "Mastercard {mastercard} charged {amount} on {date}.",
-    "Visa {visa19} added as a backup payment method.",
-    "Company registration code {uscc} added to the account.",
-    "Please call {en_name} back at {us_phone} or write to {email}.",
-    "Customer wants delivery before {date}; order value {amount}.",
-    "Landline {cn_landline} given for the head office.",
-    "New phone {cn_mobile}, old one {us_phone} is disconnected.",
-    "Bank card {bank_card} and ID {cn_id} verified in person.",
-    "Ticket {ticket} closed; customer got a {percent} voucher for order {order}.",
-    "Customer ({email}) disputes the charge on card {card}.",
-    "Resident ID {cn_id} and mobile {cn_mobile} match the account of {en_name}.",
-    "No personal data here: item {sku} restocked, {percent} off until {date}.",
-]
-ZH_TEMPLATES = [
-    "客户{zh_name}来电，手机{cn_mobile}，订单号{order}。",
-    "联系人：{zh_name}，电话{cn_mobile}，邮箱{email}",
-    "身份证号{cn_id}，已核实本人。",
-    "客户提供的身份证{bad_cn_id}校验不通过，请重新确认。",
-    "退款请打到银行卡{bank_card}，户名{zh_name}。",
-    "公司统一社会信用代码：{uscc}，发票抬头请写全称。",
-    "收货人{zh_name}，收货电话{cn_mobile}，邮编{cn_post}。",
-    "订单{order}于{zh_date}发货，金额{cny}。",
-    "快递单号{tracking}，预计{zh_date}送达。",
-    "信用卡{card}支付失败，客户改用支付宝。",
-    "卡号{bad_card}无效（校验失败）。",
-    "客户座机{cn_landline}，工作日可联系。",
-    "{zh_name}反馈商品破损，要求退货。",
-    "客户邮箱{email}，请发送电子发票。",
-    "姓名：{zh_name}  身份证：{cn_id}  手机：{cn_mobile}",
-    "持卡人{zh_name}，卡号{bank_card}。",
-    "客户海外手机{intl_phone}，请用国际长途联系。",
-    "会员积分{points}分，等级金卡，订单{order}。",
-    "客户要求开具发票，税号{uscc}。",
-    "用户{zh_name}登录异常，IP地址{ip}。",
-    "请联系客户，手机{cn_mobile}（微信同号）。",
-    "客户说下周一再来电，订单金额{cny}。",
-    "客户身份证号码{cn_id}与订单{order}实名信息一致",
-    "经办人{zh_name}已处理退款{cny}，退回尾号{last4}的银行卡。",
-    "客户{zh_name}的身份证{cn_id}和银行卡{bank_card}均已登记",
-    "企业客户信用代码{uscc_digits}，联系人{zh_name}",
-    "信用代码{bad_uscc}校验位不对，请客户重新提供营业执照。",
-    "工单{ticket}已关闭，客户获得{percent}优惠券。",
-    "收件人：{zh_name}，手机号码：{cn_mobile}，身份证{cn_id}已登记",
-    "顾客{zh_name}在{zh_date}下单，订单号{order}，金额{cny}",
-    "客户姓名{zh_name}，邮箱{email}，电话{cn_landline}",
-    "{zh_name}和{zh_name}都是这个账户的联系人。",
-    "卡号{card}的持卡人{zh_name}申请退款{cny}",
-]
+def load_templates(path: Path = TEMPLATES) -> dict[str, list[str]]:
+    """English and Chinese note templates with ``{slot}`` markers."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {"en": list(data["en"]), "zh": list(data["zh"])}
 
 
 def _slots(g: Gen) -> dict[str, Callable[[], tuple[str, str | None]]]:
-    neg = {k: (lambda k=k: g.negative(k)) for k in (
-        "amount", "cny", "date", "zh_date", "zip", "cn_post", "tracking", "last4", "sku", "points",
-        "time", "ticket", "percent",
-    )}
+    kinds = "amount cny date zh_date zip cn_post tracking last4 sku points time ticket percent"
+    neg = {k: (lambda k=k: g.negative(k)) for k in kinds.split()}
     return {
         **neg,
-        "en_name": g.en_name, "zh_name": g.zh_name, "email": g.email, "order": g.order,
-        "cn_mobile": g.cn_mobile, "cn_landline": g.cn_landline, "us_phone": g.us_phone,
-        "intl_phone": g.intl_phone, "card": g.card, "bank_card": g.bank_card,
-        "bad_card": g.bad_card, "cn_id": g.cn_id, "bad_cn_id": g.bad_cn_id, "uscc": g.uscc,
+        "en_name": g.en_name,
+        "zh_name": g.zh_name,
+        "email": g.email,
+        "order": g.order,
+        "cn_mobile": g.cn_mobile,
+        "cn_landline": g.cn_landline,
+        "us_phone": g.us_phone,
+        "intl_phone": g.intl_phone,
+        "card": g.card,
+        "bank_card": g.bank_card,
+        "bad_card": g.bad_card,
+        "cn_id": g.cn_id,
+        "bad_cn_id": g.bad_cn_id,
+        "uscc": g.uscc,
         "bad_uscc": g.bad_uscc,
         "uscc_digits": lambda: g.uscc(letters=False),
-        "mastercard": lambda: g.card("mastercard"), "visa19": lambda: g.card("visa19"),
-        "iban": lambda: (g.en.iban(), "IBAN_CODE"), "ip": lambda: (g.en.ipv4_public(), "IP_ADDRESS"),
+        "mastercard": lambda: g.card("mastercard"),
+        "visa19": lambda: g.card("visa19"),
+        "iban": lambda: (g.en.iban(), "IBAN_CODE"),
+        "ip": lambda: (g.en.ipv4_public(), "IP_ADDRESS"),
         "ssn": lambda: (g.en.ssn(), "US_SSN"),
     }
 
 
-def fill(template: str, slots: dict[str, Callable[[], tuple[str, str | None]]]) -> tuple[str, list[dict[str, object]]]:
+def fill(
+    template: str, slots: dict[str, Callable[[], tuple[str, str | None]]]
+) -> tuple[str, list[dict[str, object]]]:
     """Fill ``{slot}`` markers left to right, recording the offsets of labelled values."""
     text, entities, pos = "", [], 0
     for m in re.finditer(r"\{(\w+)\}", template):
@@ -343,12 +339,15 @@ def generate(count: int, seed: int = SEED) -> list[dict[str, object]]:
     """``count`` records, alternating English and Chinese, deterministic for a seed."""
     g = Gen(seed)
     slots = _slots(g)
+    templates = load_templates()
     records = []
     for i in range(count):
         lang = "en" if i % 2 == 0 else "zh"
-        template = g.rng.choice(EN_TEMPLATES if lang == "en" else ZH_TEMPLATES)
+        template = g.rng.choice(templates[lang])
         text, entities = fill(template, slots)
-        records.append({"id": f"{lang}-{i:05d}", "language": lang, "text": text, "entities": entities})
+        records.append(
+            {"id": f"{lang}-{i:05d}", "language": lang, "text": text, "entities": entities}
+        )
     return records
 
 

@@ -6,7 +6,8 @@ Public API (Flask-free, no database):
 * ``redact(text, findings, mode="replace"|"mask") -> str``
 * ``decide_write(field, text, language=None) -> WriteDecision`` (``policies/pii.yaml``
   ``write_policy``: accept | flag | redact | reject)
-* ``scan_texts(items, workers=2, batch_size=64, progress=None)`` for store scans
+* ``scan_texts(items, workers=2, batch_size=64, progress=None)`` for store scans, or a
+  ``Scanner`` to keep the worker pool across several scans
 * ``engine_status()`` for the start-up log and the status page; ``get_engine()``
 
 Importing this package loads no model: the engine is built on the first call that needs it.
@@ -21,6 +22,8 @@ import os
 os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
 
 from governance.services.pii.errors import (  # noqa: E402
+    NerModelRefused,
+    PiiAnalysisError,
     PiiPolicyError,
     PiiRejectedError,
     UnknownFieldError,
@@ -29,7 +32,7 @@ from governance.services.pii.errors import (  # noqa: E402
 from governance.services.pii.findings import Finding, WriteDecision, detect_language  # noqa: E402
 from governance.services.pii.policy import PiiPolicy, load_policy  # noqa: E402
 from governance.services.pii.redaction import redact  # noqa: E402
-from governance.services.pii.scan import scan_texts  # noqa: E402
+from governance.services.pii.scan import Scanner, scan_texts  # noqa: E402
 from governance.services.pii.service import (  # noqa: E402
     analyze,
     decide_write,
@@ -41,9 +44,12 @@ from governance.services.pii.service import (  # noqa: E402
 
 __all__ = [
     "Finding",
+    "NerModelRefused",
+    "PiiAnalysisError",
     "PiiPolicy",
     "PiiPolicyError",
     "PiiRejectedError",
+    "Scanner",
     "UnknownFieldError",
     "UnsupportedLanguageError",
     "WriteDecision",

@@ -22,7 +22,11 @@ from presidio_analyzer.context_aware_enhancers import (
 )
 
 from governance.services.pii import catalogue, pipelines, recognizers
-from governance.services.pii.errors import UnsupportedLanguageError
+from governance.services.pii.errors import (
+    NerModelRefused,
+    PiiAnalysisError,
+    UnsupportedLanguageError,
+)
 from governance.services.pii.findings import NAME_TYPES, Finding, fold_width, resolve_overlaps
 from governance.services.pii.model import ModelCheck, check_ner_model, log_model_check
 from governance.services.pii.policy import PiiPolicy
@@ -32,10 +36,6 @@ log = logging.getLogger(__name__)
 _DIGIT = re.compile(r"\d")
 # Presidio logs surrounding words at DEBUG; keep it quiet so no matched value reaches a log.
 logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
-
-
-class NerModelRefused(RuntimeError):
-    """The policy says ``ner.on_failure: error`` and the NER package failed verification."""
 
 
 class _PerLanguageEnhancer(ContextAwareEnhancer):
@@ -59,7 +59,9 @@ class _PerLanguageEnhancer(ContextAwareEnhancer):
         doc = getattr(nlp_artifacts, "tokens", None)
         zh = getattr(doc, "lang_", "") == "zh"
         enhancer = self._modes["substring" if zh else "whole_word"]
-        return enhancer.enhance_using_context(text, raw_results, nlp_artifacts, recognizers, context)
+        return enhancer.enhance_using_context(
+            text, raw_results, nlp_artifacts, recognizers, context
+        )
 
 
 _BUILTIN = {
@@ -93,18 +95,18 @@ def _build(spec: catalogue.RecognizerSpec, lang: str, policy: PiiPolicy) -> Enti
         return recognizers.ZhPersonRecognizer(ctx)
     if spec.name == "OfflineEmailRecognizer":
         rec: EntityRecognizer = recognizers.OfflineEmailRecognizer(
-            context=ctx or None, supported_language=lang
+            context=ctx, supported_language=lang
         )
     elif spec.name == "RegionPhoneRecognizer":
         rec = recognizers.RegionPhoneRecognizer(
-            context=ctx or None, supported_language=lang, supported_regions=rule.regions or ("US",)
+            context=ctx, supported_language=lang, supported_regions=rule.regions or ("US",)
         )
     elif spec.name == "IbanRecognizer":
         rec = builtin.IbanRecognizer(
-            context=ctx or None, supported_language=lang, regex_flags=recognizers.REGEX_FLAGS
+            context=ctx, supported_language=lang, regex_flags=recognizers.REGEX_FLAGS
         )
     else:
-        rec = _BUILTIN[spec.name](context=ctx or None, supported_language=lang)
+        rec = _BUILTIN[spec.name](context=ctx, supported_language=lang)
     if hasattr(rec, "global_regex_flags"):
         rec.global_regex_flags = recognizers.REGEX_FLAGS
     return rec
@@ -123,7 +125,9 @@ class PiiEngine:
         ner_langs = policy.ner.languages if self.model_check.verified else ()
         self.plan = catalogue.plan(policy.enabled(), ner_langs)
         self.analyzer = self._analyzer(ner_langs)
-        self.entities = {lang: sorted({s.entity for s in specs}) for lang, specs in self.plan.items()}
+        self.entities = {
+            lang: sorted({s.entity for s in specs}) for lang, specs in self.plan.items()
+        }
         self.thresholds = {name: rule.threshold for name, rule in policy.entities.items()}
         self.startup_seconds = time.perf_counter() - started
         self.rss_mb = rss_mb()
@@ -137,7 +141,9 @@ class PiiEngine:
             else pipelines.english_pipeline(self.model_check if lang in ner_langs else _REFUSED)
             for lang in langs
         }
-        ner_entities = {s.entity for specs in self.plan.values() for s in specs if s.source == "ner"}
+        ner_entities = {
+            s.entity for specs in self.plan.values() for s in specs if s.source == "ner"
+        }
         engine = pipelines.PreloadedNlpEngine(
             nlp, pipelines.ner_configuration(ner_entities, self.policy.ner.score)
         )
@@ -191,7 +197,18 @@ class PiiEngine:
         if not text or not entities:
             return []
         folded = fold_width(text)
-        return self._findings(folded, self.analyzer.analyze(folded, language, entities=entities))
+        return self._findings(folded, self._run(folded, language, entities, None))
+
+    def _run(self, text: str, language: str, entities: list[str], artifacts: Any) -> list[Any]:
+        # Presidio puts matched words in some exception messages ("Did not find word '...'");
+        # keep them out of tracebacks and logs: report the exception type only.
+        try:
+            return list(
+                self.analyzer.analyze(text, language, entities=entities, nlp_artifacts=artifacts)
+            )
+        except Exception as exc:
+            log.error("PII analysis failed with %s", type(exc).__name__)
+            raise PiiAnalysisError(f"PII analysis failed ({type(exc).__name__})") from None
 
     def analyze_batch(
         self, texts: Sequence[str], language: str, batch_size: int = 64
@@ -208,10 +225,7 @@ class PiiEngine:
             if not text:
                 out.append([])
                 continue
-            results = self.analyzer.analyze(
-                text, language, entities=entities, nlp_artifacts=artifacts
-            )
-            out.append(self._findings(text, results))
+            out.append(self._findings(text, self._run(text, language, entities, artifacts)))
         return out
 
     def status(self) -> dict[str, Any]:

@@ -42,3 +42,11 @@ class PiiRejectedError(ValidationError):
         )
         self.field = field
         self.entity_types = list(entity_types)
+
+
+class NerModelRefused(RuntimeError):
+    """The policy says ``ner.on_failure: error`` and the NER package failed verification."""
+
+
+class PiiAnalysisError(RuntimeError):
+    """Presidio failed on a text; the message names the exception type, never the text."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from governance.services.pii.errors import PiiRejectedError
 
@@ -70,7 +71,7 @@ class WriteDecision:
     findings: list[Finding]
     entity_counts: dict[str, int]
     text_to_store: str | None
-    triggered_by: list[str] = field(default_factory=list)
+    triggered_by: list[str] = dc_field(default_factory=list)
 
     def raise_for_reject(self) -> None:
         """Raise PiiRejectedError (HTTP 422, naming entity types) when the action is reject."""

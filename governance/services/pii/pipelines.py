@@ -85,7 +85,7 @@ class PreloadedNlpEngine(SpacyNlpEngine):
     def __init__(self, pipelines: dict[str, Language], ner: NerModelConfiguration) -> None:
         models = [{"lang_code": lang, "model_name": f"preloaded-{lang}"} for lang in pipelines]
         super().__init__(models=models, ner_model_configuration=ner)
-        self.nlp = dict(pipelines)
+        self.nlp = dict(pipelines)  # type: ignore[assignment]  # base class types it None
 
     def load(self) -> None:
         """Nothing to load: the pipelines were passed in."""

@@ -38,7 +38,7 @@ class NerSettings:
 
 @dataclass(frozen=True)
 class EntityRule:
-    """Whether an entity type is detected, from what score, in which languages, with what context."""
+    """Whether an entity type is detected, from what score, in which languages, with which words."""
 
     name: str
     enabled: bool
@@ -96,7 +96,9 @@ def _mapping(value: Any, where: str, allowed: set[str] | None = None) -> dict[st
     if allowed is not None:
         unknown = sorted(set(map(str, value)) - allowed)
         if unknown:
-            raise _fail(f"{where}.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+            raise _fail(
+                f"{where}.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(allowed))})"
+            )
     return value
 
 
@@ -162,7 +164,9 @@ def _entity(name: str, raw: Any, languages: tuple[str, ...]) -> EntityRule:
         name=name,
         enabled=data["enabled"],
         threshold=_score(data.get("threshold", 0.5), f"{where}.threshold"),
-        languages=_languages(data.get("languages", list(languages)), f"{where}.languages", languages),
+        languages=_languages(
+            data.get("languages", list(languages)), f"{where}.languages", languages
+        ),
         context=context,
         regions=regions,
     )
@@ -208,6 +212,9 @@ def parse_policy(data: Any, source: str = "") -> PiiPolicy:
         str(n): _entity(str(n), r, languages)
         for n, r in _mapping(data.get("entities"), "entities").items()
     }
+    person = entities.get("PERSON")
+    if person and person.enabled and "zh" in person.languages and not person.context.get("zh"):
+        raise _fail("entities.PERSON.context.zh", "Chinese names need at least one context word")
     fields = {
         str(n): _field(str(n), r, entities)
         for n, r in _mapping(data.get("write_policy", {}), "write_policy").items()

@@ -214,7 +214,7 @@ class ZhPersonRecognizer(LocalRecognizer):
                         span[1],
                         self.SCORE,
                         recognition_metadata={
-                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                            RecognizerResult.RECOGNIZER_NAME_KEY: "ZhPersonRecognizer",
                             RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
                         },
                     )
@@ -246,8 +246,10 @@ class RegionPhoneRecognizer(PhoneRecognizer):
     _NANP = frozenset({"US", "CA"})
     _TRUNK = regex.compile(r"(?<![\d.,:/])\(?0(?:[\s().-]?\d){8,}")
 
+    _LENIENCY = phonenumbers.Leniency.STRICT_GROUPING
+
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(leniency=phonenumbers.Leniency.STRICT_GROUPING, **kwargs)  # type: ignore[arg-type]
+        super().__init__(leniency=self._LENIENCY, **kwargs)  # type: ignore[arg-type]
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -257,10 +259,10 @@ class RegionPhoneRecognizer(PhoneRecognizer):
             return []
         national = self._TRUNK.search(text) is not None
         results = [
-            self._get_recognizer_result(match, text, region, nlp_artifacts)
+            self._get_recognizer_result(match, text, region, nlp_artifacts)  # type: ignore[no-untyped-call]
             for region in self.supported_regions
             if region in self._NANP or national
-            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=self.leniency)
+            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=self._LENIENCY)
         ]
         return list(EntityRecognizer.remove_duplicates(results))
 

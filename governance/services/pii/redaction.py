@@ -27,9 +27,7 @@ def _mask(value: str, entity_type: str, mask_char: str) -> str:
     if entity_type in _KEEP_LAST_FOUR:
         digits = [i for i, ch in enumerate(value) if ch.isdigit()]
         keep_from = digits[-4] if len(digits) > 4 else len(value)
-    return "".join(
-        ch if ch in _KEEP or i >= keep_from else mask_char for i, ch in enumerate(value)
-    )
+    return "".join(ch if ch in _KEEP or i >= keep_from else mask_char for i, ch in enumerate(value))
 
 
 def redact(
@@ -60,13 +58,13 @@ def redact(
 
 def decide(rule: FieldPolicy, text: str, findings: list[Finding]) -> WriteDecision:
     """Apply a field's write policy to the findings of ``text``."""
-    per_finding = [rule.action_for(f.entity_type) for f in findings]
-    action = max(per_finding, key=ACTIONS.index, default="accept")
-    triggered = sorted({f.entity_type for f, a in zip(findings, per_finding) if a == action})
+    pairs = [(f, rule.action_for(f.entity_type)) for f in findings]
+    action = max((a for _, a in pairs), key=ACTIONS.index, default="accept")
+    triggered = sorted({f.entity_type for f, a in pairs if a == action})
     if action == "reject":
         stored: str | None = None
     elif action == "redact":
-        to_hide = [f for f, a in zip(findings, per_finding) if a == "redact"]
+        to_hide = [f for f, a in pairs if a == "redact"]
         stored = redact(text, to_hide, mode=rule.redaction)
     else:
         stored = text

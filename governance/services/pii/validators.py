@@ -58,7 +58,7 @@ def is_valid_cn_resident_id(value: str, today: date | None = None) -> bool:
     if value[0] == "0":
         return False
     born = cn_resident_id_birth_date(value)
-    if born is None or born.year < 1900 or born > (today or date.today()):
+    if born is None or born.year < 1800 or born > (today or date.today()):
         return False
     return cn_resident_id_check_char(value[:17]) == value[17]
 
