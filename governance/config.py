@@ -67,6 +67,22 @@ def _database_url(value: str) -> str:
     return value
 
 
+def _rate_limit(value: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError("expected a rate limit such as '600 per minute'") from None
+    return value
+
+
+def _storage_uri(value: str) -> str:
+    if "://" not in value:
+        raise ValueError("expected a storage URI such as memory:// or redis://host:6379/0")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration key: its environment name, parser, default and description."""
@@ -133,7 +149,27 @@ SETTINGS: tuple[Setting, ...] = (
         "Sensitive console actions need a password re-entry this recent.",
     ),
     Setting("SECURE_COOKIES", _bool, False, "Mark cookies Secure (set true behind TLS)."),
-    Setting("RATE_LIMIT", _str, "600 per minute", "Per-token API rate limit (Flask-Limiter)."),
+    Setting(
+        "RATE_LIMIT",
+        _rate_limit,
+        "600 per minute",
+        "API rate limit per bearer token (per client address for console sessions and "
+        "unauthenticated calls), Flask-Limiter syntax such as `600 per minute;20 per second`.",
+    ),
+    Setting(
+        "LOGIN_RATE_LIMIT",
+        _rate_limit,
+        "10 per minute",
+        "Sign-in attempts (POST /login and /login/mfa) per client address.",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE",
+        _storage_uri,
+        "memory://",
+        "Where rate-limit counters live. `memory://` counts per process: with several gunicorn "
+        "workers each counts separately (the effective limit is N times higher). Point it at a "
+        "shared store, e.g. `redis://host:6379/0` (needs the `redis` package), to count once.",
+    ),
     Setting("LOG_LEVEL", _str, "INFO", "Python logging level."),
     Setting("DEV", _bool, False, "Development mode: allows generated dev keys."),
 )

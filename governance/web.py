@@ -75,20 +75,40 @@ def _client() -> str | None:
 
 
 def register_guards(app: Flask) -> None:
-    """Authenticate and authorise every request in one place."""
-    from governance.security.guard import authenticate, authorize
+    """Authenticate, rate-limit and authorise every request in one place, in that order.
+
+    Three ``before_request`` hooks: identify the caller (a refused credential is remembered,
+    not yet answered), let Flask-Limiter count the request (per verified token, else per
+    address), then answer a refusal (audited) or check the Casbin policy (deny by default).
+    """
+    from governance.security.guard import (
+        authenticate,
+        authorize,
+        init_rate_limits,
+        raise_refusal,
+    )
 
     @app.before_request
-    def _guard() -> None:
+    def _identify() -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
         g.actor = None
-        endpoint = request.endpoint
-        if endpoint is None:
+        g.refusal = None
+        if request.endpoint is None:
             return  # 404 / 405 are answered by Werkzeug; nothing is served
-        if endpoint in PUBLIC_ENDPOINTS:
-            g.actor = authenticate(optional=True)
+        try:
+            g.actor = authenticate(optional=request.endpoint in PUBLIC_ENDPOINTS)
+        except Unauthenticated as exc:
+            g.refusal = exc
+
+    init_rate_limits(app)  # its before_request hook runs here, between the two
+
+    @app.before_request
+    def _authorise() -> None:
+        if g.refusal is not None:
+            raise_refusal(g.refusal)
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
             return
-        g.actor = authenticate(optional=False)
         assert request.url_rule is not None
         authorize(g.actor, rule_pattern(request.url_rule.rule), request.method)
 
@@ -128,10 +148,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(GovernanceError)
     def _domain(exc: GovernanceError) -> Any:
         db.session.rollback()
-        if isinstance(exc, Unauthenticated) and not is_api():
+        if isinstance(exc, Unauthenticated) and not is_api() and exc.status == 401:
             from flask import redirect, url_for
 
-            return redirect(url_for("console.login", next=request.path))
+            # A sensitive action asks for the password again (console.auth.ReauthRequired).
+            target = "console.reauth" if exc.slug == "reauth-required" else "console.login"
+            return redirect(url_for(target, next=request.path))
         return _problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
 
     @app.errorhandler(HTTPException)
@@ -142,8 +164,17 @@ def register_error_handlers(app: Flask) -> None:
             err: GovernanceError = PayloadTooLarge("the request body is too large")
             return _problem_response(err.status, err.slug, err.title, err.detail)
         if code == 400 and "CSRF" in (exc.description or ""):
-            return _problem_response(400, "csrf", "Form expired or forged", "please reload the "
-                                     "page and submit the form again")
+            from governance.security.guard import record_refusal
+
+            # Flask-WTF refuses before the guard runs: record it here, with the reason only.
+            reason = "missing" if "missing" in (exc.description or "") else "invalid"
+            record_refusal(anonymous(), "csrf.refused", {"reason": reason, "path": request.path})
+            return _problem_response(
+                400,
+                "csrf",
+                "Form expired or forged",
+                "please reload the page and submit the form again",
+            )
         slug = (exc.name or "error").lower().replace(" ", "-")
         return _problem_response(code, slug, exc.name or "Error", exc.description or "")
 
@@ -153,7 +184,9 @@ def register_error_handlers(app: Flask) -> None:
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.path)
         log.debug("unhandled error", exc_info=exc)
         return _problem_response(
-            500, "internal-error", "Internal error",
+            500,
+            "internal-error",
+            "Internal error",
             f"the request failed and changed nothing (request id {g.get('request_id', '-')})",
         )
 

@@ -3,18 +3,31 @@
 This is the only security module that reads Flask's request; it turns headers and the session
 into an ``Actor`` and asks the Casbin ``Authorizer``. Every refusal is audited in its own
 transaction (the request's own work, if any, is rolled back first).
+
+A refused credential is not audited at once: ``authenticate`` raises ``CredentialRefused`` and
+the guard records it only after the rate limiter (``init_rate_limits``, Flask-Limiter) has
+counted the request, so a flood of bad tokens is answered 429 without flooding the audit log.
+
+Bearer tokens (RFC 6750) authenticate any API call. A console session (after MFA) is accepted
+on the API for safe methods, and for state-changing methods only together with the page's CSRF
+token in an ``X-CSRFToken`` header: a cookie alone never changes anything through the API.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import NoReturn
 
-from flask import current_app, g, request, session
+from flask import Flask, current_app, g, request, session
+from flask_limiter import ApplicationLimit, Limiter, RequestLimit
 from flask_login import UserMixin, current_user
+from limits import parse
+from limits.errors import ConfigurationError
 from sqlalchemy import func, select
 
 from governance.bootstrap import deps
+from governance.config import ConfigError
 from governance.errors import Forbidden, Unauthenticated
 from governance.extensions import db, login_manager
 from governance.models import ApiToken, CasbinRule, ServiceAccount, User
@@ -24,6 +37,26 @@ from governance.services.context import Actor
 
 POLICY_CHECK_SECONDS = 5.0
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CSRF_HEADERS = ("X-CSRFToken", "X-CSRF-Token")
+
+
+class CredentialRefused(Unauthenticated):
+    """A credential was refused; ``action`` and ``details`` go to the audit log, not the client."""
+
+    def __init__(
+        self, detail: str, action: str, details: dict[str, object], actor: Actor | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.action = action
+        self.details = details
+        self.actor = actor
+
+
+def raise_refusal(exc: Unauthenticated) -> NoReturn:
+    """Audit a deferred authentication refusal, then raise it."""
+    if isinstance(exc, CredentialRefused):
+        record_refusal(exc.actor or _anonymous(), exc.action, exc.details)
+    raise exc
 
 
 def record_refusal(actor: Actor, action: str, details: dict[str, object]) -> None:
@@ -51,9 +84,12 @@ def _token_actor() -> Actor:
     header = request.headers.get("Authorization")
     try:
         token_id, full = parse_bearer(header)
-    except MalformedToken:
-        record_refusal(_anonymous(), "auth.token", {"reason": "malformed", "path": request.path})
-        raise Unauthenticated("the Authorization header is not a valid bearer token") from None
+    except MalformedToken as exc:
+        raise CredentialRefused(
+            "the Authorization header is not a valid bearer token",
+            "auth.token",
+            {"reason": f"malformed: {exc.reason}", "path": request.path},
+        ) from None
     token = db.session.get(ApiToken, token_id)
     now = datetime.now(UTC)
     reason = None
@@ -67,12 +103,12 @@ def _token_actor() -> Actor:
     elif account is None or account.state != "active":
         reason = "account disabled"
     if reason or account is None:
-        record_refusal(
-            _anonymous(),
+        raise CredentialRefused(
+            "the token is invalid, expired or revoked",
             "auth.token",
             {"reason": reason, "token_id": token_id, "path": request.path},
         )
-        raise Unauthenticated("the token is invalid, expired or revoked")
+    g.token_id = token_id
     return Actor(
         id=account.id,
         type="service",
@@ -103,12 +139,15 @@ def _load_user(user_id: str) -> SessionUser | None:
 
 
 def _session_actor() -> Actor | None:
+    """The signed-in person, or None (``g.session_end`` says why a session just ended)."""
     if not current_user.is_authenticated:
         if session.get("_user_id"):
+            g.session_end = "session revoked (password changed, account disabled or no MFA)"
             session.clear()
         return None
     last = session.get("seen", 0)
     if time.time() - last > current_app.config["SESSION_MINUTES"] * 60:
+        g.session_end = "idle timeout"
         session.clear()
         return None
     session["seen"] = int(time.time())
@@ -132,11 +171,31 @@ def authenticate(optional: bool) -> Actor | None:
         actor is not None
         and request.path.startswith("/api/")
         and request.method not in SAFE_METHODS
+        and not _csrf_header_valid()
     ):
-        actor = None  # the API takes session cookies for downloads only: no CSRF on the API
+        raise CredentialRefused(
+            "send a bearer token, or the console's CSRF token in an X-CSRFToken header",
+            "auth.session",
+            {"reason": "API write with a session but no valid CSRF header", "path": request.path},
+            actor,
+        )
     if actor is None and not optional:
-        raise Unauthenticated("authentication required")
+        reason = g.get("session_end") or "no credentials"
+        raise CredentialRefused(
+            "authentication required", "auth.required", {"reason": reason, "path": request.path}
+        )
     return actor
+
+
+def _csrf_header_valid() -> bool:
+    from flask_wtf.csrf import ValidationError, validate_csrf
+
+    token = next((request.headers[h] for h in CSRF_HEADERS if request.headers.get(h)), None)
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        return False
+    return True
 
 
 def authorizer() -> Authorizer:
@@ -147,7 +206,7 @@ def authorizer() -> Authorizer:
         return state[0]  # type: ignore[no-any-return]
     revision = db.session.execute(select(func.count(), func.max(CasbinRule.id))).one()
     if state is None or state[2] != tuple(revision):
-        from governance.services.policy import policy_lines, build_authorizer
+        from governance.services.policy import build_authorizer, policy_lines
 
         auth = build_authorizer(policy_lines(db.session))
         state = (auth, now, tuple(revision))
@@ -164,3 +223,67 @@ def authorize(actor: Actor | None, pattern: str, method: str) -> None:
         return
     record_refusal(actor, "access.denied", {"route": pattern, "method": method})
     raise Forbidden("your role does not allow this action")
+
+
+# --- rate limits (Flask-Limiter) -------------------------------------------------------------
+LOGIN_ENDPOINTS = frozenset({"console.login", "console.login_mfa"})
+_BREACH_AUDIT = parse("1 per minute")  # a breach is audited once per key and minute, not per hit
+
+
+def _address() -> str:
+    return f"address:{request.remote_addr or '-'}"
+
+
+def rate_key() -> str:
+    """Who the API limit counts: the verified token's id, else the client address."""
+    token_id = g.get("token_id")
+    return f"token:{token_id}" if token_id else _address()
+
+
+def _on_breach(limit: RequestLimit) -> None:
+    limiter: Limiter = current_app.extensions["governance.limiter"]
+    if limiter.limiter.hit(_BREACH_AUDIT, "audited-breach", limit.key):
+        kind = "login" if request.endpoint in LOGIN_ENDPOINTS else "api"
+        record_refusal(
+            g.get("actor") or _anonymous(),
+            "rate_limit.exceeded",
+            {"limit": str(limit.limit), "scope": kind, "path": request.path},
+        )
+
+
+def init_rate_limits(app: Flask) -> Limiter:
+    """Install the API limit (per token or address) and the sign-in limit (per address).
+
+    Counters live in ``GOVERNANCE_RATELIMIT_STORAGE``; ``memory://`` counts per process.
+    Raises ConfigError when the storage URI is unusable.
+    """
+    api = ApplicationLimit(
+        limit_provider=lambda: str(current_app.config["RATE_LIMIT"]),
+        key_function=rate_key,
+        scope="api",
+        exempt_when=lambda: not request.path.startswith("/api/"),
+        error_message="too many requests; retry after the delay in the Retry-After header",
+    )
+    login = ApplicationLimit(
+        limit_provider=lambda: str(current_app.config["LOGIN_RATE_LIMIT"]),
+        key_function=_address,
+        scope="login",
+        methods=["POST"],
+        exempt_when=lambda: request.endpoint not in LOGIN_ENDPOINTS,
+        error_message="too many sign-in attempts from this address; wait a minute and retry",
+    )
+    try:
+        limiter = Limiter(
+            rate_key,
+            application_limits=[api, login],
+            storage_uri=app.config["RATELIMIT_STORAGE"],
+            strategy="moving-window",
+            headers_enabled=True,
+            on_breach=_on_breach,
+            key_prefix="governance",
+        )
+        limiter.init_app(app)
+    except (ConfigurationError, ValueError) as exc:
+        raise ConfigError(f"GOVERNANCE_RATELIMIT_STORAGE is unusable: {exc}") from None
+    app.extensions["governance.limiter"] = limiter
+    return limiter

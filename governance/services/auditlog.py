@@ -182,7 +182,9 @@ class AuditLog:
         existing = session.get(AuditCheckpoint, state.size)
         if existing is not None:
             return to_checkpoint(existing)
-        return self._sign(session, state, Frontier.from_json(json.loads(state.frontier)).root(), now)
+        return self._sign(
+            session, state, Frontier.from_json(json.loads(state.frontier)).root(), now
+        )
 
 
 def to_checkpoint(row: AuditCheckpoint) -> Checkpoint:

@@ -133,22 +133,39 @@ def find_duplicate(call: Call, keys: Lookup, exclude: str | None = None) -> tupl
     return None
 
 
-def apply_fields(call: Call, customer: Customer, clean: dict[str, Any], key: Any) -> None:
-    """Write normalised values onto a customer row, encrypting the protected ones."""
+def protected_values(
+    call: Call, customer_id: str, clean: dict[str, Any], key: Any, lookup: Lookup
+) -> dict[str, Any]:
+    """Column values for normalised fields: ciphertext, blind indexes and clear columns."""
     vault = call.vault
-    encrypted = set(vault.encrypted_fields(TABLE))
+    encrypted = vault.encrypted_fields(TABLE)
+    values: dict[str, Any] = {}
     for name, value in clean.items():
         if name in encrypted:
-            setattr(customer, f"{name}_ct", vault.seal(key, TABLE, name, customer.id, value))
+            values[f"{name}_ct"] = vault.seal(key, TABLE, name, customer_id, value)
         else:
-            setattr(customer, name, value if name != "marketing" else (value or {}))
-    merged = {**decrypt_customer(call, customer, key, only=("full_name", "date_of_birth")), **clean}
-    keys = lookup_keys(call, merged)
+            values[name] = value if name != "marketing" else (value or {})
     for field in ("email", "phone", "national_id"):
         if field in clean:
-            setattr(customer, f"{field}_bidx", getattr(keys, field))
+            values[f"{field}_bidx"] = getattr(lookup, field)
     if "full_name" in clean or "date_of_birth" in clean:
-        customer.name_dob_bidx = keys.name_dob
+        values["name_dob_bidx"] = lookup.name_dob
+    return values
+
+
+def apply_fields(
+    call: Call, customer: Customer, clean: dict[str, Any], key: Any, lookup: Lookup | None = None
+) -> None:
+    """Write normalised values onto a customer row, encrypting the protected ones.
+
+    ``lookup`` (the blind indexes of the merged record) is computed when not given.
+    """
+    if lookup is None:
+        missing = [f for f in ("full_name", "date_of_birth") if f not in clean]
+        current = decrypt_customer(call, customer, key, only=missing) if missing else {}
+        lookup = lookup_keys(call, {**current, **clean})
+    for column, value in protected_values(call, customer.id, clean, key, lookup).items():
+        setattr(customer, column, value)
 
 
 def decrypt_customer(
@@ -156,7 +173,7 @@ def decrypt_customer(
 ) -> dict[str, Any]:
     """Plain values of a customer (in memory only)."""
     vault = call.vault
-    encrypted = set(vault.encrypted_fields(TABLE))
+    encrypted = vault.encrypted_fields(TABLE)
     out: dict[str, Any] = {}
     for name in only:
         if name in encrypted:
@@ -316,8 +333,6 @@ def decode_cursor(cursor: str) -> str:
     if not is_id(value):
         raise MalformedRequest("cursor is not valid")
     return value
-
-
 
 
 def list_customers(

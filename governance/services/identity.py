@@ -38,18 +38,29 @@ def _roles(roles: list[str], kind: str) -> list[str]:
     known = policy.known_roles
     bad = [r for r in roles if r not in known]
     if bad or not roles:
-        raise ValidationError("unknown role", [{"field": "role", "message":
-                              f"must be one of {', '.join(sorted(known))}"}])
+        raise ValidationError(
+            "unknown role",
+            [{"field": "role", "message": f"must be one of {', '.join(sorted(known))}"}],
+        )
     wrong_kind = [r for r in roles if policy.roles[r].kind != kind]
     if wrong_kind:
-        raise ValidationError("role not for this kind of account", [{"field": "role", "message":
-                              f"{', '.join(wrong_kind)} is not a {kind} role"}])
+        raise ValidationError(
+            "role not for this kind of account",
+            [{"field": "role", "message": f"{', '.join(wrong_kind)} is not a {kind} role"}],
+        )
     return sorted(set(roles))
 
 
 def _audit(call: Call, action: str, outcome: str = "allowed", **details: Any) -> None:
-    call.audit.record(call.session, call.actor, action, now=call.now(), resource="identity",
-                      outcome=outcome, details=details)
+    call.audit.record(
+        call.session,
+        call.actor,
+        action,
+        now=call.now(),
+        resource="identity",
+        outcome=outcome,
+        details=details,
+    )
 
 
 def find_user(call: Call, email: str) -> User | None:
@@ -68,13 +79,21 @@ def create_user(call: Call, email: str, roles: list[str], password: str) -> User
         raise Conflict("a user with this email exists")
     checked = _roles(roles, "person")
     passwords.check_password_policy(password, email=address)
-    user = User(id=new_id(), email=address, roles=checked, state="active",
-                password_hash=passwords.hash_password(password, params=_params()),
-                password_changed_at=call.now(), created_at=call.now(), recovery_hashes=[])
+    user = User(
+        id=new_id(),
+        email=address,
+        roles=checked,
+        state="active",
+        password_hash=passwords.hash_password(password, params=_params()),
+        password_changed_at=call.now(),
+        created_at=call.now(),
+        recovery_hashes=[],
+    )
     call.session.add(user)
     call.session.flush()
-    call.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash,
-                                     created_at=call.now()))
+    call.session.add(
+        PasswordHistory(user_id=user.id, password_hash=user.password_hash, created_at=call.now())
+    )
     _audit(call, "user.create", user_id=user.id, roles=checked)
     return user
 
@@ -86,8 +105,10 @@ def password_login(call: Call, email: str, password: str) -> User:
     if user is not None and user.locked_until is not None and user.locked_until > now:
         _audit(call, "login.password", "denied", user_id=user.id, reason="locked")
         raise AccountLocked("the account is temporarily locked")
-    if user is None or user.state != "active" or not passwords.verify_password(
-        user.password_hash, password or ""
+    if (
+        user is None
+        or user.state != "active"
+        or not passwords.verify_password(user.password_hash, password or "")
     ):
         if user is not None:
             _fail(call, user, "login.password")
@@ -136,7 +157,9 @@ def verify_second_factor(call: Call, user: User, code: str) -> None:
         _success(call, user, "login.recovery_code", remaining=sum(h is not None for h in hashes))
         return
     try:
-        step = mfa.verify_totp(_secret(call, user), code, now=now, last_used_step=user.totp_last_step)
+        step = mfa.verify_totp(
+            _secret(call, user), code, now=now, last_used_step=user.totp_last_step
+        )
     except (mfa.InvalidCode, mfa.ReplayedCode) as exc:
         _fail(call, user, "login.mfa")
         raise Unauthenticated(exc.title) from None
@@ -174,8 +197,10 @@ def confirm_enrolment(call: Call, user: User, code: str) -> list[str]:
         step = mfa.verify_totp(_secret(call, user), code or "", now=call.now(), last_used_step=None)
     except (mfa.InvalidCode, mfa.ReplayedCode):
         _fail(call, user, "mfa.enrol_confirm")
-        raise ValidationError("the code is not valid", [{"field": "code", "message":
-                              "does not match the authenticator"}]) from None
+        raise ValidationError(
+            "the code is not valid",
+            [{"field": "code", "message": "does not match the authenticator"}],
+        ) from None
     user.totp_enrolled = True
     user.totp_last_step = step
     codes = regenerate_recovery_codes(call, user)
@@ -197,22 +222,27 @@ def change_password(call: Call, user: User, current: str, new: str) -> None:
         _fail(call, user, "password.change")
         raise Unauthenticated("the current password is wrong")
     history = call.session.scalars(
-        select(PasswordHistory.password_hash).where(PasswordHistory.user_id == user.id)
-        .order_by(PasswordHistory.id.desc()).limit(passwords.HISTORY_SIZE)
+        select(PasswordHistory.password_hash)
+        .where(PasswordHistory.user_id == user.id)
+        .order_by(PasswordHistory.id.desc())
+        .limit(passwords.HISTORY_SIZE)
     ).all()
     passwords.check_password_policy(new, email=user.email, previous_hashes=list(history))
     user.password_hash = passwords.hash_password(new, params=_params())
     user.password_changed_at = call.now()
-    call.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash,
-                                     created_at=call.now()))
+    call.session.add(
+        PasswordHistory(user_id=user.id, password_hash=user.password_hash, created_at=call.now())
+    )
     _audit(call, "password.change", user_id=user.id)
 
 
 def set_state(call: Call, email: str, state: str) -> User:
-    """Disable or re-activate an account."""
+    """Disable or re-activate an account (the last active admin cannot be disabled)."""
     user = _must(call, email)
     if state not in ("active", "disabled"):
         raise ValidationError("bad state", [{"field": "state", "message": "active or disabled"}])
+    if state == "disabled":
+        _keep_an_admin(call, user, [])
     user.state = state
     if state == "active":
         user.failed_attempts, user.locked_until = 0, None
@@ -224,9 +254,20 @@ def set_roles(call: Call, email: str, roles: list[str]) -> User:
     """Change a person's roles; nobody may change their own."""
     user = _must(call, email)
     if call.actor.type == "user" and call.actor.id == user.id:
-        _audit(call, "user.roles", "denied", user_id=user.id, reason="own roles")
+        # Recorded on its own: the refusal must survive the rollback of the failed request.
+        call.audit.record_alone(
+            call.session,
+            call.actor,
+            "user.roles",
+            now=call.now(),
+            resource="identity",
+            outcome="denied",
+            details={"user_id": user.id, "reason": "own roles"},
+        )
         raise Forbidden("you cannot change your own roles")
-    user.roles = _roles(roles, "person")
+    checked = _roles(roles, "person")
+    _keep_an_admin(call, user, checked)
+    user.roles = checked
     _audit(call, "user.roles", user_id=user.id, roles=user.roles)
     return user
 
@@ -237,6 +278,27 @@ def reset_mfa(call: Call, email: str) -> User:
     user.totp_secret_ct, user.totp_enrolled, user.totp_last_step = None, False, None
     user.recovery_hashes = []
     _audit(call, "mfa.reset", user_id=user.id)
+    return user
+
+
+def _keep_an_admin(call: Call, user: User, new_roles: list[str]) -> None:
+    """Refuse a change that would leave no active admin (nobody could manage accounts)."""
+    if "admin" not in user.roles or user.state != "active" or "admin" in new_roles:
+        return
+    others = [
+        u
+        for u in list_users(call)
+        if u.id != user.id and u.state == "active" and "admin" in u.roles
+    ]
+    if not others:
+        raise Conflict("at least one active admin must remain")
+
+
+def get_user(call: Call, user_id: str) -> User:
+    """The user with this id; NotFound otherwise."""
+    user = call.session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
     return user
 
 
@@ -256,10 +318,13 @@ def service_account(call: Call, name: str, roles: list[str] | None = None) -> Se
     clean = norm.clean_text(name, max_length=128)
     if not clean:
         raise ValidationError("name is required", [{"field": "account", "message": "is required"}])
-    account = call.session.scalars(select(ServiceAccount).where(ServiceAccount.name == clean)).first()
+    account = call.session.scalars(
+        select(ServiceAccount).where(ServiceAccount.name == clean)
+    ).first()
     if account is None:
-        account = ServiceAccount(id=new_id(), name=clean, roles=_roles(roles or [], "service"),
-                                 created_at=call.now())
+        account = ServiceAccount(
+            id=new_id(), name=clean, roles=_roles(roles or [], "service"), created_at=call.now()
+        )
         call.session.add(account)
         call.session.flush()
         _audit(call, "service_account.create", account_id=account.id, roles=account.roles)
@@ -269,20 +334,79 @@ def service_account(call: Call, name: str, roles: list[str] | None = None) -> Se
     return account
 
 
+def create_service_account(call: Call, name: str, roles: list[str]) -> ServiceAccount:
+    """A new service account; Conflict if the name is taken."""
+    clean = norm.clean_text(name, max_length=128)
+    if (
+        clean
+        and call.session.scalars(
+            select(ServiceAccount.id).where(ServiceAccount.name == clean)
+        ).first()
+    ):
+        raise Conflict("a service account with this name exists")
+    return service_account(call, name, list(roles))
+
+
+def list_service_accounts(call: Call) -> list[ServiceAccount]:
+    return list(call.session.scalars(select(ServiceAccount).order_by(ServiceAccount.name)))
+
+
+def get_service_account(call: Call, account_id: str) -> ServiceAccount:
+    """The service account with this id; NotFound otherwise."""
+    account = call.session.get(ServiceAccount, account_id)
+    if account is None:
+        raise NotFound("no such service account")
+    return account
+
+
+def set_service_account_state(call: Call, account_id: str, state: str) -> ServiceAccount:
+    """Disable (all its tokens stop working at once) or re-activate a service account."""
+    account = get_service_account(call, account_id)
+    if state not in ("active", "disabled"):
+        raise ValidationError("bad state", [{"field": "state", "message": "active or disabled"}])
+    account.state = state
+    _audit(call, "service_account.state", account_id=account.id, state=state)
+    return account
+
+
+def list_tokens(call: Call, account_id: str) -> list[ApiToken]:
+    """The account's tokens, newest first (ids and dates only: secrets are never stored)."""
+    return list(
+        call.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.service_account_id == account_id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id)
+        )
+    )
+
+
 def create_token(call: Call, account: ServiceAccount, expires_days: int | None = None) -> str:
     """A new API token for ``account``; the full token is returned once, only its hash stored."""
     if expires_days is not None and not 1 <= expires_days <= 3650:
         raise ValidationError("bad expiry", [{"field": "expires_days", "message": "1 to 3650"}])
     token_id, full = tokens.generate_token()
     expires = call.now() + timedelta(days=expires_days) if expires_days else None
-    call.session.add(ApiToken(id=token_id, service_account_id=account.id, created_at=call.now(),
-                              secret_hash=tokens.hash_token_secret(full), expires_at=expires))
-    _audit(call, "token.create", account_id=account.id, token_id=token_id,
-           expires_at=expires.isoformat() if expires else None)
+    call.session.add(
+        ApiToken(
+            id=token_id,
+            service_account_id=account.id,
+            created_at=call.now(),
+            secret_hash=tokens.hash_token_secret(full),
+            expires_at=expires,
+        )
+    )
+    _audit(
+        call,
+        "token.create",
+        account_id=account.id,
+        token_id=token_id,
+        expires_at=expires.isoformat() if expires else None,
+    )
     return full
 
 
 def revoke_token(call: Call, token_id: str) -> ApiToken:
+    """Revoke a token at once (idempotent; audited)."""
     token = call.session.get(ApiToken, token_id)
     if token is None:
         raise NotFound("no such token")
@@ -293,7 +417,10 @@ def revoke_token(call: Call, token_id: str) -> ApiToken:
 
 
 def rotate_token(call: Call, token_id: str, expires_days: int | None = None) -> str:
-    """Revoke a token and issue a new one for the same account."""
+    """Revoke a token and issue a new one for the same account (a revoked one stays dead)."""
+    current = call.session.get(ApiToken, token_id)
+    if current is not None and current.revoked_at is not None:
+        raise Conflict("the token is already revoked; issue a new one instead")
     old = revoke_token(call, token_id)
     account = call.session.get(ServiceAccount, old.service_account_id)
     assert account is not None

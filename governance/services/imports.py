@@ -12,20 +12,26 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
+from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
 
 from governance.errors import GovernanceError, ValidationError
-from governance.models import Customer, Job
+from governance.models import Customer, DataKey, Job
 from governance.models.ids import new_id
 from governance.services import customers as cs
 from governance.services.context import Call
 from governance.services.jobs import JobContext, register, run, submit
 
-BATCH = 500
+BATCH = 1000
+PARALLEL_FROM = 5_000  # rows; smaller files are not worth starting processes for
 MAX_REPORTED = 10_000
 ADDRESS_COLUMNS = {f"address_{k}": k for k in ("line1", "line2", "city", "region", "postal_code")}
 MARKETING_COLUMNS = {f"marketing_{k}": k for k in ("email", "sms", "phone", "post")}
@@ -117,6 +123,47 @@ def count_rows(path: Path, fmt: str) -> int:
     return max(lines - 1, 0) if fmt == "csv" else lines
 
 
+@dataclass
+class Prepared:
+    """One validated row, with the rows to insert should it be new (CPU work only)."""
+
+    number: int
+    errors: list[dict[str, Any]] | None = None
+    clean: dict[str, Any] = field(default_factory=dict)
+    lookup: Any = None
+    customer_row: dict[str, Any] = field(default_factory=dict)
+    key_row: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare_rows(call: Any, rows: list[tuple[int, Any]], now: datetime) -> list[Prepared]:
+    """Validate and normalise rows, and encrypt each as a new customer with a fresh key.
+
+    Pure computation on ``call.vault`` and ``call.settings`` (no database), so it can run in a
+    worker process; a row that turns out to update an existing customer is re-encrypted under
+    that customer's key when stored.
+    """
+    region = call.settings.get("DEFAULT_REGION", "CN")
+    columns = {column.name: None for column in Customer.__table__.columns}
+    out = []
+    for number, doc in rows:
+        if isinstance(doc, Exception):
+            out.append(Prepared(number, [{"field": "", "message": str(doc)}]))
+            continue
+        try:
+            clean = cs.validate_customer(doc, default_region=region)
+        except ValidationError as exc:
+            out.append(Prepared(number, exc.errors))
+            continue
+        lookup = cs.lookup_keys(call, clean)
+        customer_id = new_id()
+        key, key_row = call.vault.new_subject_key(customer_id)
+        row = {**columns, "id": customer_id, "created_at": now, "updated_at": now, "marketing": {}}
+        row.update(cs.protected_values(call, customer_id, clean, key, lookup))
+        key_row.update(created_at=now, rewrapped_at=None)
+        out.append(Prepared(number, None, clean, lookup, row, key_row))
+    return out
+
+
 class Importer:
     """Imports batches of rows and accumulates the per-row report."""
 
@@ -130,6 +177,8 @@ class Importer:
             "rows": [],
         }
         self.seen: dict[bytes, tuple[int, str]] = {}
+        self._new_customers: list[dict[str, Any]] = []
+        self._new_keys: list[dict[str, Any]] = []
 
     def _note(self, number: int, status: str, **extra: Any) -> None:
         key = {"rejected": "rejected", "duplicate": "duplicates"}.get(status, status)
@@ -139,40 +188,50 @@ class Importer:
 
     def batch(self, rows: list[tuple[int, Any]]) -> None:
         """Validate, de-duplicate and store one batch (caller commits)."""
+        self.store(prepare_rows(self.call, rows, self.call.now()))
+
+    def store(self, prepared: list[Prepared]) -> None:
+        """De-duplicate and store prepared rows (caller commits)."""
         call = self.call
-        region = call.settings.get("DEFAULT_REGION", "CN")
-        valid: list[tuple[int, dict[str, Any], cs.Lookup]] = []
-        for number, doc in rows:
-            if isinstance(doc, Exception):
-                self._note(number, "rejected", errors=[{"field": "", "message": str(doc)}])
-                continue
-            try:
-                clean = cs.validate_customer(doc, default_region=region)
-            except ValidationError as exc:
-                self._note(number, "rejected", errors=exc.errors)
-                continue
-            valid.append((number, clean, cs.lookup_keys(call, clean)))
-        existing_refs = self._existing_refs([c.get("external_ref") for _, c, _ in valid])
-        taken = self._existing_indexes([k for _, _, k in valid])
+        valid = []
+        for p in prepared:
+            if p.errors is not None:
+                self._note(p.number, "rejected", errors=p.errors)
+            else:
+                valid.append(p)
+        existing_refs = self._existing_refs([p.clean.get("external_ref") for p in valid])
+        taken = self._existing_indexes([p.lookup for p in valid])
         created: list[str] = []
         updated: list[str] = []
-        for number, clean, keys in valid:
-            target = existing_refs.get(clean.get("external_ref") or "")
-            clash = self._clash(keys, taken, target.id if target else None)
+        batch_refs: dict[str, int] = {}
+        for p in valid:
+            ref = p.clean.get("external_ref") or ""
+            target = existing_refs.get(ref)
+            clash = self._clash(p.lookup, taken, target.id if target else None)
+            if ref and ref in batch_refs:
+                clash = (f"row {batch_refs[ref]}", "external_ref")
             if clash:
-                self._note(number, "duplicate", duplicate_of=clash[0], matched_on=clash[1])
+                self._note(p.number, "duplicate", duplicate_of=clash[0], matched_on=clash[1])
                 continue
+            if ref:
+                batch_refs[ref] = p.number
             if target is not None:
                 key = call.vault.subject_key(call.session, target.id)
-                cs.apply_fields(call, target, clean, key)
+                cs.apply_fields(call, target, p.clean, key, p.lookup)
                 target.updated_at = call.now()
                 updated.append(target.id)
-                self._remember(keys, number, target.id)
-                self._note(number, "updated")
+                self._remember(p.lookup, p.number, target.id)
+                self._note(p.number, "updated")
             else:
-                created.append(self._create(clean))
-                self._remember(keys, number, created[-1])
-                self._note(number, "created")
+                self._new_customers.append(p.customer_row)
+                self._new_keys.append(p.key_row)
+                created.append(p.customer_row["id"])
+                self._remember(p.lookup, p.number, created[-1])
+                self._note(p.number, "created")
+        if self._new_customers:
+            call.session.execute(DataKey.__table__.insert(), self._new_keys)
+            call.session.execute(Customer.__table__.insert(), self._new_customers)
+            self._new_customers, self._new_keys = [], []
         call.session.flush()
         if created or updated:
             call.audit.record(
@@ -183,15 +242,6 @@ class Importer:
                 resource="customers",
                 details={"created": created, "updated": updated},
             )
-
-    def _create(self, clean: dict[str, Any]) -> str:
-        call = self.call
-        now = call.now()
-        customer = Customer(id=new_id(), created_at=now, updated_at=now, marketing={})
-        key = call.vault.create_subject_key(call.session, customer.id)
-        cs.apply_fields(call, customer, clean, key)
-        call.session.add(customer)
-        return customer.id
 
     def _existing_refs(self, refs: list[str | None]) -> dict[str, Customer]:
         wanted = [r for r in refs if r]
@@ -234,26 +284,64 @@ class Importer:
                 self.seen[value] = (number, customer_id)
 
 
-def _import_rows(
-    ctx: JobContext, rows: Iterable[tuple[int, Any]], fmt: str, total: int
-) -> dict[str, Any]:
-    """Import ``(row number, document)`` pairs in batches, resuming after the last saved row."""
-    saved = ctx.saved
-    done = int(saved.get("row", 0))
-    importer = Importer(ctx.call, saved.get("report"))
+def _batches(rows: Iterable[tuple[int, Any]], after: int) -> Iterator[list[tuple[int, Any]]]:
     pending: list[tuple[int, Any]] = []
     for number, doc in rows:
-        if number <= done:
+        if number <= after:
             continue
         pending.append((number, doc))
         if len(pending) >= BATCH:
-            importer.batch(pending)
-            done = pending[-1][0]
+            yield pending
             pending = []
-            ctx.progress(done, total, {"row": done, "report": importer.report})
     if pending:
-        importer.batch(pending)
-        done = pending[-1][0]
+        yield pending
+
+
+# The pool's workers inherit this (fork) instead of receiving keys through pickling.
+_PREPARE_CONTEXT: dict[str, Any] = {}
+
+
+def _prepare_in_worker(rows: list[tuple[int, Any]], now: datetime) -> list[Prepared]:
+    return prepare_rows(_PREPARE_CONTEXT["call"], rows, now)
+
+
+def _prepared_batches(
+    call: Call, batches: Iterator[list[tuple[int, Any]]], workers: int
+) -> Iterator[list[Prepared]]:
+    """Prepared batches in order; CPU work in ``workers`` forked processes when asked."""
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for rows in batches:
+            yield prepare_rows(call, rows, call.now())
+        return
+    _PREPARE_CONTEXT["call"] = SimpleNamespace(vault=call.vault, settings=call.settings)
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        window: deque[Any] = deque()
+        for rows in batches:
+            window.append(pool.apply_async(_prepare_in_worker, (rows, call.now())))
+            if len(window) > 2 * workers:  # bounded read-ahead: memory stays flat
+                yield window.popleft().get()
+        while window:
+            yield window.popleft().get()
+    finally:
+        pool.terminate()
+        _PREPARE_CONTEXT.clear()
+
+
+def _import_rows(
+    ctx: JobContext, rows: Iterable[tuple[int, Any]], fmt: str, total: int, workers: int = 1
+) -> dict[str, Any]:
+    """Import ``(row number, document)`` pairs in batches, resuming after the last saved row.
+
+    Validation, normalisation and encryption may run in worker processes; duplicate checks,
+    inserts, the audit entry and the commit stay here, batch by batch, in file order.
+    """
+    done = int(ctx.saved.get("row", 0))
+    importer = Importer(ctx.call, ctx.saved.get("report"))
+    for prepared in _prepared_batches(ctx.call, _batches(rows, done), workers):
+        importer.store(prepared)
+        done = prepared[-1].number
+        ctx.progress(done, total, {"row": done, "report": importer.report})
     ctx.progress(total, total, {"row": done, "report": importer.report})
     return {"format": fmt, **importer.report}
 
@@ -267,7 +355,8 @@ def run_import(ctx: JobContext) -> dict[str, Any]:
         raise ImportFileError("the import file does not exist or is not readable")
     total = count_rows(path, fmt)
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        return _import_rows(ctx, read_rows(fh, fmt), fmt, total)
+        workers = 2 if total >= PARALLEL_FROM else 1
+        return _import_rows(ctx, read_rows(fh, fmt), fmt, total, workers)
 
 
 def import_stream(call: Call, stream: io.StringIO, fmt: str) -> Job:

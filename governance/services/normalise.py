@@ -18,6 +18,7 @@ import phonenumbers
 from governance.services.countries import ISO_3166_ALPHA2, ISO_4217
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63})+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
 _CN_ID = re.compile(r"^[1-9]\d{16}[\dX]$")
@@ -47,7 +48,7 @@ def clean_text(value: Any, *, max_length: int = 500, required: bool = False) -> 
         return None
     if len(text) > max_length:
         raise FieldError(f"is longer than {max_length} characters")
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
+    if _CONTROL.search(text):
         raise FieldError("contains control characters")
     return text
 

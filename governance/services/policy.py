@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from governance.models import CasbinRule
@@ -35,6 +35,14 @@ def policy_lines(session: Session) -> list[PolicyLine]:
     ]
 
 
+def effective_policy(session: Session) -> tuple[str, list[PolicyLine]]:
+    """The policy the guard enforces and where it comes from ("database" or the CSV file)."""
+    lines = policy_lines(session)
+    if lines:
+        return "database", lines
+    return "file", load_policy_csv(DEFAULT_POLICY_PATH)
+
+
 def build_authorizer(lines: list[PolicyLine]) -> Authorizer:
     """An authorizer over the stored lines (the CSV file when the table is still empty)."""
     return Authorizer(DEFAULT_MODEL_PATH, lines or load_policy_csv(DEFAULT_POLICY_PATH))
@@ -45,25 +53,71 @@ def load(call: Call, path: Path = DEFAULT_POLICY_PATH) -> int:
     lines = load_policy_csv(path)
     validate_policy(lines)
     before = policy_lines(call.session)
-    call.session.execute(delete(CasbinRule))
+    old_max = call.session.scalar(select(func.max(CasbinRule.id))) or 0
+    # New rows first, then the old ones go: ids only grow, so every load changes the
+    # (count, max id) revision the guards poll (SQLite reuses ids 1..n once a table is empty).
     for line in lines:
         values = list(line[1:]) + [None] * (6 - len(line[1:]))
-        call.session.add(CasbinRule(ptype=line[0], v0=values[0], v1=values[1], v2=values[2],
-                                    v3=values[3], v4=values[4], v5=values[5]))
+        call.session.add(
+            CasbinRule(
+                ptype=line[0],
+                v0=values[0],
+                v1=values[1],
+                v2=values[2],
+                v3=values[3],
+                v4=values[4],
+                v5=values[5],
+            )
+        )
+    call.session.flush()
+    call.session.execute(delete(CasbinRule).where(CasbinRule.id <= old_max))
     added = sorted(set(map(tuple, lines)) - set(before))
     removed = sorted(set(before) - set(map(tuple, lines)))
     call.audit.record(
-        call.session, call.actor, "policy.load", now=call.now(), resource="policy",
-        details={"source": path.name, "rules": len(lines),
-                 "added": [", ".join(x) for x in added][:200],
-                 "removed": [", ".join(x) for x in removed][:200]},
+        call.session,
+        call.actor,
+        "policy.load",
+        now=call.now(),
+        resource="policy",
+        details={
+            "source": path.name,
+            "rules": len(lines),
+            "added": [", ".join(x) for x in added][:200],
+            "removed": [", ".join(x) for x in removed][:200],
+        },
     )
     return len(lines)
 
 
 def export(session: Session) -> str:
-    """The stored policy as CSV."""
-    return export_policy_csv(policy_lines(session))
+    """The enforced policy as CSV (the stored one, or the file while nothing is stored)."""
+    return export_policy_csv(effective_policy(session)[1])
+
+
+def roles_table(lines: list[PolicyLine]) -> str:
+    """Markdown: one table row per declared role, then each role's allowed routes."""
+    import yaml
+
+    from governance.security.masking import DEFAULT_PATH, default_visibility
+
+    roles = default_visibility().roles
+    declared = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))["roles"]
+    out = [
+        "| role | kind | MFA | what it is for | customer fields in clear | masked |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, spec in roles.items():
+        clear = sorted(f for f, level in spec.fields.items() if level == "clear")
+        masked = sorted(f for f, level in spec.fields.items() if level == "masked")
+        mfa = "required" if spec.mfa_required else "no (token only)"
+        out.append(
+            f"| `{name}` | {spec.kind} | {mfa} | {declared[name].get('description', '')} | "
+            f"{', '.join(clear) or 'none'} | {', '.join(masked) or 'none'} |"
+        )
+    for name in roles:
+        routes = [f"`{x[3]} {x[2]}`" for x in lines if x[0] == "p" and x[1] == name]
+        out += ["", f"**{name}** may call: {', '.join(routes) or 'nothing'}."]
+    return "\n".join(out) + "\n"
 
 
 def check(session: Session, roles: list[str], method: str, path: str) -> Decision:

@@ -43,12 +43,19 @@ class Vault:
     def __init__(self, keys: KeySource, rules: dict[tuple[str, str], FieldRule]) -> None:
         self.keys = keys
         self.rules = rules
-        self._index_root = keys.index_key(crypto.BLIND_INDEX_PURPOSE)
+        self._indexer = crypto.BlindIndexer.from_source(keys)
+        self._encrypted: dict[str, frozenset[str]] = {}
 
     # -- classification -------------------------------------------------------------------
-    def encrypted_fields(self, table: str) -> list[str]:
+    def encrypted_fields(self, table: str) -> frozenset[str]:
         """Names of the encrypted fields of ``table``."""
-        return [r.name for (t, _), r in self.rules.items() if t == table and r.encrypted]
+        found = self._encrypted.get(table)
+        if found is None:
+            found = frozenset(
+                r.name for (t, _), r in self.rules.items() if t == table and r.encrypted
+            )
+            self._encrypted[table] = found
+        return found
 
     def indexed_fields(self, table: str) -> dict[str, str]:
         """``{field: blind index kind}`` for ``table``."""
@@ -59,22 +66,26 @@ class Vault:
         }
 
     # -- data keys ------------------------------------------------------------------------
-    def create_subject_key(self, session: Session, subject_id: str) -> tuple[bytes, bytes]:
-        """Make and store (wrapped) a new DEK for a subject; returns ``(dek, key_id)``."""
+    def new_subject_key(self, subject_id: str) -> tuple[crypto.FieldCipher, dict[str, Any]]:
+        """A new DEK for a subject: its cipher and the ``data_keys`` row (wrapped) to insert."""
         dek = crypto.new_data_key()
         key_id = crypto.new_data_key_id()
         wrapped = self.keys.wrap(dek)
-        session.add(
-            DataKey(
-                subject_id=subject_id,
-                key_id=key_id,
-                kek_version=wrapped.version,
-                wrapped=wrapped.blob,
-            )
-        )
-        return dek, key_id
+        row = {
+            "subject_id": subject_id,
+            "key_id": key_id,
+            "kek_version": wrapped.version,
+            "wrapped": wrapped.blob,
+        }
+        return crypto.FieldCipher(dek, key_id), row
 
-    def subject_key(self, session: Session, subject_id: str) -> tuple[bytes, bytes]:
+    def create_subject_key(self, session: Session, subject_id: str) -> crypto.FieldCipher:
+        """Make and store (wrapped) a new DEK for a subject; returns its cipher."""
+        cipher, row = self.new_subject_key(subject_id)
+        session.add(DataKey(**row))
+        return cipher
+
+    def subject_key(self, session: Session, subject_id: str) -> crypto.FieldCipher:
         """Unwrap a subject's DEK; raises SubjectErased when it was shredded."""
         row = session.get(DataKey, subject_id)
         if row is None:
@@ -85,12 +96,12 @@ class Vault:
             dek = self.keys.unwrap(crypto.WrappedKey(row.kek_version, bytes(row.wrapped)))
         except crypto.CryptoError as exc:
             raise DataUnavailable(f"data key of subject {subject_id}: {exc}") from None
-        return dek, bytes(row.key_id)
+        return crypto.FieldCipher(dek, bytes(row.key_id))
 
     def subject_keys(self, session: Session, subject_ids: Iterable[str]) -> dict[str, Any]:
         """Unwrap many DEKs with one query; erased subjects are absent from the result."""
         ids = list(dict.fromkeys(subject_ids))
-        keys: dict[str, tuple[bytes, bytes]] = {}
+        keys: dict[str, crypto.FieldCipher] = {}
         for start in range(0, len(ids), 500):
             rows = session.scalars(
                 select(DataKey).where(DataKey.subject_id.in_(ids[start : start + 500]))
@@ -98,15 +109,16 @@ class Vault:
             for row in rows:
                 wrapped = crypto.WrappedKey(row.kek_version, bytes(row.wrapped))
                 try:
-                    keys[row.subject_id] = (self.keys.unwrap(wrapped), bytes(row.key_id))
+                    dek = self.keys.unwrap(wrapped)
                 except crypto.CryptoError as exc:
                     raise DataUnavailable(f"data key of subject {row.subject_id}: {exc}") from None
+                keys[row.subject_id] = crypto.FieldCipher(dek, bytes(row.key_id))
         return keys
 
     # -- fields ---------------------------------------------------------------------------
     def seal(
         self,
-        key: tuple[bytes, bytes],
+        key: crypto.FieldCipher,
         table: str,
         column: str,
         subject_id: str,
@@ -117,12 +129,11 @@ class Vault:
         if value is None:
             return None
         text = value if isinstance(value, str) else _canonical(value)
-        dek, key_id = key
-        return crypto.encrypt_field(dek, key_id, table, column, subject_id, text, row_id=row_id)
+        return key.encrypt(crypto.FieldPlace(table, column, subject_id, row_id), text)
 
     def open(
         self,
-        key: tuple[bytes, bytes],
+        key: crypto.FieldCipher,
         table: str,
         column: str,
         subject_id: str,
@@ -133,11 +144,8 @@ class Vault:
         """Decrypt one field; fails closed with DataUnavailable naming only ids and columns."""
         if blob is None:
             return None
-        dek, key_id = key
         try:
-            text = crypto.decrypt_field(
-                dek, key_id, table, column, subject_id, bytes(blob), row_id=row_id
-            )
+            text = key.decrypt(crypto.FieldPlace(table, column, subject_id, row_id), bytes(blob))
         except crypto.CryptoError as exc:
             raise DataUnavailable(str(exc)) from None
         return json.loads(text) if structured else text
@@ -146,7 +154,7 @@ class Vault:
         """Keyed HMAC of a normalised value for exact lookups."""
         if normalised is None:
             return None
-        return crypto.blind_index(self._index_root, kind, normalised)
+        return self._indexer.index(kind, normalised)
 
 
 def _canonical(value: Any) -> str:
