@@ -7,6 +7,8 @@ concurrent writers (SQLAlchemy's documented pysqlite recipe).
 
 from __future__ import annotations
 
+import fcntl
+import os
 from typing import Any
 
 from sqlalchemy import event
@@ -26,8 +28,12 @@ def configure_engine(engine: Engine) -> None:
         return
     engine._governance_configured = True  # type: ignore[attr-defined]
 
+    lock_path = _lock_path(engine)
+
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        if lock_path:
+            record.info["writer_lock"] = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         # Let SQLAlchemy drive transactions; the driver must not BEGIN by itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -40,4 +46,28 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        fd = conn.connection._connection_record.info.get("writer_lock")
+        if fd is not None:
+            # Queue on a file lock first: it wakes the next writer the moment the previous one
+            # is done, where SQLite's busy handler would poll with sleeps of up to 100 ms.
+            fcntl.flock(fd, fcntl.LOCK_EX)
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.pool, "reset")
+    def _on_reset(_dbapi_connection: Any, record: Any, _reset_state: Any) -> None:
+        fd = record.info.get("writer_lock")
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @event.listens_for(engine.pool, "close")
+    def _on_close(_dbapi_connection: Any, record: Any) -> None:
+        fd = record.info.pop("writer_lock", None)
+        if fd is not None:
+            os.close(fd)
+
+
+def _lock_path(engine: Engine) -> str | None:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    return f"{database}.writer-lock"
