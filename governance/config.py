@@ -78,8 +78,17 @@ def _rate_limit(value: str) -> str:
 
 
 def _storage_uri(value: str) -> str:
-    if "://" not in value:
+    from limits.errors import ConfigurationError
+    from limits.storage import SCHEMES, storage_from_string
+
+    scheme, sep, _ = value.partition("://")
+    if not sep or scheme not in SCHEMES or scheme.startswith("async+"):
         raise ValueError("expected a storage URI such as memory:// or redis://host:6379/0")
+    try:
+        if scheme != "memory":
+            storage_from_string(value)  # checks the driver is installed; connects lazily
+    except ConfigurationError as exc:
+        raise ValueError(str(exc).split(". ")[0]) from None
     return value
 
 

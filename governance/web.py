@@ -91,8 +91,7 @@ def register_guards(app: Flask) -> None:
     @app.before_request
     def _identify() -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
-        g.actor = None
-        g.refusal = None
+        g.actor = g.refusal = g.token_id = g.session_end = None
         if request.endpoint is None:
             return  # 404 / 405 are answered by Werkzeug; nothing is served
         try:

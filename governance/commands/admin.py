@@ -37,8 +37,10 @@ def users_create(email: str, roles: tuple[str, ...], password_stdin: bool) -> No
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     user = identity.create_user(app_call(), email, list(roles), password)
     _commit()
-    click.echo(f"created user {user.email} ({', '.join(user.roles)}); "
-               "two-factor enrolment at first sign-in")
+    click.echo(
+        f"created user {user.email} ({', '.join(user.roles)}); "
+        "two-factor enrolment at first sign-in"
+    )
 
 
 @users.command("list")
@@ -130,7 +132,9 @@ def policy_group() -> None:
 
 
 @policy_group.command("load")
-@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @with_appcontext
 def policy_load(file: Path | None) -> None:
     """Replace the stored policy with FILE (default policies/policy.csv)."""
@@ -170,7 +174,9 @@ def policy_check(subject: str, method: str, path: str) -> None:
 
         from governance.models import ServiceAccount
 
-        sa = db.session.scalars(select(ServiceAccount).where(ServiceAccount.name == subject)).first()
+        sa = db.session.scalars(
+            select(ServiceAccount).where(ServiceAccount.name == subject)
+        ).first()
         roles = list(sa.roles) if sa else [subject]
     decision = policy.check(db.session, roles, method.upper(), path)
     click.echo(decision.reason)

@@ -26,6 +26,7 @@ NAV = (
     ("console.reports", "Reports"),
     ("console.jobs", "Jobs"),
     ("console.users", "Users"),
+    ("console.service_accounts", "Service accounts"),
     ("console.policy", "Policy"),
 )
 

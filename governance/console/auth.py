@@ -46,8 +46,9 @@ def _pending_user() -> User | None:
 
 def _complete_login(user: User) -> Any:
     nxt = session.get("next")
-    _fresh_session(mfa_ok=True, pwd=user.password_hash[-16:], seen=int(time.time()),
-                   auth_at=int(time.time()))
+    _fresh_session(
+        mfa_ok=True, pwd=user.password_hash[-16:], seen=int(time.time()), auth_at=int(time.time())
+    )
     login_user(SessionUser(user))
     return redirect(_safe_next(nxt))
 
@@ -64,8 +65,9 @@ def login() -> Any:
             flash(exc.title if exc.status == 429 else "Wrong email or password.", "error")
             return render_template("login.html", form=form), exc.status
         db.session.commit()
-        _fresh_session(pending_user=user.id, pending_at=time.time(),
-                       next=_safe_next(request.args.get("next")))
+        _fresh_session(
+            pending_user=user.id, pending_at=time.time(), next=_safe_next(request.args.get("next"))
+        )
         if not identity.mfa_required(user):
             return _complete_login(user)
         return redirect(url_for("console.login_mfa"))
@@ -78,9 +80,16 @@ def login_mfa() -> Any:
     if user is None:
         flash("Please sign in again.", "info")
         return redirect(url_for("console.login"))
-    call = current_call().as_actor(Actor(id=user.id, type="user", roles=tuple(user.roles),
-                                         request_id=g.request_id, client=request.remote_addr,
-                                         name=user.email))
+    call = current_call().as_actor(
+        Actor(
+            id=user.id,
+            type="user",
+            roles=tuple(user.roles),
+            request_id=g.request_id,
+            client=request.remote_addr,
+            name=user.email,
+        )
+    )
     form = CodeForm()
     if not user.totp_enrolled:
         return _enrol(call, user, form)
@@ -106,8 +115,7 @@ def _enrol(call: Any, user: User, form: CodeForm) -> Any:
         else:
             db.session.commit()
             response = _complete_login(user)
-            return render_template("recovery_codes.html", codes=codes,
-                                   next=response.location), 200
+            return render_template("recovery_codes.html", codes=codes, next=response.location), 200
     enrolment = identity.begin_enrolment(call, user)
     db.session.commit()
     session["enrolling"] = True
@@ -164,6 +172,7 @@ def reauth() -> Any:
             return render_template("reauth.html", form=form), 401
         db.session.commit()
         session["auth_at"] = int(time.time())
+        flash("Password confirmed; you can repeat the action now.", "ok")
         return redirect(_safe_next(request.args.get("next")))
     return render_template("reauth.html", form=form)
 

@@ -1,0 +1,127 @@
+"""Console sessions: fixation, idle timeout, password change, CSRF, re-authentication."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from conftest import PASSWORD, login_as, make_user
+from idn_helpers import audit, csrf_from, sign_in, sign_in_password, submit_code, totp_now
+
+
+def test_session_cookie_rotates_and_a_planted_cookie_grants_nothing(app: Any) -> None:
+    victim = app.test_client()
+    _, secret = make_user(app, "dpo", "dpo@example.com")
+    victim.get("/login")
+    planted = victim.get_cookie("session").value  # what an attacker could have fixed
+    after_password = sign_in_password(victim, "dpo@example.com")
+    assert after_password.location.endswith("/login/mfa")
+    middle = victim.get_cookie("session").value
+    assert submit_code(victim, totp_now(secret)).location == "/"
+    final = victim.get_cookie("session").value
+    assert len({planted, middle, final}) == 3
+    assert victim.get("/").status_code == 200
+    serializer = app.session_interface.get_signing_serializer(app)
+    assert serializer.loads(planted).get("sid") != serializer.loads(final)["sid"]
+    for stale in (planted, middle):
+        attacker = app.test_client()
+        attacker.set_cookie("session", stale)
+        res = attacker.get("/")
+        assert res.status_code == 302 and "/login" in res.location
+
+
+def test_idle_session_expires(app: Any, client: Any) -> None:
+    login_as(app, client, "support")
+    assert client.get("/customers").status_code == 200
+    idle = app.config["SESSION_MINUTES"] * 60 + 5
+    with client.session_transaction() as sess:
+        sess["seen"] = int(time.time()) - idle
+    res = client.get("/customers")
+    assert res.status_code == 302 and res.location.startswith("/login")
+    assert client.get("/customers").status_code == 302  # the session is gone for good
+    refusal = audit(app, "auth.required")[0]
+    assert refusal["outcome"] == "denied" and refusal["details"]["reason"] == "idle timeout"
+
+
+def test_password_change_ends_other_sessions(app: Any) -> None:
+    _, secret = make_user(app, "auditor", "aud@example.com")
+    laptop, phone = app.test_client(), app.test_client()
+    sign_in(laptop, "aud@example.com", secret)
+    with phone.session_transaction() as sess:  # a second, independent signed-in session
+        with laptop.session_transaction() as other:
+            sess.update(dict(other))
+    assert phone.get("/account").status_code == 200
+    token = csrf_from(laptop, "/account")
+    res = laptop.post(
+        "/account",
+        data={"current": PASSWORD, "new": "Another-Long-Phrase-7781", "csrf_token": token},
+    )
+    assert res.status_code == 302
+    assert laptop.get("/account").status_code == 200  # the session that changed it lives on
+    assert phone.get("/account").status_code == 302
+    assert audit(app, "auth.required")[-1]["details"]["reason"].startswith("session revoked")
+    assert [e["outcome"] for e in audit(app, "password.change")] == ["allowed"]
+
+
+def test_missing_or_forged_csrf_token_is_refused_with_a_readable_page(app: Any) -> None:
+    make_user(app, "dpo", "dpo@example.com")
+    client = app.test_client()
+    client.get("/login")
+    missing = client.post("/login", data={"email": "dpo@example.com", "password": PASSWORD})
+    forged = client.post(
+        "/login",
+        data={"email": "dpo@example.com", "password": PASSWORD, "csrf_token": "IjEyMyI.forged"},
+    )
+    for res in (missing, forged):
+        assert res.status_code == 400
+        assert res.mimetype == "text/html"
+        assert "Form expired or forged" in res.get_data(as_text=True)
+    assert audit(app, "login.password") == []  # the form never reached the password check
+    refusals = audit(app, "csrf.refused")
+    assert [(e["outcome"], e["details"]["reason"]) for e in refusals] == [
+        ("denied", "missing"),
+        ("denied", "invalid"),
+    ]
+
+
+def test_console_form_of_a_signed_in_admin_needs_csrf(app: Any, client: Any) -> None:
+    login_as(app, client, "admin")
+    res = client.post(
+        "/users", data={"email": "x@example.com", "role": "dpo", "password": PASSWORD}
+    )
+    assert res.status_code == 400 and "Form expired or forged" in res.get_data(as_text=True)
+    assert [e["actor_type"] for e in audit(app, "user.create")] == ["system"]  # login_as's own
+    assert audit(app, "csrf.refused")[0]["details"] == {"reason": "missing", "path": "/users"}
+
+
+def test_sensitive_action_asks_for_the_password_again(app: Any, client: Any) -> None:
+    login_as(app, client, "admin")
+    target_id, _ = make_user(app, "support", "sup@example.com")
+    with client.session_transaction() as sess:
+        sess["auth_at"] = int(time.time()) - app.config["REAUTH_MINUTES"] * 60 - 5
+    token = csrf_from(client, f"/users/{target_id}")
+    form = {"action": "roles", "roles": ["support", "analyst"], "csrf_token": token}
+    res = client.post(f"/users/{target_id}", data=form)
+    assert res.status_code == 302
+    assert res.location == f"/reauth?next=/users/{target_id}"
+    assert audit(app, "user.roles") == []
+    wrong = client.post(
+        res.location,
+        data={"password": "Wrong-Password-123", "csrf_token": csrf_from(client, "/reauth")},
+    )
+    assert wrong.status_code == 401
+    ok = client.post(
+        res.location, data={"password": PASSWORD, "csrf_token": csrf_from(client, "/reauth")}
+    )
+    assert ok.status_code == 302 and ok.location == f"/users/{target_id}"
+    assert client.post(f"/users/{target_id}", data=form).status_code == 302
+    assert audit(app, "user.roles")[0]["details"]["roles"] == ["analyst", "support"]
+
+
+def test_unauthenticated_console_request_goes_to_sign_in(app: Any, client: Any) -> None:
+    res = client.get("/users")
+    assert res.status_code == 302 and res.location == "/login?next=/users"
+    assert audit(app, "auth.required")[0]["details"] == {
+        "reason": "no credentials",
+        "path": "/users",
+    }
