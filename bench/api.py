@@ -51,8 +51,18 @@ def wait_ready(url: str, timeout: float = 60) -> None:
 
 
 def gunicorn(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    cmd = [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT / "bench"),
-           "--log-level", "warning", app]
+    cmd = [
+        str(BIN / "gunicorn"),
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--chdir",
+        str(ROOT / "bench"),
+        "--log-level",
+        "warning",
+        app,
+    ]
     return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -76,7 +86,9 @@ def setup(env: dict[str, str], customers: int) -> tuple[list[str], str]:
         call = deps(app).call(db.session)
         register_key_versions(call)
         extended = Path(env["GOVERNANCE_INSTANCE_PATH"]) / "policy.csv"
-        extended.write_text(DEFAULT_POLICY_PATH.read_text() + "\np, crm_app, /api/v1/bench/row/:id, GET\n")
+        extended.write_text(
+            DEFAULT_POLICY_PATH.read_text() + "\np, crm_app, /api/v1/bench/row/:id, GET\n"
+        )
         policy.load(call, extended)
         importer = Importer(call)
         rows = list(enumerate(generate(customers, seed=3), start=1))
@@ -128,8 +140,22 @@ def wrk(base: str, script: str, seconds: int, connections: int, work: Path) -> d
     lua = work / f"s{abs(hash(script))}.lua"
     lua.write_text(script)
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", str(lua), base],
-        capture_output=True, text=True, timeout=seconds + 60,
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-s",
+            str(lua),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
@@ -141,7 +167,12 @@ def wrk(base: str, script: str, seconds: int, connections: int, work: Path) -> d
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": pct("50"), "p99": pct("99"), "non2xx": float(errors.group(1)) if errors else 0}
+    return {
+        "rps": rps,
+        "p50": pct("50"),
+        "p99": pct("99"),
+        "non2xx": float(errors.group(1)) if errors else 0,
+    }
 
 
 def main() -> None:
@@ -154,8 +185,13 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="gov-bench-api-"))
-    env = {**os.environ, "GOVERNANCE_INSTANCE_PATH": str(work / "instance"), "GOVERNANCE_DEV": "true",
-           "GOVERNANCE_LOG_LEVEL": "WARNING", "GOVERNANCE_RATE_LIMIT": "1000000 per minute"}
+    env = {
+        **os.environ,
+        "GOVERNANCE_INSTANCE_PATH": str(work / "instance"),
+        "GOVERNANCE_DEV": "true",
+        "GOVERNANCE_LOG_LEVEL": "WARNING",
+        "GOVERNANCE_RATE_LIMIT": "1000000 per minute",
+    }
     pg_name = None
     if args.postgres:
         import psycopg
@@ -171,8 +207,19 @@ def main() -> None:
     procs = [
         gunicorn("baseline_app:app", ports["baseline"], env, work / "baseline.log"),
         gunicorn("auth_probe_app:app", ports["probe"], env, work / "probe.log"),
-        subprocess.Popen([str(BIN / "governance"), "serve", "--workers", "2", "--port", str(ports["governance"])],
-                         env=env, stdout=(work / "gov.log").open("wb"), stderr=subprocess.STDOUT),
+        subprocess.Popen(
+            [
+                str(BIN / "governance"),
+                "serve",
+                "--workers",
+                "2",
+                "--port",
+                str(ports["governance"]),
+            ],
+            env=env,
+            stdout=(work / "gov.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        ),
     ]
     try:
         wait_ready(f"http://127.0.0.1:{ports['baseline']}/row/{ids[0]}")
@@ -180,22 +227,39 @@ def main() -> None:
         wait_ready(f"http://127.0.0.1:{ports['governance']}/readyz")
         quoted = ",".join(f'"{i}"' for i in ids)
         runs = {
-            "baseline read by id (1 SELECT)": (ports["baseline"], LUA_READ % (quoted, "/row/", token)),
-            "auth + Casbin alone (same SELECT)": (ports["probe"], LUA_READ % (quoted, "/api/v1/bench/row/", token)),
-            "governed read by id": (ports["governance"], LUA_READ % (quoted, "/api/v1/customers/", token)),
-            "governed list page (50)": (ports["governance"], LUA_GET % ("/api/v1/customers?limit=50", token)),
+            "baseline read by id (1 SELECT)": (
+                ports["baseline"],
+                LUA_READ % (quoted, "/row/", token),
+            ),
+            "auth + Casbin alone (same SELECT)": (
+                ports["probe"],
+                LUA_READ % (quoted, "/api/v1/bench/row/", token),
+            ),
+            "governed read by id": (
+                ports["governance"],
+                LUA_READ % (quoted, "/api/v1/customers/", token),
+            ),
+            "governed list page (50)": (
+                ports["governance"],
+                LUA_GET % ("/api/v1/customers?limit=50", token),
+            ),
             "governed create": (ports["governance"], LUA_CREATE % token),
         }
         database = "PostgreSQL" if args.postgres else "SQLite"
-        print(f"database: {database}; {len(ids)} customers read in rotation; gunicorn 2 workers each; "
-              f"wrk 2 threads, {args.connections} connections, {args.seconds} s per run")
+        print(
+            f"database: {database}; {len(ids)} customers read in rotation; "
+            f"gunicorn 2 workers each; wrk 2 threads, {args.connections} connections, "
+            f"{args.seconds} s per run"
+        )
         print(f"{'workload':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'non-2xx':>9}")
         base_rps = None
         for name, (port, script) in runs.items():
             r = wrk(f"http://127.0.0.1:{port}", script, args.seconds, args.connections, work)
             base_rps = base_rps or r["rps"]
-            print(f"{name:<36}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['rps'] / base_rps:>7.2f}x"
-                  f"{int(r['non2xx']):>9}")
+            print(
+                f"{name:<36}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
+                f"{r['rps'] / base_rps:>7.2f}x{int(r['non2xx']):>9}"
+            )
     finally:
         for p in procs:
             p.terminate()

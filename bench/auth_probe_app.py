@@ -22,8 +22,12 @@ def row(customer_id: str):  # type: ignore[no-untyped-def]
     db.session.rollback()
     if found is None:
         abort(404)
-    return jsonify({k: base64.b64encode(v).decode() if isinstance(v, bytes) else str(v)
-                    for k, v in found.items()})
+    return jsonify(
+        {
+            k: base64.b64encode(v).decode() if isinstance(v, bytes) else str(v)
+            for k, v in found.items()
+        }
+    )
 
 
 app = create_app()

@@ -27,5 +27,9 @@ def row(customer_id: str):  # type: ignore[no-untyped-def]
         found = conn.execute(QUERY, {"id": customer_id}).mappings().first()
     if found is None:
         abort(404)
-    return jsonify({k: base64.b64encode(v).decode() if isinstance(v, bytes) else str(v)
-                    for k, v in found.items()})
+    return jsonify(
+        {
+            k: base64.b64encode(v).decode() if isinstance(v, bytes) else str(v)
+            for k, v in found.items()
+        }
+    )

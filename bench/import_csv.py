@@ -18,9 +18,20 @@ import tempfile
 import time
 from pathlib import Path
 
-HEADER = ["external_ref", "full_name", "email", "phone", "date_of_birth", "national_id",
-          "address_line1", "address_city", "address_postal_code", "country", "language",
-          "marketing_email"]
+HEADER = [
+    "external_ref",
+    "full_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "national_id",
+    "address_line1",
+    "address_city",
+    "address_postal_code",
+    "country",
+    "language",
+    "marketing_email",
+]
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -42,12 +53,22 @@ def write_csv(path: Path, rows: int, seed: int = 11) -> None:
         writer.writerow(HEADER)
         for n in range(1, rows + 1):
             name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
-            writer.writerow([
-                f"B{n:07d}", name, f"user{n}@example.com",
-                f"{rng.choice(PREFIXES)}{n:08d}", f"{rng.randrange(1950, 2004)}-0{rng.randrange(1, 10)}-1{rng.randrange(0, 9)}",
-                resident_id(rng) if n % 3 else "", f"{n} Chang An Avenue", "Beijing", "100000",
-                "CN", "zh-CN", "yes" if n % 2 else "no",
-            ])
+            writer.writerow(
+                [
+                    f"B{n:07d}",
+                    name,
+                    f"user{n}@example.com",
+                    f"{rng.choice(PREFIXES)}{n:08d}",
+                    f"{rng.randrange(1950, 2004)}-0{rng.randrange(1, 10)}-1{rng.randrange(0, 9)}",
+                    resident_id(rng) if n % 3 else "",
+                    f"{n} Chang An Avenue",
+                    "Beijing",
+                    "100000",
+                    "CN",
+                    "zh-CN",
+                    "yes" if n % 2 else "no",
+                ]
+            )
 
 
 def main() -> None:
@@ -83,10 +104,14 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         result, state = job.result or {}, job.state
     print(f"database: {app.config['DATABASE_URL'].split('@')[-1]}")
-    print(f"state {state}; created {result.get('created')}, updated {result.get('updated')}, "
-          f"rejected {result.get('rejected')}, duplicates {result.get('duplicates')}")
-    print(f"import: {args.rows:,} rows in {elapsed:.1f} s = {args.rows / elapsed:,.0f} rows/s "
-          "(target >= 5,000 rows/s on SQLite)")
+    print(
+        f"state {state}; created {result.get('created')}, updated {result.get('updated')}, "
+        f"rejected {result.get('rejected')}, duplicates {result.get('duplicates')}"
+    )
+    print(
+        f"import: {args.rows:,} rows in {elapsed:.1f} s = {args.rows / elapsed:,.0f} rows/s "
+        "(target >= 5,000 rows/s on SQLite)"
+    )
     sys.exit(0 if state == "succeeded" else 1)
 
 

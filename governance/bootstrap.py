@@ -51,18 +51,22 @@ def _tables(app: Flask) -> set[str]:
         try:
             return set(inspect(db.engine).get_table_names())
         except Exception as exc:  # an unreachable database is reported by its own message
-            raise ConfigError(f"GOVERNANCE_DATABASE_URL: cannot connect ({exc.__class__.__name__})")
+            raise ConfigError(
+                f"GOVERNANCE_DATABASE_URL: cannot connect ({exc.__class__.__name__})"
+            ) from None
 
 
 def init_dependencies(app: Flask, may_create: bool) -> None:
-    """Load secrets and build the vault and audit log; refuse a master key the data disagrees with."""
+    """Load secrets, build the vault and audit log; refuse a master key the data disagrees with."""
     tables = _tables(app)
     has_data = False
     has_log = False
     with app.app_context():
         if "key_versions" in tables:
             has_data = db.session.scalar(select(KeyVersion.version).limit(1)) is not None
-            has_data = has_data or db.session.scalar(select(DataKey.subject_id).limit(1)) is not None
+            has_data = (
+                has_data or db.session.scalar(select(DataKey.subject_id).limit(1)) is not None
+            )
         if "audit_checkpoints" in tables:
             has_log = db.session.scalar(select(AuditCheckpoint.tree_size).limit(1)) is not None
         db.session.remove()
@@ -108,7 +112,11 @@ def register_key_versions(call: Call) -> list[int]:
             )
         )
         call.audit.record(
-            call.session, call.actor, "key.register", now=call.now(), resource="keys",
+            call.session,
+            call.actor,
+            "key.register",
+            now=call.now(),
+            resource="keys",
             details={"kek_version": version},
         )
     return new
@@ -122,12 +130,18 @@ def check_schema_matches_rules(rules: dict[tuple[str, str], Any]) -> None:
             raise ConfigError(f"policies/fields.yaml names unknown table {table}")
         columns = tables[table].columns
         if rule.encrypted and f"{name}_ct" not in columns:
-            raise ConfigError(f"policies/fields.yaml: {table}.{name} is encrypted but has no "
-                              "ciphertext column (needs a migration)")
+            raise ConfigError(
+                f"policies/fields.yaml: {table}.{name} is encrypted but has no "
+                "ciphertext column (needs a migration)"
+            )
         if not rule.encrypted and name not in columns:
-            raise ConfigError(f"policies/fields.yaml: {table}.{name} is stored encrypted in the "
-                              "schema; it cannot be declared unencrypted")
+            raise ConfigError(
+                f"policies/fields.yaml: {table}.{name} is stored encrypted in the "
+                "schema; it cannot be declared unencrypted"
+            )
     for table in ("customers", "orders", "interactions"):
         for column in tables[table].columns:
             if column.name.endswith("_ct") and (table, column.name[:-3]) not in rules:
-                raise ConfigError(f"policies/fields.yaml does not classify {table}.{column.name[:-3]}")
+                raise ConfigError(
+                    f"policies/fields.yaml does not classify {table}.{column.name[:-3]}"
+                )

@@ -11,7 +11,6 @@ the caller's commit makes the action and its entry durable together, or neither.
 from __future__ import annotations
 
 import json
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta

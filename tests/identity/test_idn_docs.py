@@ -1,4 +1,4 @@
-"""The README's identity section stays in step with the policy files and names the exact CLI forms."""
+"""The README's identity section matches the policy files and names the exact CLI forms."""
 
 from __future__ import annotations
 
