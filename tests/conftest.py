@@ -270,3 +270,13 @@ def page(browser: Any) -> Iterator[Any]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def csrf_headers(client: Any) -> dict[str, str]:
+    """``X-CSRFToken`` for API writes with a console session (taken from the account page)."""
+    import re
+
+    page = client.get("/account").get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, "no CSRF token on /account"
+    return {"X-CSRFToken": match.group(1)}

@@ -48,6 +48,18 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/reports/data-inventory", "GET"): {"analyst", "auditor", "dpo"},
     ("/jobs", "GET"): {"admin", "dpo"},
     ("/jobs/:job_id", "GET"): {"admin", "dpo"},
+    # --- audit log (issue 5): auditors and DPOs read everything, may checkpoint and verify
+    ("/audit", "GET"): {"auditor", "dpo"},
+    ("/audit/verify", "GET"): {"auditor", "dpo"},
+    ("/audit/verify", "POST"): {"auditor", "dpo"},
+    ("/audit/export", "GET"): {"auditor", "dpo"},
+    ("/api/v1/audit/entries", "GET"): {"auditor", "dpo"},
+    ("/api/v1/audit/checkpoints", "GET"): {"auditor", "dpo"},
+    ("/api/v1/audit/checkpoints", "POST"): {"auditor", "dpo"},
+    ("/api/v1/audit/proof/inclusion", "GET"): {"auditor", "dpo"},
+    ("/api/v1/audit/proof/consistency", "GET"): {"auditor", "dpo"},
+    ("/api/v1/audit/verify", "POST"): {"auditor", "dpo"},
+    ("/api/v1/audit/export", "GET"): {"auditor", "dpo"},
     # --- console: administration
     ("/users", "GET"): {"admin"},
     ("/users", "POST"): {"admin"},
