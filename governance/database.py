@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -48,9 +49,7 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         fd = conn.connection._connection_record.info.get("writer_lock")
         if fd is not None:
-            # Queue on a file lock first: it wakes the next writer the moment the previous one
-            # is done, where SQLite's busy handler would poll with sleeps of up to 100 ms.
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _queue_for_writer_lock(fd)
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     @event.listens_for(engine.pool, "reset")
@@ -64,6 +63,25 @@ def configure_engine(engine: Engine) -> None:
         fd = record.info.pop("writer_lock", None)
         if fd is not None:
             os.close(fd)
+
+
+def _queue_for_writer_lock(fd: int, limit: float = 30.0) -> None:
+    """Wait for the writer file lock, polling finely (SQLite's busy handler sleeps up to 100 ms).
+
+    After ``limit`` seconds go on without it: ``BEGIN IMMEDIATE`` then waits on SQLite's own lock
+    and fails with its busy error, so a stuck transaction elsewhere never hangs this one forever.
+    """
+    deadline = time.monotonic() + limit
+    pause = 0.0002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
 
 
 def _lock_path(engine: Engine) -> str | None:
