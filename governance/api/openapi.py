@@ -269,6 +269,15 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "/quality": {"get": op("Data-quality summary: completeness, invalid values, duplicate groups")},
     "/reports/data-inventory": {"get": op("Data-inventory report (PDF)", PDF)},
+    "/reports/audit-trail": {
+        "get": op(
+            "Audit-trail report (PDF): entries in a period, summaries, verification",
+            PDF,
+            params=[
+                {"name": n, "in": "query", "schema": {"type": "string"}} for n in ("from", "to")
+            ],
+        )  # fmt: skip
+    },
     "/openapi.json": {"get": op("This document", public=True)},
     "/docs": {"get": op("Browsable API documentation (HTML)", public=True)},
 }

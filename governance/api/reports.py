@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 
 from governance.api import bp
 from governance.extensions import db
@@ -23,3 +23,14 @@ def data_inventory_report() -> Any:
     pdf = inventory.data_inventory_pdf(current_call(), current_app.config["DATABASE_URL"])
     db.session.commit()
     return pdf_response(pdf, "data-inventory.pdf")
+
+
+@bp.get("/reports/audit-trail")
+def audit_trail_report() -> Any:
+    from governance.services import audit_views
+
+    call = current_call()
+    start, end = audit_views.period(dict(request.args), call.now())
+    pdf = audit_views.audit_trail_pdf(call, start, end)
+    db.session.commit()
+    return pdf_response(pdf, "audit-trail.pdf")

@@ -162,3 +162,21 @@ def worker(once: bool, poll: float) -> None:
             return
         if job is None:
             time.sleep(poll)
+
+
+@reports_group.command("audit-trail")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--from", "start", help="Start (ISO 8601); default 30 days before --to.")
+@click.option("--to", "end", help="End (ISO 8601); default now.")
+@with_appcontext
+def report_audit_trail(out: Path, start: str | None, end: str | None) -> None:
+    """Write the audit-trail report (entries, summaries, verification) to OUT (PDF)."""
+    from governance.extensions import db
+    from governance.services import audit_views
+
+    call = app_call()
+    period = audit_views.period({"from": start or "", "to": end or ""}, call.now())
+    pdf = audit_views.audit_trail_pdf(call, *period)
+    db.session.commit()
+    out.write_bytes(pdf)
+    click.echo(f"wrote {out} ({len(pdf)} bytes)")

@@ -46,3 +46,16 @@ def audit_export_page() -> Response:
     response = Response(sink.getvalue(), mimetype="application/jsonl")
     response.headers["Content-Disposition"] = 'attachment; filename="audit-export.jsonl"'
     return response
+
+
+@bp.get("/audit/report", endpoint="audit_report")
+def audit_report_page() -> Response:
+    from governance.api.reports import pdf_response
+
+    call = current_call()
+    start, end = audit_views.period(
+        {k: v for k, v in request.args.items() if k in ("from", "to") and v}, call.now()
+    )
+    pdf = audit_views.audit_trail_pdf(call, start, end)
+    db.session.commit()
+    return pdf_response(pdf, "audit-trail.pdf")

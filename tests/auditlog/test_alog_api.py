@@ -149,3 +149,54 @@ def test_signature_uses_the_documented_text(app: Any, client: Any) -> None:
         f"{cp['key_id']}\n"
     ).encode()
     key.verify(base64.b64decode(cp["signature"]), text)
+
+
+def test_audit_trail_report_reads_back(
+    app: Any, client: Any, crm: dict[str, str], call: Any
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    _activity(client, crm)
+    login_as(app, client, "auditor")
+    res = client.get("/api/v1/reports/audit-trail")
+    assert res.status_code == 200 and res.mimetype == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(res.data)).pages)
+    assert "customer.read" in text and "customer.create" in text
+    assert "verified" in text.lower()
+    assert (
+        client.get("/api/v1/reports/audit-trail?from=2026-02-01&to=2026-01-01").status_code == 422
+    )
+    assert client.get("/console-missing").status_code == 404
+    page = client.get("/audit?action=customer.read")
+    assert page.status_code == 200 and page.get_data(as_text=True).count("customer.read") >= 3
+    verify = client.post("/audit/verify", data={"csrf_token": csrf_headers(client)["X-CSRFToken"]})
+    assert "Verified:" in verify.get_data(as_text=True)
+    pdf = client.get("/audit/report")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_cli_export_verify_checkpoint(runner: Any, call: Any, tmp_path: Path) -> None:
+    from governance.cli import cli
+
+    call.audit.record(call.session, call.actor, "test.event", now=call.now())
+    call.session.commit()
+    assert "checkpoint: tree size" in runner.invoke(cli, ["audit", "checkpoint"]).output
+    out = tmp_path / "log.jsonl"
+    result = runner.invoke(cli, ["audit", "export", str(out)])
+    assert result.exit_code == 0 and "exported" in result.output
+    key = tmp_path / "key.pem"
+    key.write_text(runner.invoke(cli, ["audit", "public-key"]).output)
+    ok = subprocess.run(
+        [sys.executable, "-m", "audit", "verify", str(out), "--public-key", str(key)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    result = runner.invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 0 and "\nok: " in result.output
+    pdf = tmp_path / "trail.pdf"
+    assert runner.invoke(cli, ["reports", "audit-trail", str(pdf)]).exit_code == 0
+    assert pdf.read_bytes().startswith(b"%PDF")

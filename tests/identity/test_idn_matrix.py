@@ -53,6 +53,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/audit/verify", "GET"): {"auditor", "dpo"},
     ("/audit/verify", "POST"): {"auditor", "dpo"},
     ("/audit/export", "GET"): {"auditor", "dpo"},
+    ("/audit/report", "GET"): {"auditor", "dpo"},
     ("/api/v1/audit/entries", "GET"): {"auditor", "dpo"},
     ("/api/v1/audit/checkpoints", "GET"): {"auditor", "dpo"},
     ("/api/v1/audit/checkpoints", "POST"): {"auditor", "dpo"},
