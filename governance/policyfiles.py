@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,25 @@ class FieldRule:
     sensitive: bool
     encrypted: bool
     blind_index: str | None = None
+    expected_pii: tuple[str, ...] = ()
+
+
+RULE_KEYS = frozenset({"sensitive", "encrypted", "blind_index", "expected_pii"})
+_ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]{1,31}$")
+
+
+def _expected_pii(value: Any, where: str) -> tuple[str, ...]:
+    """``expected_pii``: a list of distinct entity type names (``EMAIL_ADDRESS``)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PolicyFileError(f"{where}: expected_pii must be a list of entity type names")
+    for name in value:
+        if not _ENTITY_NAME.match(name):
+            raise PolicyFileError(f"{where}: expected_pii has a malformed entity type {name!r}")
+    if len(set(value)) != len(value):
+        raise PolicyFileError(f"{where}: expected_pii lists an entity type twice")
+    return tuple(value)
 
 
 def load_field_rules(policy_dir: Path | None = None) -> dict[tuple[str, str], FieldRule]:
@@ -49,14 +69,21 @@ def load_field_rules(policy_dir: Path | None = None) -> dict[tuple[str, str], Fi
             raise PolicyFileError(f"fields.yaml: {table} must map field names to rules")
         for name, rule in fields.items():
             where = f"fields.yaml: {table}.{name}"
-            if not isinstance(rule, dict) or set(rule) - {"sensitive", "encrypted", "blind_index"}:
-                raise PolicyFileError(f"{where} must have only sensitive/encrypted/blind_index")
+            if not isinstance(rule, dict) or set(rule) - RULE_KEYS:
+                raise PolicyFileError(
+                    f"{where} must have only sensitive/encrypted/blind_index/expected_pii"
+                )
             if not all(isinstance(rule.get(k, False), bool) for k in ("sensitive", "encrypted")):
                 raise PolicyFileError(f"{where}: sensitive and encrypted must be true or false")
             index = rule.get("blind_index")
             if index is not None and not rule.get("encrypted"):
                 raise PolicyFileError(f"{where}: a blind index only makes sense when encrypted")
             rules[(table, name)] = FieldRule(
-                table, name, bool(rule.get("sensitive")), bool(rule.get("encrypted")), index
+                table,
+                name,
+                bool(rule.get("sensitive")),
+                bool(rule.get("encrypted")),
+                index,
+                _expected_pii(rule.get("expected_pii"), where),
             )
     return rules

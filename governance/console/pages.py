@@ -69,7 +69,14 @@ def index() -> Any:
         )
         or 0,
     }
-    return render_template("dashboard.html", figures=figures, jobs=jobs.recent(session, 5))
+    from governance.services.pii_review import undeclared_confirmed
+
+    return render_template(
+        "dashboard.html",
+        figures=figures,
+        jobs=jobs.recent(session, 5),
+        pii_undeclared=undeclared_confirmed(current_call()),
+    )
 
 
 @bp.get("/customers", endpoint="customers")

@@ -13,6 +13,7 @@ from governance.models.identity import (
 )
 from governance.models.ids import new_id
 from governance.models.job import Job
+from governance.models.pii import PiiFinding, PiiScan
 
 __all__ = [
     "ApiToken",
@@ -28,6 +29,8 @@ __all__ = [
     "KeyVersion",
     "Order",
     "PasswordHistory",
+    "PiiFinding",
+    "PiiScan",
     "ServiceAccount",
     "Tombstone",
     "User",

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select, tuple_
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import Checkpoint, sign_checkpoint
@@ -28,6 +28,8 @@ from governance.models import AuditCheckpoint, AuditEntry, AuditNode, AuditState
 from governance.services.context import Actor
 
 OUTCOMES = ("allowed", "denied", "failed")
+ENTRIES = AuditEntry.__table__
+NODES = AuditNode.__table__
 EMPTY_FRONTIER = '{"size":0,"hashes":[]}'
 
 
@@ -43,14 +45,18 @@ class SqlNodeStore:
         self.session = session
 
     def get_nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        wanted = list(dict.fromkeys(keys))
+        by_level: dict[int, list[int]] = {}
+        for level, index in dict.fromkeys(keys):
+            by_level.setdefault(level, []).append(index)
         found: dict[tuple[int, int], bytes] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
+        # One indexed lookup per level (row-value IN lists do not use the key on SQLite).
+        clauses = [
+            (AuditNode.level == level) & AuditNode.idx.in_(indexes)
+            for level, indexes in by_level.items()
+        ]
+        if clauses:
             rows = self.session.execute(
-                select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
-                    tuple_(AuditNode.level, AuditNode.idx).in_(chunk)
-                )
+                select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(or_(*clauses))
             )
             found.update({(lv, ix): bytes(h) for lv, ix, h in rows})
         return found
@@ -114,27 +120,30 @@ class AuditLog:
         digest = leaf_hash(leaf)
         frontier = Frontier.from_json(json.loads(state.frontier))
         completed = frontier.append(digest)
-        row = AuditEntry(
-            seq=seq,
-            timestamp=entry.timestamp,
-            actor_id=actor.id,
-            actor_type=actor.type,
-            actor_role=actor.role,
-            action=action,
-            resource=resource,
-            subject_id=subject_id,
-            purpose=purpose,
-            outcome=outcome,
-            leaf=leaf.decode("utf-8"),
-            leaf_hash=digest,
+        values = {
+            "seq": seq,
+            "timestamp": entry.timestamp,
+            "actor_id": actor.id,
+            "actor_type": actor.type,
+            "actor_role": actor.role,
+            "action": action,
+            "resource": resource,
+            "subject_id": subject_id,
+            "purpose": purpose,
+            "outcome": outcome,
+            "leaf": leaf.decode("utf-8"),
+            "leaf_hash": digest,
+        }
+        # Core inserts: the unit of work would cost more than the hashing on this hot path.
+        session.execute(ENTRIES.insert(), values)
+        session.execute(
+            NODES.insert(), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in completed]
         )
-        session.add(row)
-        session.add_all(AuditNode(level=lv, idx=ix, hash=h) for lv, ix, h in completed)
         state.size = seq
         state.frontier = json.dumps(frontier.to_json(), separators=(",", ":"))
         if self._checkpoint_due(state, now):
             self._sign(session, state, frontier.root(), now)
-        return row
+        return AuditEntry(**values)  # a transient copy of what was stored
 
     def record_alone(self, session: Session, actor: Actor, action: str, **fields: Any) -> None:
         """Record a refusal on its own: roll back the caller's work, append, commit.

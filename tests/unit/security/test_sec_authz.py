@@ -54,7 +54,7 @@ CASES = [
     ("auditor", "GET", "/api/v1/audit/proof/consistency", True),
     ("auditor", "POST", "/api/v1/audit/verify", True),
     ("auditor", "GET", "/api/v1/policy", True),
-    ("auditor", "POST", "/api/v1/audit/checkpoints", False),
+    ("auditor", "POST", "/api/v1/audit/checkpoints", True),  # issue 5: auditors may ask for one
     ("auditor", "GET", "/api/v1/customers/<id>", False),
     ("auditor", "GET", "/customers", False),
     ("crm_app", "POST", "/api/v1/customers", True),

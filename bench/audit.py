@@ -1,0 +1,212 @@
+"""Audit-log benchmark on the real storage: appends/s (1 and 4 processes), verification of a large
+log from the database, and proof generation through the SQL node store.
+
+    .venv/bin/python bench/audit.py [--entries 1000000] [--postgres]
+
+Each append is its own transaction through ``AuditLog.record`` (what a governed request does).
+The large log is written with bulk inserts of rows computed by the ``audit`` library (not a
+million ORM appends), then verified with ``governance audit verify``'s code path. The audited
+read's throughput against the bare baseline is measured by bench/api.py (same run, gunicorn).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+# This script's folder would shadow the ``audit`` package (this file is bench/audit.py).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+APPENDER = """
+import sys, time
+from governance import create_app
+from governance.bootstrap import deps
+from governance.extensions import db
+app = create_app()
+n = int(sys.argv[1])
+with app.app_context():
+    call = deps(app).call(db.session)
+    call.audit.record(db.session, call.actor, "bench.warmup", now=call.now())
+    db.session.commit()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    started = time.time()
+    for i in range(n):
+        call.audit.record(db.session, call.actor, "bench.append", now=call.now(), details={"i": i})
+        db.session.commit()
+    print(started, time.time(), flush=True)
+"""
+
+
+def appends(processes: int, per_process: int, env: dict[str, str]) -> float:
+    """Appends/s once every process is up (start-up is not counted)."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", APPENDER, str(per_process)], env=env,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]  # fmt: skip
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    spans = []
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit("an appender failed")
+        spans.append(tuple(map(float, out.split())))
+    return processes * per_process / (max(e for _, e in spans) - min(s for s, _ in spans))
+
+
+def bulk_log(n: int) -> None:
+    """Append n entries quickly: library-computed leaves, hashes, nodes; bulk inserted."""
+    from audit.entry import Entry
+    from audit.hashing import leaf_hash
+    from audit.tree import Frontier
+    from governance.extensions import db
+    from governance.models import AuditEntry, AuditNode, AuditState
+
+    frontier = Frontier()
+    ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    entries: list[dict[str, object]] = []
+    nodes: list[dict[str, object]] = []
+
+    def flush() -> None:
+        if not entries:
+            return
+        db.session.execute(AuditEntry.__table__.insert(), entries)
+        db.session.execute(AuditNode.__table__.insert(), nodes)
+        db.session.commit()
+        entries.clear()
+        nodes.clear()
+
+    for seq in range(1, n + 1):
+        entry = Entry(seq=seq, timestamp=ts, actor_type="system", action="bench.bulk",
+                      outcome="allowed", details={"i": seq})  # fmt: skip
+        leaf = entry.leaf()
+        digest = leaf_hash(leaf)
+        entries.append({"seq": seq, "timestamp": ts, "actor_id": None, "actor_type": "system",
+                        "actor_role": None, "action": "bench.bulk", "resource": None,
+                        "subject_id": None, "purpose": None, "outcome": "allowed",
+                        "leaf": leaf.decode(), "leaf_hash": digest})  # fmt: skip
+        nodes.extend({"level": lv, "idx": ix, "hash": h} for lv, ix, h in frontier.append(digest))
+        if len(entries) >= 20_000:
+            flush()
+    flush()
+    state = db.session.get(AuditState, 1)
+    state.size = n
+    state.frontier = json.dumps(frontier.to_json(), separators=(",", ":"))
+    db.session.commit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="audit log benchmark")
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--appends", type=int, default=3000)
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="gov-bench-audit-"))
+    env = {**os.environ, "GOVERNANCE_INSTANCE_PATH": str(work / "instance"),
+           "GOVERNANCE_DEV": "true", "GOVERNANCE_LOG_LEVEL": "WARNING"}  # fmt: skip
+    pg_name = None
+    if args.postgres:
+        import psycopg
+
+        pg_name = f"gov_bench_audit_{os.getpid()}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{pg_name}"')
+        env["GOVERNANCE_DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_name
+    os.environ.update(env)
+    from flask_migrate import upgrade
+
+    from audit.proofs import prove_consistency, prove_inclusion
+    from governance import create_app
+    from governance.bootstrap import deps
+    from governance.extensions import db
+    from governance.services import audit_views
+    from governance.services.auditlog import SqlNodeStore
+
+    try:
+        app = create_app()
+        with app.app_context():
+            upgrade()
+        database = "PostgreSQL" if args.postgres else "SQLite"
+        print(f"database: {database}")
+        one = appends(1, args.appends, env)
+        print(f"appends, 1 process, each its own transaction: {one:,.0f}/s (target >= 2,000/s)")
+        four = appends(4, args.appends // 2, env)
+        print(f"appends, 4 processes concurrently:            {four:,.0f}/s in total")
+        fresh = Path(tempfile.mkdtemp(prefix="gov-bench-audit-big-"))
+        if not args.postgres:
+            os.environ["GOVERNANCE_DATABASE_URL"] = f"sqlite:///{fresh / 'big.db'}"
+            os.environ["GOVERNANCE_INSTANCE_PATH"] = str(fresh / "instance")
+        else:
+            with app.app_context():
+                for table in ("audit_entries", "audit_nodes", "audit_checkpoints"):
+                    db.session.execute(db.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+                    db.session.execute(db.text(f"TRUNCATE {table}"))
+                    db.session.execute(db.text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+                db.session.execute(
+                    db.text(
+                        "UPDATE audit_state SET size = 0, frontier = :f, last_checkpoint_size = 0"
+                    ),
+                    {"f": '{"size":0,"hashes":[]}'},
+                )
+                db.session.commit()
+        big = create_app()
+        with big.app_context():
+            if not args.postgres:
+                upgrade()
+            started = time.perf_counter()
+            bulk_log(args.entries)
+            print(f"wrote a {args.entries:,}-entry log in {time.perf_counter() - started:.1f} s")
+            call = deps(big).call(db.session)
+            call.audit.checkpoint(db.session, datetime.now(UTC))
+            db.session.commit()
+            started = time.perf_counter()
+            report = audit_views.verify_live(call)
+            db.session.commit()
+            elapsed = time.perf_counter() - started
+            print(f"verification of {report.tree_size:,} entries from the database: "
+                  f"{elapsed:.1f} s (target < 30 s for 1,000,000)")  # fmt: skip
+            store = SqlNodeStore(db.session)
+            size = report.tree_size
+            rng = random.Random(5)
+            times = []
+            for _ in range(200):
+                started = time.perf_counter()
+                prove_inclusion(store, rng.randrange(size), size)
+                times.append(time.perf_counter() - started)
+            print(f"inclusion proof at {size:,}: {statistics.mean(times) * 1000:.2f} ms mean "
+                  "(target < 5 ms)")  # fmt: skip
+            times = []
+            for _ in range(200):
+                started = time.perf_counter()
+                prove_consistency(store, rng.randrange(1, size), size)
+                times.append(time.perf_counter() - started)
+            print(f"consistency proof at {size:,}: {statistics.mean(times) * 1000:.2f} ms mean "
+                  "(target < 5 ms)")  # fmt: skip
+            db.engine.dispose()
+        print("audited read vs bare baseline: see bench/api.py (governed read by id)")
+    finally:
+        if pg_name:
+            import psycopg
+
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
