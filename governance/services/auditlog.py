@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import Checkpoint, sign_checkpoint
@@ -28,8 +28,34 @@ from governance.models import AuditCheckpoint, AuditEntry, AuditNode, AuditState
 from governance.services.context import Actor
 
 OUTCOMES = ("allowed", "denied", "failed")
-ENTRIES = AuditEntry.__table__
-NODES = AuditNode.__table__
+
+
+@dataclass
+class LogState:
+    """The locked ``audit_state`` row: tree size, frontier, last checkpoint."""
+
+    size: int
+    frontier: str
+    last_checkpoint_size: int
+    last_checkpoint_at: str | None
+
+
+STATE = AuditState.__table__
+INSERT_ENTRY = AuditEntry.__table__.insert()
+INSERT_NODE = AuditNode.__table__.insert()
+LOCK_STATE = (
+    select(STATE.c.size, STATE.c.frontier, STATE.c.last_checkpoint_size,
+           STATE.c.last_checkpoint_at)
+    .where(STATE.c.id == 1)
+    .with_for_update()
+)  # fmt: skip
+SAVE_STATE = (
+    update(STATE)
+    .where(STATE.c.id == 1)
+    .values(size=bindparam("size"), frontier=bindparam("frontier"),
+            last_checkpoint_size=bindparam("last_checkpoint_size"),
+            last_checkpoint_at=bindparam("last_checkpoint_at"))
+)  # fmt: skip
 EMPTY_FRONTIER = '{"size":0,"hashes":[]}'
 
 
@@ -70,18 +96,16 @@ class AuditLog:
     checkpoint_every: int = 1000
     checkpoint_seconds: int = 3600
 
-    def _lock_state(self, session: Session) -> AuditState:
-        state = session.execute(
-            select(AuditState)
-            .where(AuditState.id == 1)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
-        if state is None:
-            state = AuditState(id=1, size=0, frontier=EMPTY_FRONTIER, last_checkpoint_size=0)
-            session.add(state)
-            session.flush()
-        return state
+    def _lock_state(self, session: Session) -> LogState:
+        row = session.connection().execute(LOCK_STATE).first()
+        if row is None:  # the migration creates the row; this only covers a hand-made schema
+            session.execute(STATE.insert(), {"id": 1, "size": 0, "frontier": EMPTY_FRONTIER,
+                                             "last_checkpoint_size": 0})  # fmt: skip
+            return LogState(0, EMPTY_FRONTIER, 0, None)
+        return LogState(*row)
+
+    def _save_state(self, session: Session, state: LogState) -> None:
+        session.connection().execute(SAVE_STATE, vars(state))
 
     def record(
         self,
@@ -134,15 +158,16 @@ class AuditLog:
             "leaf": leaf.decode("utf-8"),
             "leaf_hash": digest,
         }
-        # Core inserts: the unit of work would cost more than the hashing on this hot path.
-        session.execute(ENTRIES.insert(), values)
-        session.execute(
-            NODES.insert(), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in completed]
-        )
+        # Core statements on the session's connection: the ORM unit of work would cost more
+        # than the hashing on this hot path.
+        conn = session.connection()
+        conn.execute(INSERT_ENTRY, values)
+        conn.execute(INSERT_NODE, [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in completed])
         state.size = seq
         state.frontier = json.dumps(frontier.to_json(), separators=(",", ":"))
         if self._checkpoint_due(state, now):
             self._sign(session, state, frontier.root(), now)
+        self._save_state(session, state)
         return AuditEntry(**values)  # a transient copy of what was stored
 
     def record_alone(self, session: Session, actor: Actor, action: str, **fields: Any) -> None:
@@ -155,7 +180,7 @@ class AuditLog:
         self.record(session, actor, action, **fields)
         session.commit()
 
-    def _checkpoint_due(self, state: AuditState, now: datetime) -> bool:
+    def _checkpoint_due(self, state: LogState, now: datetime) -> bool:
         if state.size - state.last_checkpoint_size >= self.checkpoint_every:
             return True
         if state.last_checkpoint_at is None:
@@ -163,7 +188,7 @@ class AuditLog:
         last = datetime.strptime(state.last_checkpoint_at, "%Y-%m-%dT%H:%M:%S.%fZ")
         return now - last.replace(tzinfo=UTC) >= timedelta(seconds=self.checkpoint_seconds)
 
-    def _sign(self, session: Session, state: AuditState, root: bytes, now: datetime) -> Checkpoint:
+    def _sign(self, session: Session, state: LogState, root: bytes, now: datetime) -> Checkpoint:
         cp = sign_checkpoint(self.signing_key, state.size, root, rfc3339(now))
         session.add(
             AuditCheckpoint(
@@ -184,9 +209,18 @@ class AuditLog:
         existing = session.get(AuditCheckpoint, state.size)
         if existing is not None:
             return to_checkpoint(existing)
-        return self._sign(
-            session, state, Frontier.from_json(json.loads(state.frontier)).root(), now
-        )
+        cp = self._sign(session, state, Frontier.from_json(json.loads(state.frontier)).root(), now)
+        self._save_state(session, state)
+        return cp
+
+    def checkpoint_if_stale(self, session: Session, now: datetime) -> Checkpoint | None:
+        """Sign a checkpoint when entries are unsigned and the last one is older than T seconds."""
+        state = self._lock_state(session)
+        if state.size == state.last_checkpoint_size:
+            return None
+        if state.last_checkpoint_at is not None and not self._checkpoint_due(state, now):
+            return None
+        return self.checkpoint(session, now)
 
 
 def to_checkpoint(row: AuditCheckpoint) -> Checkpoint:
@@ -202,8 +236,7 @@ def to_checkpoint(row: AuditCheckpoint) -> Checkpoint:
 
 def tree_size(session: Session) -> int:
     """Current number of entries."""
-    state = session.get(AuditState, 1)
-    return 0 if state is None else state.size
+    return session.scalar(select(STATE.c.size).where(STATE.c.id == 1)) or 0
 
 
 def checkpoints(session: Session) -> Sequence[AuditCheckpoint]:
