@@ -94,3 +94,19 @@ def test_checkpoints_are_issued_every_n_entries(call: Any, tmp_path: Path) -> No
         call.session.commit()
     sizes = [c["tree_size"] for c in audit_views.list_checkpoints(call.session)]
     assert sizes == [5, 10]
+
+
+def test_stale_unsigned_entries_get_a_checkpoint(call: Any) -> None:
+    from datetime import timedelta
+
+    call.audit.checkpoint_seconds = 60
+    call.audit.record(call.session, call.actor, "test.event", now=call.now())
+    assert call.audit.checkpoint_if_stale(call.session, call.now()) is not None  # never signed
+    call.session.commit()
+    assert call.audit.checkpoint_if_stale(call.session, call.now()) is None  # nothing new
+    call.audit.record(call.session, call.actor, "test.event", now=call.now())
+    call.session.commit()
+    assert call.audit.checkpoint_if_stale(call.session, call.now()) is None  # signed recently
+    later = call.now() + timedelta(seconds=61)
+    cp = call.audit.checkpoint_if_stale(call.session, later)
+    assert cp is not None and cp.tree_size == audit_views.tree_size(call.session)
