@@ -1,7 +1,10 @@
 """Audit-log benchmark on the real storage: appends/s (1 and 4 processes), verification of a large
 log from the database, and proof generation through the SQL node store.
 
-    .venv/bin/python bench/audit.py [--entries 1000000] [--postgres]
+    .venv/bin/python bench/audit_log.py [--entries 1000000] [--postgres]
+
+(Named audit_log.py, not audit.py: a bench/audit.py would shadow the ``audit`` package for every
+script in this folder.)
 
 Each append is its own transaction through ``AuditLog.record`` (what a governed request does).
 The large log is written with bulk inserts of rows computed by the ``audit`` library (not a
@@ -22,9 +25,6 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-
-# This script's folder would shadow the ``audit`` package (this file is bench/audit.py).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 APPENDER = """
