@@ -178,16 +178,7 @@ def get_policy() -> Any:
 
 @bp.get("/policy/export")
 def export_policy() -> Any:
-    call = current_call()
-    text = policy_service.export(db.session)
-    call.audit.record(
-        call.session,
-        call.actor,
-        "policy.export",
-        now=call.now(),
-        resource="policy",
-        details={"bytes": len(text.encode())},
-    )
+    text = policy_service.export_audited(current_call())
     db.session.commit()
     response = Response(text, mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="policy.csv"'

@@ -229,16 +229,7 @@ def policy_page() -> Any:
 @bp.get("/policy/export", endpoint="policy_export")
 def policy_export() -> Any:
     """The enforced policy as a CSV file that ``governance policy load`` accepts again."""
-    call = current_call()
-    text = policy_service.export(db.session)
-    call.audit.record(
-        call.session,
-        call.actor,
-        "policy.export",
-        now=call.now(),
-        resource="policy",
-        details={"bytes": len(text.encode())},
-    )
+    text = policy_service.export_audited(current_call())
     db.session.commit()
     response = Response(text, mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="policy.csv"'

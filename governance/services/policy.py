@@ -94,6 +94,16 @@ def export(session: Session) -> str:
     return export_policy_csv(effective_policy(session)[1])
 
 
+def export_audited(call: Call) -> str:
+    """The enforced policy as CSV for a download, recorded in the audit log."""
+    text = export(call.session)
+    call.audit.record(
+        call.session, call.actor, "policy.export", now=call.now(), resource="policy",
+        details={"bytes": len(text.encode())},
+    )  # fmt: skip
+    return text
+
+
 def roles_table(lines: list[PolicyLine]) -> str:
     """Markdown: one table row per declared role, then each role's allowed routes."""
     import yaml
