@@ -78,11 +78,9 @@ def fake_customer(rng: random.Random, fakers: dict[str, Faker], index: int) -> d
             "postal_code": fk.postcode(),
         }
     else:
-        doc["phone"] = {
-            "US": "+1 202 555 01{:02d}",
-            "GB": "+44 20 7946 0{:03d}",
-            "DE": "+49 30 901820{:02d}",
-        }[country].format(index % 100)
+        # Unique per customer (index), in ranges libphonenumber accepts as valid.
+        doc["phone"] = {"US": "+1 202 555 {:04d}", "GB": "+44 20 7946 {:04d}",
+                        "DE": "+49 30 9018{:04d}"}[country].format(index % 10_000)  # fmt: skip
         doc["phone"] = None if rng.random() < 0.2 else doc["phone"]
         doc["address"] = {
             "line1": fk.street_address(),
