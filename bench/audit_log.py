@@ -1,15 +1,18 @@
 """Audit-log benchmark on the real storage: appends/s (1 and 4 processes), verification of a large
-log from the database, and proof generation through the SQL node store.
+log from the database, proof generation through the SQL node store, and the audited read's
+throughput against the bare baseline.
 
-    .venv/bin/python bench/audit_log.py [--entries 1000000] [--postgres]
+    .venv/bin/python bench/audit_log.py [--entries 1000000] [--postgres] [--api-seconds 5]
 
 (Named audit_log.py, not audit.py: a bench/audit.py would shadow the ``audit`` package for every
 script in this folder.)
 
 Each append is its own transaction through ``AuditLog.record`` (what a governed request does).
 The large log is written with bulk inserts of rows computed by the ``audit`` library (not a
-million ORM appends), then verified with ``governance audit verify``'s code path. The audited
-read's throughput against the bare baseline is measured by bench/api.py (same run, gunicorn).
+million ORM appends), then verified in-process (``audit_views.verify_live``) and by the
+``governance audit verify`` command in a subprocess. The audited read is measured with
+bench/api.py's servers and wrk scripts in this same run: the bare baseline (one SELECT) against
+the governed read by id (guard, decrypt, mask, audit append, commit).
 """
 
 from __future__ import annotations
@@ -111,11 +114,72 @@ def bulk_log(n: int) -> None:
     db.session.commit()
 
 
+def cli_verify(entries: int) -> None:
+    """Time ``governance audit verify`` (a fresh process, as an operator runs it)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "governance"), "audit", "verify"],
+        env={**os.environ, "GOVERNANCE_PROGRESS": "0"}, capture_output=True, text=True,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"governance audit verify failed: {done.stderr[-500:]}")
+    print(f"`governance audit verify` of {entries:,}+ entries (whole command): {elapsed:.1f} s")
+
+
+def audited_read_ratio(postgres: bool, seconds: int) -> None:
+    """Bare baseline vs governed read by id under gunicorn + wrk, reusing bench/api.py."""
+    import api as api_bench  # bench/api.py (this folder is first on sys.path)
+
+    work = Path(tempfile.mkdtemp(prefix="gov-bench-audit-api-"))
+    env = {**os.environ, "GOVERNANCE_INSTANCE_PATH": str(work / "instance"),
+           "GOVERNANCE_RATE_LIMIT": "1000000 per minute"}  # fmt: skip
+    if postgres:  # same database as the log above: keep the instance holding its keys
+        env["GOVERNANCE_INSTANCE_PATH"] = os.environ["GOVERNANCE_INSTANCE_PATH"]
+    else:
+        env["GOVERNANCE_DATABASE_URL"] = f"sqlite:///{work / 'api.db'}"
+    ids, token = api_bench.setup(env, 1000)
+    ports = {name: api_bench.free_port() for name in ("baseline", "governance")}
+    procs = [
+        api_bench.gunicorn("baseline_app:app", ports["baseline"], env, work / "baseline.log"),
+        subprocess.Popen(
+            [str(Path(sys.executable).parent / "governance"), "serve", "--workers", "2",
+             "--port", str(ports["governance"])],
+            env=env, stdout=(work / "gov.log").open("wb"), stderr=subprocess.STDOUT,
+        ),
+    ]  # fmt: skip
+    try:
+        api_bench.wait_ready(f"http://127.0.0.1:{ports['baseline']}/row/{ids[0]}")
+        api_bench.wait_ready(f"http://127.0.0.1:{ports['governance']}/readyz")
+        quoted = ",".join(f'"{i}"' for i in ids)
+        base = api_bench.wrk(
+            f"http://127.0.0.1:{ports['baseline']}",
+            api_bench.LUA_READ % (quoted, "/row/", token),
+            seconds,
+            8,
+            work,
+        )
+        audited = api_bench.wrk(f"http://127.0.0.1:{ports['governance']}",
+                                api_bench.LUA_READ % (quoted, "/api/v1/customers/", token),
+                                seconds, 8, work)  # fmt: skip
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+    print(
+        f"read by id, gunicorn 2 workers, wrk 8 connections, {seconds} s each: bare baseline "
+        f"{base['rps']:,.0f} req/s, audited (governed) read {audited['rps']:,.0f} req/s, "
+        f"ratio {audited['rps'] / base['rps']:.2f} (non-2xx: {int(audited['non2xx'])})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="audit log benchmark")
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--appends", type=int, default=3000)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--api-seconds", type=int, default=5, help="0 skips the read ratio")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gov-bench-audit-"))
     env = {**os.environ, "GOVERNANCE_INSTANCE_PATH": str(work / "instance"),
@@ -199,7 +263,9 @@ def main() -> None:
             print(f"consistency proof at {size:,}: {statistics.mean(times) * 1000:.2f} ms mean "
                   "(target < 5 ms)")  # fmt: skip
             db.engine.dispose()
-        print("audited read vs bare baseline: see bench/api.py (governed read by id)")
+        cli_verify(args.entries)
+        if args.api_seconds > 0:
+            audited_read_ratio(args.postgres, args.api_seconds)
     finally:
         if pg_name:
             import psycopg

@@ -30,7 +30,9 @@ def audit_trail_report() -> Any:
     from governance.services import audit_views
 
     call = current_call()
-    start, end = audit_views.period(dict(request.args), call.now())
+    # empty fields (a console form left blank) mean the default period
+    start, end = audit_views.period({k: v for k, v in request.args.items() if v}, call.now())
+    db.session.commit()  # the report verifies the whole log: hold no write lock meanwhile
     pdf = audit_views.audit_trail_pdf(call, start, end)
     db.session.commit()
     return pdf_response(pdf, "audit-trail.pdf")

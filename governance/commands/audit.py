@@ -1,8 +1,7 @@
-"""Audit log commands: export, verify, checkpoint."""
+"""Audit log commands: export, verify, checkpoint, public-key (RFC 9162 log, signed checkpoints)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -23,23 +22,32 @@ def audit_export(file: Path) -> None:
     """Write entries, checkpoints and the public key to FILE (JSON Lines), freshly signed."""
     from governance.services import audit_views
 
-    with file.open("w", encoding="utf-8") as sink:
-        count = audit_views.export(app_call(), sink, datetime.now(UTC))
+    call = app_call()
+    with file.open("w", encoding="utf-8", newline="\n") as sink:
+        count = audit_views.export(call, sink, call.now())
     click.echo(f"exported {count} entries to {file}; verify offline with: "
                f"python -m audit verify {file} --public-key KEY.pem")  # fmt: skip
 
 
 @audit_group.command("verify")
+@click.option("--public-key", "key_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Check signatures with this pinned key (PEM), not the "
+              "server's configured one.")  # fmt: skip
 @with_appcontext
-def audit_verify() -> None:
-    """Recompute the whole log and check every checkpoint signature (exit 1 on the first fault)."""
+def audit_verify(key_file: Path | None) -> None:
+    """Recompute the whole log and check every checkpoint (exit 1 naming the first fault)."""
+    from audit.checkpoint import SigningKeyError, load_public_key_pem
     from audit.verify import VerifyError
     from governance.extensions import db
     from governance.services import audit_views
 
+    try:
+        key = load_public_key_pem(key_file.read_bytes()) if key_file else None
+    except SigningKeyError as exc:
+        raise click.UsageError(f"--public-key: {exc}") from None
     update, close = progress_runner("verifying")
     try:
-        report = audit_views.verify_live(app_call(), progress=update)
+        report = audit_views.verify_live(app_call(), progress=update, public_key=key)
     except VerifyError as exc:
         close()
         click.echo(f"FAILED: {exc}", err=True)
@@ -59,11 +67,9 @@ def audit_verify() -> None:
 def audit_checkpoint() -> None:
     """Sign a checkpoint of the log now."""
     from governance.extensions import db
+    from governance.services import audit_views
 
-    call = app_call()
-    call.audit.record(call.session, call.actor, "audit.checkpoint", now=call.now(),
-                      resource="audit")  # fmt: skip
-    cp = call.audit.checkpoint(call.session, call.now())
+    cp = audit_views.checkpoint_now(app_call())
     db.session.commit()
     click.echo(f"checkpoint: tree size {cp.tree_size}, root {cp.root_hash.hex()}, key {cp.key_id}")
 

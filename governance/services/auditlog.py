@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import Checkpoint, sign_checkpoint
@@ -60,8 +60,8 @@ EMPTY_FRONTIER = '{"size":0,"hashes":[]}'
 
 
 def rfc3339(moment: datetime) -> str:
-    """UTC timestamp with microseconds and a Z suffix."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC timestamp with microseconds and a Z suffix (four-digit year, so strings sort)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 class SqlNodeStore:
@@ -88,6 +88,15 @@ class SqlNodeStore:
         return found
 
 
+@dataclass(frozen=True)
+class Appended:
+    """What one append stored: its sequence number, leaf bytes and leaf hash."""
+
+    seq: int
+    leaf: bytes
+    leaf_hash: bytes
+
+
 @dataclass
 class AuditLog:
     """The server's audit log: signing key and checkpoint cadence."""
@@ -97,7 +106,10 @@ class AuditLog:
     checkpoint_seconds: int = 3600
 
     def _lock_state(self, session: Session) -> LogState:
-        row = session.connection().execute(LOCK_STATE).first()
+        return self._lock_on(session, session.connection())
+
+    def _lock_on(self, session: Session, conn: Connection) -> LogState:
+        row = conn.execute(LOCK_STATE).first()
         if row is None:  # the migration creates the row; this only covers a hand-made schema
             session.execute(STATE.insert(), {"id": 1, "size": 0, "frontier": EMPTY_FRONTIER,
                                              "last_checkpoint_size": 0})  # fmt: skip
@@ -119,11 +131,14 @@ class AuditLog:
         purpose: str | None = None,
         outcome: str = "allowed",
         details: dict[str, Any] | None = None,
-    ) -> AuditEntry:
-        """Append one entry in the caller's transaction and return it (not committed)."""
+    ) -> Appended:
+        """Append one entry in the caller's transaction (not committed); return what it stored."""
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown audit outcome {outcome!r}")
-        state = self._lock_state(session)
+        # Core statements on one connection: the ORM unit of work would cost more than the
+        # hashing on this hot path.
+        conn = session.connection()
+        state = self._lock_on(session, conn)
         seq = state.size + 1
         entry = Entry(
             seq=seq,
@@ -158,17 +173,14 @@ class AuditLog:
             "leaf": leaf.decode("utf-8"),
             "leaf_hash": digest,
         }
-        # Core statements on the session's connection: the ORM unit of work would cost more
-        # than the hashing on this hot path.
-        conn = session.connection()
         conn.execute(INSERT_ENTRY, values)
         conn.execute(INSERT_NODE, [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in completed])
         state.size = seq
         state.frontier = json.dumps(frontier.to_json(), separators=(",", ":"))
         if self._checkpoint_due(state, now):
             self._sign(session, state, frontier.root(), now)
-        self._save_state(session, state)
-        return AuditEntry(**values)  # a transient copy of what was stored
+        conn.execute(SAVE_STATE, vars(state))
+        return Appended(seq, leaf, digest)
 
     def record_alone(self, session: Session, actor: Actor, action: str, **fields: Any) -> None:
         """Record a refusal on its own: roll back the caller's work, append, commit.
