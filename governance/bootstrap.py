@@ -22,6 +22,7 @@ from governance.secrets import master_keys, secret_key, signing_key
 from governance.services.auditlog import AuditLog
 from governance.services.context import SYSTEM, Actor, Call
 from governance.services.crypto import CryptoError, KeySource, check_fingerprints
+from governance.services.crypto.keyfile import load_key_file
 from governance.services.protection import Vault
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,14 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
     rules = load_field_rules()
     check_schema_matches_rules(rules)
     settings = {k: config[k] for k in ("DEFAULT_REGION", "PAGE_SIZE", "INSTANCE_PATH")}
+    # The key file (None when the KEKs come from GOVERNANCE_MASTER_KEY text) is what
+    # `governance keys rotate` rewrites; the vault reloads it when another process rotated.
+    key_file = None if config.get("MASTER_KEY") else str(config["MASTER_KEY_FILE"])
+    settings["MASTER_KEY_FILE"] = key_file
+    reload = (lambda: load_key_file(key_file)) if key_file else None
     app.extensions["governance"] = Deps(
         keys=keys,
-        vault=Vault(keys, rules),
+        vault=Vault(keys, rules, reload=reload),
         audit=AuditLog(signer, config["CHECKPOINT_EVERY"], config["CHECKPOINT_SECONDS"]),
         settings=settings,
     )

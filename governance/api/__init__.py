@@ -53,6 +53,18 @@ def page_size() -> int:
     return query_int("limit", current_app.config["PAGE_SIZE"], 1, 500)
 
 
+def require_recent_password() -> None:
+    """A sensitive action (erasure, key rotation, granting access) by a console session needs a
+    password entry within GOVERNANCE_REAUTH_MINUTES; tokens are checked by policy alone."""
+    from flask import g
+
+    actor = g.get("actor")
+    if actor is not None and actor.type == "user":
+        from governance.console.auth import require_recent_auth
+
+        require_recent_auth()
+
+
 def created(body: Any) -> Any:
     response = jsonify(body)
     response.status_code = 201

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import jsonify, request
 
-from governance.api import bp, created, json_body, page_size, purpose
+from governance.api import bp, created, json_body, page_size, purpose, require_recent_password
+from governance.database import release_deleted_pages
 from governance.errors import ValidationError
 from governance.extensions import db
 from governance.services import customers, records
@@ -75,8 +76,10 @@ def update_customer(customer_id: str) -> Any:
 
 @bp.delete("/customers/<customer_id>")
 def delete_customer(customer_id: str) -> Any:
+    require_recent_password()
     result = customers.erase_customer(current_call(), customer_id, request.args.get("request_ref"))
     db.session.commit()
+    release_deleted_pages(db.engine)
     return jsonify(result)
 
 

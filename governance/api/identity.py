@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from governance.api import bp, created, json_body
+from governance.api import bp, created, json_body, require_recent_password
 from governance.api.openapi import json_ok, op, ref, register_operations
 from governance.errors import ValidationError
 from governance.extensions import db
@@ -66,10 +66,7 @@ def account_doc(call: Call, account: ServiceAccount) -> dict[str, Any]:
 
 def _grants_access(call: Call) -> None:
     """A session granting access must have entered the password recently (as in the console)."""
-    if call.actor.type == "user":
-        from governance.console.auth import require_recent_auth
-
-        require_recent_auth()
+    require_recent_password()
 
 
 def _fields(body: Any, allowed: set[str], required: set[str]) -> dict[str, Any]:

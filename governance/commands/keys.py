@@ -1,90 +1,141 @@
-"""Key commands: status, rotate, rewrap, retire."""
+"""Key commands: ``governance keys status | rotate | rewrap | retire VERSION | unretire VERSION``.
+
+Thin wrappers around ``governance.services.keys`` (envelope encryption, FORMAT.md): they parse
+arguments, call the service, commit and print. Refusals are domain errors, printed by
+``governance.cli.main`` as one ``error: …`` line with exit status 1.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from governance.cli import app_call, cli, run_job_foreground
-
-
-def _key_file() -> Path:
-    if current_app.config.get("MASTER_KEY"):
-        raise click.ClickException(
-            "the master key comes from GOVERNANCE_MASTER_KEY: add the new version to the variable "
-            "(e.g. 1:B64,2:B64), restart, then run `governance keys rewrap`"
-        )
-    return Path(current_app.config["MASTER_KEY_FILE"])
-
-
-def _sync_deps() -> None:
-    from governance.bootstrap import deps
-
-    app_deps = deps(current_app)
-    app_deps.keys = app_deps.vault.keys
+from governance.cli import app_call, cli, progress_runner
 
 
 @cli.group("keys")
 def keys_group() -> None:
-    """Key-encryption keys (KEKs) and the data keys they wrap."""
+    """Master key (KEK) versions: status, rotation, retirement."""
+
+
+@contextmanager
+def _transaction() -> Iterator[None]:
+    """Commit on success; roll back on any error so nothing half-done is left in the session."""
+    from governance.extensions import db
+
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def print_status(status: dict[str, Any]) -> None:
+    """One line per KEK version: state, fingerprint prefix, data keys it wraps."""
+    click.echo(f"key source: {status['source']}")
+    for v in status["versions"]:
+        mark = " (current)" if v["current"] else ""
+        fingerprint = f"{v['fingerprint']}…" if v["fingerprint"] else "not recorded"
+        click.echo(
+            f"v{v['version']}{mark}: {v['state']}, fingerprint {fingerprint}, "
+            f"{v['data_keys']} data keys"
+        )
+    click.echo(f"{status['data_keys']} data keys, {status['pending_rewrap']} to re-wrap")
+    job = status["rotation"]
+    if job:
+        progress = job["progress"]
+        total = "?" if progress["total"] is None else progress["total"]
+        click.echo(f"last rotation job {job['id']}: {job['state']} ({progress['done']}/{total})")
 
 
 @keys_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @with_appcontext
-def keys_status() -> None:
-    """KEK versions, their state and how many data keys each wraps."""
+def status_command(as_json: bool) -> None:
+    """KEK versions, their state, fingerprint prefix and how many data keys each wraps."""
     from governance.services import keys
 
-    info = keys.status(app_call())
-    for v in info["versions"]:
-        mark = " (current)" if v["version"] == info["current"] else ""
-        click.echo(f"v{v['version']}{mark}: {v['state']}, fingerprint {v['fingerprint']}, "
-                   f"{v['data_keys']} data keys")  # fmt: skip
+    status = keys.status(app_call())
+    if as_json:
+        click.echo(json.dumps(status, indent=2))
+    else:
+        print_status(status)
+
+
+def _run_rewrap() -> None:
+    from governance.services import jobs, keys
+
+    with _transaction():
+        job = keys.rewrap_job(app_call(), f"cli:{socket.gethostname()}:{os.getpid()}")
+    update, close = progress_runner("re-wrapping data keys")
+    try:
+        done = jobs.run(app_call(), job, on_progress=update)
+    finally:
+        close()
+    if done.state != "succeeded":
+        raise click.ClickException(f"re-wrap failed: {done.error}")
+    result = done.result or {}
+    click.echo(f"re-wrapped {result['rewrapped']} data keys under v{result['version']}")
+    if result.get("failed_count"):
+        raise click.ClickException(
+            f"{result['failed_count']} data keys could not be re-wrapped (their subject ids "
+            f"are in the job result: `governance jobs show {done.id}`)"
+        )
+    if result.get("remaining"):
+        click.echo(
+            f"{result['remaining']} data keys were wrapped under an older version meanwhile "
+            "(a server without the new key file?); run `governance keys rewrap` again"
+        )
 
 
 @keys_group.command("rotate")
 @with_appcontext
-def keys_rotate() -> None:
-    """Add a new KEK version to the key file, make it current, re-wrap every data key."""
-    from governance.extensions import db
+def rotate_command() -> None:
+    """Add a new KEK version to the key file, then re-wrap every data key under it."""
     from governance.services import keys
 
-    call = app_call()
-    keys.rotate(call, _key_file())
-    db.session.commit()
-    _sync_deps()
-    click.echo(f"KEK version {call.vault.keys.current_version()} is current")
-    _rewrap()
-
-
-def _rewrap() -> None:
-    job = run_job_foreground("keys.rewrap", {}, "re-wrapping data keys")
-    if job.state != "succeeded":
-        raise click.ClickException(
-            job.error or "re-wrap failed; run `governance keys rewrap` again"
-        )
-    click.echo(f"re-wrapped {job.result['rewrapped']} data keys under v{job.result['kek_version']}")
+    with _transaction():
+        job = keys.rotate(app_call())
+    click.echo(f"KEK version {job.params['version']} is current (added to the key file)")
+    _run_rewrap()
 
 
 @keys_group.command("rewrap")
 @with_appcontext
-def keys_rewrap() -> None:
-    """Re-wrap data keys not on the current KEK version (resumes an interrupted rotation)."""
-    _rewrap()
+def rewrap_command() -> None:
+    """Re-wrap data keys still under older KEK versions (resumes an interrupted rotation)."""
+    _run_rewrap()
+
+
+def _change(action: Callable[[Any, int], dict[str, Any]], version: int, verb: str) -> None:
+    with _transaction():
+        action(app_call(), version)
+    click.echo(f"KEK version {version} {verb}")
 
 
 @keys_group.command("retire")
 @click.argument("version", type=click.IntRange(1))
 @with_appcontext
-def keys_retire(version: int) -> None:
-    """Retire a KEK version (refused while any data key is still wrapped by it)."""
-    from governance.extensions import db
+def retire_command(version: int) -> None:
+    """Retire VERSION: refused while any data key is wrapped by it, and for the current one."""
     from governance.services import keys
 
-    keys.retire(app_call(), _key_file(), version)
-    db.session.commit()
-    _sync_deps()
-    click.echo(f"KEK version {version} retired")
+    _change(keys.retire, version, "retired")
+
+
+@keys_group.command("unretire")
+@click.argument("version", type=click.IntRange(1))
+@with_appcontext
+def unretire_command(version: int) -> None:
+    """Make a retired VERSION usable again (to re-wrap data keys found still under it)."""
+    from governance.services import keys
+
+    _change(keys.unretire, version, "is usable again")

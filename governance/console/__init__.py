@@ -28,6 +28,7 @@ NAV = (
     ("console.users", "Users"),
     ("console.service_accounts", "Service accounts"),
     ("console.policy", "Policy"),
+    ("console.keys", "Keys"),
 )
 
 

@@ -234,3 +234,24 @@ def policy_export() -> Any:
     response = Response(text, mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="policy.csv"'
     return response
+
+
+@bp.route("/keys", methods=["GET", "POST"], endpoint="keys")
+def keys_page() -> Any:
+    """KEK versions and the data keys each wraps; (admin) rotate the master key."""
+    from governance.services import keys as key_service
+
+    call = current_call()
+    if request.method == "POST":
+        require_recent_auth()  # rotation is a sensitive action
+        job = key_service.rotate(call)
+        db.session.commit()
+        flash(
+            "Added a new key version; the data keys are re-wrapped by a worker "
+            "(`governance worker`), or now with `governance keys rewrap`.",
+            "ok",
+        )
+        return redirect(url_for("console.job_page", job_id=job.id))
+    status = key_service.status(call)
+    db.session.commit()
+    return render_template("keys.html", status=status)

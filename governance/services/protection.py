@@ -7,8 +7,10 @@ encrypted comes from ``policies/fields.yaml``.
 
 from __future__ import annotations
 
+import hmac
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +21,8 @@ from governance.models import DataKey, Tombstone
 from governance.policyfiles import FieldRule
 from governance.services import crypto
 from governance.services.crypto import KeySource
+
+log = logging.getLogger(__name__)
 
 
 class SubjectErased(GovernanceError):
@@ -40,11 +44,53 @@ class DataUnavailable(GovernanceError):
 class Vault:
     """Encrypts and decrypts customer fields with the subject's data key."""
 
-    def __init__(self, keys: KeySource, rules: dict[tuple[str, str], FieldRule]) -> None:
+    def __init__(
+        self,
+        keys: KeySource,
+        rules: dict[tuple[str, str], FieldRule],
+        reload: Callable[[], KeySource] | None = None,
+    ) -> None:
         self.keys = keys
         self.rules = rules
+        self._reload = reload
         self._indexer = crypto.BlindIndexer.from_source(keys)
         self._encrypted: dict[str, frozenset[str]] = {}
+
+    # -- key source -----------------------------------------------------------------------
+    def use_keys(self, keys: KeySource) -> None:
+        """Switch to a newer key source (after a rotation); refuses changed keys or index root."""
+        old = self.keys
+        if not hmac.compare_digest(keys.index_fingerprint(), old.index_fingerprint()):
+            raise crypto.WrongMasterKeyError("the reloaded key source has another index root")
+        for version in set(keys.versions()) & set(old.versions()):
+            if not hmac.compare_digest(keys.fingerprint(version), old.fingerprint(version)):
+                raise crypto.WrongMasterKeyError(f"reloaded KEK version {version} differs")
+        self.keys = keys
+        self._indexer = crypto.BlindIndexer.from_source(keys)
+
+    def refresh_keys(self) -> bool:
+        """Reload a file-backed key source (another process may have rotated); True if changed."""
+        if self._reload is None:
+            return False
+        fresh = self._reload()
+        old = self.keys
+        if (fresh.versions(), fresh.current_version(), fresh.retired_versions()) == (
+            old.versions(),
+            old.current_version(),
+            old.retired_versions(),
+        ):
+            return False
+        self.use_keys(fresh)
+        return True
+
+    def unwrap(self, wrapped: crypto.WrappedKey) -> bytes:
+        """Unwrap a DEK, reloading the key file once if its KEK version is not known yet."""
+        try:
+            return self.keys.unwrap(wrapped)
+        except crypto.MissingKeyError:
+            if not self.refresh_keys():
+                raise
+        return self.keys.unwrap(wrapped)
 
     # -- classification -------------------------------------------------------------------
     def encrypted_fields(self, table: str) -> frozenset[str]:
@@ -93,9 +139,9 @@ class Vault:
                 raise SubjectErased(f"subject {subject_id} was erased")
             raise DataUnavailable(f"no data key for subject {subject_id}")
         try:
-            dek = self.keys.unwrap(crypto.WrappedKey(row.kek_version, bytes(row.wrapped)))
+            dek = self.unwrap(crypto.WrappedKey(row.kek_version, bytes(row.wrapped)))
         except crypto.CryptoError as exc:
-            raise DataUnavailable(f"data key of subject {subject_id}: {exc}") from None
+            raise _unavailable(f"data key of subject {subject_id}: {exc}") from None
         return crypto.FieldCipher(dek, bytes(row.key_id))
 
     def subject_keys(self, session: Session, subject_ids: Iterable[str]) -> dict[str, Any]:
@@ -109,9 +155,10 @@ class Vault:
             for row in rows:
                 wrapped = crypto.WrappedKey(row.kek_version, bytes(row.wrapped))
                 try:
-                    dek = self.keys.unwrap(wrapped)
+                    dek = self.unwrap(wrapped)
                 except crypto.CryptoError as exc:
-                    raise DataUnavailable(f"data key of subject {row.subject_id}: {exc}") from None
+                    message = f"data key of subject {row.subject_id}: {exc}"
+                    raise _unavailable(message) from None
                 keys[row.subject_id] = crypto.FieldCipher(dek, bytes(row.key_id))
         return keys
 
@@ -147,7 +194,7 @@ class Vault:
         try:
             text = key.decrypt(crypto.FieldPlace(table, column, subject_id, row_id), bytes(blob))
         except crypto.CryptoError as exc:
-            raise DataUnavailable(str(exc)) from None
+            raise _unavailable(str(exc)) from None  # the message names the place, not the value
         return json.loads(text) if structured else text
 
     def blind_index(self, kind: str, normalised: str | None) -> bytes | None:
@@ -155,6 +202,12 @@ class Vault:
         if normalised is None:
             return None
         return self._indexer.index(kind, normalised)
+
+
+def _unavailable(message: str) -> DataUnavailable:
+    """Log a decryption failure (names and ids only, never a value) and build the error."""
+    log.error("stored data unavailable: %s", message)
+    return DataUnavailable(message)
 
 
 def _canonical(value: Any) -> str:

@@ -86,6 +86,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/policy", "GET"): {"admin", "auditor", "dpo"},
     ("/policy", "POST"): {"admin"},
     ("/policy/export", "GET"): {"admin", "auditor", "dpo"},
+    ("/keys", "GET"): {"admin"},
+    ("/keys", "POST"): {"admin"},
     # --- API: customer data
     ("/api/v1/customers", "GET"): {"crm_app", "dpo", "support"},
     ("/api/v1/customers", "POST"): {"crm_app"},
@@ -99,6 +101,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/api/v1/imports", "POST"): {"crm_app", "dpo"},
     ("/api/v1/jobs", "GET"): {"admin", "dpo"},
     ("/api/v1/jobs/:job_id", "GET"): {"admin", "crm_app", "dpo"},
+    ("/api/v1/keys", "GET"): {"admin"},
+    ("/api/v1/keys/rotate", "POST"): {"admin"},
     # --- API: aggregates and reports
     ("/api/v1/quality", "GET"): {"analyst", "dpo"},
     ("/api/v1/reports/data-inventory", "GET"): {"analyst", "auditor", "dpo"},
