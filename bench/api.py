@@ -1,15 +1,21 @@
 """API throughput and latency under gunicorn (2 workers), against a bare baseline in the same run.
 
     .venv/bin/python bench/api.py                 # SQLite (fresh database in a temp folder)
-    .venv/bin/python bench/api.py --postgres      # PostgreSQL on 127.0.0.1:5432 (own database)
+    .venv/bin/python bench/api.py --postgres      # PostgreSQL: a fresh gov_bench_<pid> database
+    .venv/bin/python bench/api.py --database-url postgresql://postgres@127.0.0.1:5432/test
 
-Starts three servers on loopback ports, each under gunicorn with 2 workers:
-  * baseline: bench/baseline_app.py — one route, one SELECT of the row by id, nothing else;
-  * probe: the governance app plus one bench-only route behind the normal guard (token lookup +
-    Casbin) doing the baseline's SELECT — "authentication + authorisation alone";
-  * governance: the real server (`governance serve`).
-Then drives each with `wrk` (Debian package) from a second process: reads by id, list pages and
-creates, and prints requests/s, p50 and p99 latency and the ratio to the baseline.
+Loads ``--customers`` demo customers into a fresh, migrated database (dev keys in a temporary
+instance folder), creates a crm_app token, then starts three servers on loopback ports, each
+under gunicorn with 2 workers:
+  * baseline: bench/baseline_app.py, one route doing one SELECT of the row by id, nothing else;
+  * probe: bench/auth_probe_app.py, the governance app plus one bench-only route behind the
+    normal guard (token lookup, rate limit, Casbin) doing the baseline's SELECT, which measures
+    "authentication + authorisation alone" (its policy line exists only in the bench database);
+  * governance: the real server (``governance serve --workers 2``).
+Each workload is driven by ``wrk`` (Debian package) from a second process after a short warm-up:
+reads by id (rotating over every loaded customer), list pages and creates with unique emails and
+phone numbers. Prints requests/s, p50 and p99 latency, errors, and the ratio to the baseline
+measured in the same run. A benchmark, not a test: it never fails on a threshold.
 """
 
 from __future__ import annotations
@@ -24,50 +30,53 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
+
+from bench_db import PG_ADMIN, describe, fresh_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def free_port() -> int:
+    """A free TCP port on the loopback interface."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def wait_ready(url: str, timeout: float = 60) -> None:
+def wait_ready(url: str, timeout: float = 60, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll ``url`` until it answers below 500; exit if ``proc`` dies or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(f"server for {url} exited with status {proc.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2) as res:
                 if res.status < 500:
                     return
         except OSError:
             time.sleep(0.3)
-            continue
     raise SystemExit(f"server at {url} did not become ready")
 
 
 def gunicorn(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    cmd = [
-        str(BIN / "gunicorn"),
-        "-w",
-        "2",
-        "-b",
-        f"127.0.0.1:{port}",
-        "--chdir",
-        str(ROOT / "bench"),
-        "--log-level",
-        "warning",
-        app,
-    ]
+    """``gunicorn -w 2`` serving ``module:app`` from bench/ on 127.0.0.1:``port``."""
+    cmd = [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--chdir",
+           str(ROOT / "bench"), "--log-level", "warning", app]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+def governance_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """The real server: ``governance serve --workers 2 --port PORT``."""
+    cmd = [str(BIN / "governance"), "serve", "--workers", "2", "--port", str(port)]
     return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
 def setup(env: dict[str, str], customers: int) -> tuple[list[str], str]:
-    """Migrate, load customers, add the probe rule and a crm_app token (in this process)."""
+    """Migrate, load customers, add the probe's rule and a crm_app token; returns (ids, token)."""
     os.environ.update(env)
     from flask_migrate import upgrade
 
@@ -98,7 +107,7 @@ def setup(env: dict[str, str], customers: int) -> tuple[list[str], str]:
         account = identity.service_account(call, "bench", ["crm_app"])
         token = identity.create_token(call, account)
         db.session.commit()
-        ids = list(db.session.scalars(db.select(Customer.id).limit(1000)))
+        ids = list(db.session.scalars(db.select(Customer.id).order_by(Customer.id)))
         db.engine.dispose()
     return ids, token
 
@@ -111,20 +120,25 @@ request = function()
   return wrk.format("GET", "%s" .. ids[(counter %% #ids) + 1], {["Authorization"] = "Bearer %s"})
 end
 """
+# Unique per request: thread number, a per-thread counter and a random part (emails); phone
+# numbers 198TNNNNNNN are valid CN mobiles, unique per thread T and counter N.
 LUA_CREATE = """
 counter = 0
-prefix = 0
+threads = 0
 setup = function(thread)
-  prefix = prefix + 1
-  thread:set("prefix", prefix)
+  threads = threads + 1
+  thread:set("tid", threads)
 end
 init = function(args)
-  math.randomseed(os.time() * 1000 + (prefix or 0))
+  math.randomseed(os.time() * 1000 + tid)
+  salt = math.random(1, 99999999)
 end
 request = function()
   counter = counter + 1
-  local n = string.format("%%d%%08d%%06d", prefix or 0, math.random(1, 99999999), counter)
-  local body = '{"full_name":"Bench ' .. n .. '","email":"b' .. n .. '@example.com"}'
+  local n = string.format("%%d-%%d-%%d", tid, salt, counter)
+  local phone = string.format("198%%d%%07d", tid, counter)
+  local body = '{"full_name":"Bench ' .. n .. '","email":"b' .. n .. '@example.com",' ..
+    '"phone":"' .. phone .. '","country":"CN"}'
   return wrk.format("POST", "/api/v1/customers", {["Authorization"] = "Bearer %s",
     ["Content-Type"] = "application/json"}, body)
 end
@@ -136,52 +150,129 @@ end
 """
 
 
-def wrk(base: str, script: str, seconds: int, connections: int, work: Path) -> dict[str, float]:
+def _millis(out: str, label: str) -> float:
+    m = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)\b", out)
+    if not m:
+        return float("nan")
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def wrk(
+    base: str, script: str, seconds: int, connections: int, work: Path, threads: int = 2
+) -> dict[str, float]:
+    """Run wrk with a Lua script; requests/s, p50/p99 in ms, non-2xx and socket errors."""
     lua = work / f"s{abs(hash(script))}.lua"
     lua.write_text(script)
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            "2",
-            "-c",
-            str(connections),
-            "-d",
-            f"{seconds}s",
-            "--latency",
-            "-s",
-            str(lua),
-            base,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-
-    def pct(label: str) -> float:
-        m = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out)
-        if not m:
-            return float("nan")
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
+           "-s", str(lua), base]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None:
+        raise SystemExit(f"wrk gave no result for {base}:\n{out}")
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     return {
-        "rps": rps,
-        "p50": pct("50"),
-        "p99": pct("99"),
-        "non2xx": float(errors.group(1)) if errors else 0,
+        "rps": float(found.group(1)),
+        "p50": _millis(out, "50"),
+        "p99": _millis(out, "99"),
+        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+        "socket_errors": float(sum(map(int, socket_errors.groups()))) if socket_errors else 0.0,
     }
 
 
-def main() -> None:
+def workloads(ids: list[str], token: str) -> list[tuple[str, str, str]]:
+    """(name, server, wrk script) for every measured workload, the baseline first."""
+    quoted = ",".join(f'"{i}"' for i in ids)
+    return [
+        ("baseline read by id (1 SELECT)", "baseline", LUA_READ % (quoted, "/row/", token)),
+        ("auth + Casbin alone (same SELECT)", "probe",
+         LUA_READ % (quoted, "/api/v1/bench/row/", token)),
+        ("governed read by id", "governance", LUA_READ % (quoted, "/api/v1/customers/", token)),
+        ("governed list page (limit=50)", "governance",
+         LUA_GET % ("/api/v1/customers?limit=50", token)),
+        ("governed create", "governance", LUA_CREATE % token),
+    ]  # fmt: skip
+
+
+def start_servers(
+    env: dict[str, str], work: Path, first_id: str, stack: ExitStack
+) -> dict[str, int]:
+    """Start the three servers (stopped when ``stack`` closes); returns their ports once ready."""
+    ports = {name: free_port() for name in ("baseline", "probe", "governance")}
+    procs = {
+        "baseline": gunicorn("baseline_app:app", ports["baseline"], env, work / "baseline.log"),
+        "probe": gunicorn("auth_probe_app:app", ports["probe"], env, work / "probe.log"),
+        "governance": governance_server(ports["governance"], env, work / "governance.log"),
+    }
+    for proc in procs.values():
+        stack.callback(_stop, proc)
+    wait_ready(f"http://127.0.0.1:{ports['baseline']}/row/{first_id}", proc=procs["baseline"])
+    wait_ready(f"http://127.0.0.1:{ports['probe']}/healthz", proc=procs["probe"])
+    wait_ready(f"http://127.0.0.1:{ports['governance']}/readyz", proc=procs["governance"])
+    return ports
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def measure(args: Any, env: dict[str, str], work: Path) -> None:
+    """Load data, start the servers, warm each one up, then run and print every workload."""
+    started = time.perf_counter()
+    ids, token = setup(env, args.customers)
+    print(f"loaded {len(ids):,} customers in {time.perf_counter() - started:.1f} s")
+    with ExitStack() as stack:
+        ports = start_servers(env, work, ids[0], stack)
+        runs = [r for r in workloads(ids, token) if not args.only or r[1] in args.only]
+        warmed: set[str] = set()
+        print(f"{'workload':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'errors':>8}")
+        base_rps = None
+        for name, server, script in runs:
+            base = f"http://127.0.0.1:{ports[server]}"
+            if server not in warmed and args.warmup > 0:
+                warm_script = next(s for _, srv, s in runs if srv == server)
+                wrk(base, warm_script, args.warmup, args.connections, work)
+                warmed.add(server)
+            r = wrk(base, script, args.seconds, args.connections, work)
+            base_rps = base_rps or r["rps"]
+            errors = int(r["non2xx"] + r["socket_errors"])
+            print(
+                f"{name:<36}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
+                f"{r['rps'] / base_rps:>7.2f}x{errors:>8}",
+                flush=True,
+            )
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="API benchmark against a bare baseline")
-    parser.add_argument("--postgres", action="store_true")
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--postgres", action="store_true", help=f"same as --database-url {PG_ADMIN}"
+    )
+    parser.add_argument(
+        "--database-url", help="PostgreSQL admin URL: a fresh database is made next to it"
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measured run")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--customers", type=int, default=2000)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--only",
+        type=lambda v: set(v.split(",")),
+        help="servers to measure, e.g. baseline,probe (default: all; keep baseline for ratios)",
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="gov-bench-api-"))
@@ -190,86 +281,22 @@ def main() -> None:
         "GOVERNANCE_INSTANCE_PATH": str(work / "instance"),
         "GOVERNANCE_DEV": "true",
         "GOVERNANCE_LOG_LEVEL": "WARNING",
-        "GOVERNANCE_RATE_LIMIT": "1000000 per minute",
+        "GOVERNANCE_RATE_LIMIT": "1000000 per minute",  # the limiter still runs, never refuses
     }
-    pg_name = None
-    if args.postgres:
-        import psycopg
-
-        pg_name = f"gov_bench_{os.getpid()}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{pg_name}"')
-        env["GOVERNANCE_DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_name
-    else:
-        env["GOVERNANCE_DATABASE_URL"] = f"sqlite:///{work / 'bench.db'}"
-    ids, token = setup(env, args.customers)
-    ports = {name: free_port() for name in ("baseline", "probe", "governance")}
-    procs = [
-        gunicorn("baseline_app:app", ports["baseline"], env, work / "baseline.log"),
-        gunicorn("auth_probe_app:app", ports["probe"], env, work / "probe.log"),
-        subprocess.Popen(
-            [
-                str(BIN / "governance"),
-                "serve",
-                "--workers",
-                "2",
-                "--port",
-                str(ports["governance"]),
-            ],
-            env=env,
-            stdout=(work / "gov.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        ),
-    ]
-    try:
-        wait_ready(f"http://127.0.0.1:{ports['baseline']}/row/{ids[0]}")
-        wait_ready(f"http://127.0.0.1:{ports['probe']}/healthz")
-        wait_ready(f"http://127.0.0.1:{ports['governance']}/readyz")
-        quoted = ",".join(f'"{i}"' for i in ids)
-        runs = {
-            "baseline read by id (1 SELECT)": (
-                ports["baseline"],
-                LUA_READ % (quoted, "/row/", token),
-            ),
-            "auth + Casbin alone (same SELECT)": (
-                ports["probe"],
-                LUA_READ % (quoted, "/api/v1/bench/row/", token),
-            ),
-            "governed read by id": (
-                ports["governance"],
-                LUA_READ % (quoted, "/api/v1/customers/", token),
-            ),
-            "governed list page (50)": (
-                ports["governance"],
-                LUA_GET % ("/api/v1/customers?limit=50", token),
-            ),
-            "governed create": (ports["governance"], LUA_CREATE % token),
-        }
-        database = "PostgreSQL" if args.postgres else "SQLite"
+    admin = args.database_url or (PG_ADMIN if args.postgres else None)
+    with ExitStack() as stack:
+        if admin:
+            env["GOVERNANCE_DATABASE_URL"] = stack.enter_context(fresh_postgres(admin))
+        else:
+            env["GOVERNANCE_DATABASE_URL"] = f"sqlite:///{work / 'bench.db'}"
         print(
-            f"database: {database}; {len(ids)} customers read in rotation; "
-            f"gunicorn 2 workers each; wrk 2 threads, {args.connections} connections, "
-            f"{args.seconds} s per run"
+            f"database: {describe(env['GOVERNANCE_DATABASE_URL'])}; gunicorn 2 workers per server; "
+            f"wrk 2 threads, {args.connections} connections, {args.seconds} s per workload after "
+            f"{args.warmup} s warm-up; {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.2f} at start"
         )
-        print(f"{'workload':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'non-2xx':>9}")
-        base_rps = None
-        for name, (port, script) in runs.items():
-            r = wrk(f"http://127.0.0.1:{port}", script, args.seconds, args.connections, work)
-            base_rps = base_rps or r["rps"]
-            print(
-                f"{name:<36}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
-                f"{r['rps'] / base_rps:>7.2f}x{int(r['non2xx']):>9}"
-            )
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
-        if pg_name:
-            import psycopg
-
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        measure(args, env, work)
+    shutil.rmtree(work, ignore_errors=True)  # kept (with the server logs) when a run fails
 
 
 if __name__ == "__main__":

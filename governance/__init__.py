@@ -11,6 +11,7 @@ from flask import Flask
 
 from governance.config import load_config
 from governance.extensions import csrf, db, login_manager, migrate
+from governance.security.sessions import CookieSessions
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -27,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=settings["LOG_LEVEL"].upper())
 
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app.session_interface = CookieSessions()
     app.config.update(settings)
     app.config.update(
         TESTING=testing,

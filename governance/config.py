@@ -41,6 +41,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = _int(value)
+    if number < 0:
+        raise ValueError("expected a number of 0 or more")
+    return number
+
+
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -157,13 +164,21 @@ SETTINGS: tuple[Setting, ...] = (
         5,
         "Sensitive console actions need a password re-entry this recent.",
     ),
+    Setting(
+        "TOKEN_CACHE_SECONDS",
+        _non_negative_int,
+        2,
+        "Seconds a server process trusts a bearer token it verified against the database "
+        "(its secret and expiry are still checked on every call; a revocation made in the same "
+        "process applies at once, one made elsewhere within this many seconds). 0: no cache.",
+    ),
     Setting("SECURE_COOKIES", _bool, False, "Mark cookies Secure (set true behind TLS)."),
     Setting(
         "RATE_LIMIT",
         _rate_limit,
         "600 per minute",
         "API rate limit per bearer token (per client address for console sessions and "
-        "unauthenticated calls), Flask-Limiter syntax such as `600 per minute;20 per second`.",
+        "unauthenticated calls), `limits` syntax such as `600 per minute;20 per second`.",
     ),
     Setting(
         "LOGIN_RATE_LIMIT",

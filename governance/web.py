@@ -77,21 +77,27 @@ def _client() -> str | None:
 def register_guards(app: Flask) -> None:
     """Authenticate, rate-limit and authorise every request in one place, in that order.
 
-    Three ``before_request`` hooks: identify the caller (a refused credential is remembered,
-    not yet answered), let Flask-Limiter count the request (per verified token, else per
-    address), then answer a refusal (audited) or check the Casbin policy (deny by default).
+    Two ``before_request`` hooks: identify the caller (a refused credential is remembered,
+    not yet answered); then count the request against its rate limit (per verified token,
+    else per address, so a flood of bad tokens is refused before it floods the audit log),
+    answer a refusal (audited), or check the Casbin policy (deny by default).
     """
     from governance.security.guard import (
         authenticate,
         authorize,
+        check_rate_limits,
         init_rate_limits,
+        init_token_cache,
         raise_refusal,
+        rate_limit_headers,
     )
+
+    init_token_cache(app)
 
     @app.before_request
     def _identify() -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
-        g.actor = g.refusal = g.token_id = g.session_end = None
+        g.actor = g.refusal = g.token_id = g.session_end = g.rate_limit = None
         if request.endpoint is None:
             return  # 404 / 405 are answered by Werkzeug; nothing is served
         try:
@@ -99,10 +105,12 @@ def register_guards(app: Flask) -> None:
         except Unauthenticated as exc:
             g.refusal = exc
 
-    init_rate_limits(app)  # its before_request hook runs here, between the two
+    init_rate_limits(app)
 
     @app.before_request
     def _authorise() -> None:
+        if request.endpoint is not None:
+            check_rate_limits()  # counted per verified token, else per address, before refusals
         if g.refusal is not None:
             raise_refusal(g.refusal)
         endpoint = request.endpoint
@@ -118,6 +126,7 @@ def register_guards(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        rate_limit_headers(response)
         return response
 
     @app.teardown_request

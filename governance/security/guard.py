@@ -5,7 +5,7 @@ into an ``Actor`` and asks the Casbin ``Authorizer``. Every refusal is audited i
 transaction (the request's own work, if any, is rolled back first).
 
 A refused credential is not audited at once: ``authenticate`` raises ``CredentialRefused`` and
-the guard records it only after the rate limiter (``init_rate_limits``, Flask-Limiter) has
+the guard records it only after the rate limiter (``check_rate_limits``) has
 counted the request, so a flood of bad tokens is answered 429 without flooding the audit log.
 
 Bearer tokens (RFC 6750) authenticate any API call. A console session (after MFA) is accepted
@@ -16,22 +16,22 @@ token in an ``X-CSRFToken`` header: a cookie alone never changes anything throug
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from flask import Flask, current_app, g, request, session
-from flask_limiter import ApplicationLimit, Limiter, RequestLimit
 from flask_login import UserMixin, current_user
-from limits import parse
-from limits.errors import ConfigurationError
 from sqlalchemy import func, select
 
 from governance.bootstrap import deps
-from governance.config import ConfigError
 from governance.errors import Forbidden, Unauthenticated
 from governance.extensions import db, login_manager
 from governance.models import ApiToken, CasbinRule, ServiceAccount, User
 from governance.security.authz import Authorizer
+from governance.security.ratelimit import RateLimited, RateLimiter
+from governance.security.ratelimit import headers as ratelimit_headers
+from governance.security.token_cache import TokenCache, register
 from governance.security.tokens import MalformedToken, parse_bearer, verify_token_hash
 from governance.services.context import Actor
 
@@ -90,8 +90,20 @@ def _token_actor() -> Actor:
             "auth.token",
             {"reason": f"malformed: {exc.reason}", "path": request.path},
         ) from None
-    token = db.session.get(ApiToken, token_id)
     now = datetime.now(UTC)
+    cache: TokenCache = current_app.extensions["governance.token_cache"]
+    hit = cache.get(token_id, full)
+    if hit is not None and (hit.expires_at is None or hit.expires_at > now):
+        g.token_id = token_id
+        return Actor(
+            id=hit.account_id,
+            type="service",
+            roles=hit.roles,
+            request_id=g.get("request_id"),
+            client=request.remote_addr,
+            name=hit.account_name,
+        )
+    token = db.session.get(ApiToken, token_id)
     reason = None
     account = db.session.get(ServiceAccount, token.service_account_id) if token else None
     if token is None or not verify_token_hash(full, token.secret_hash):
@@ -108,6 +120,8 @@ def _token_actor() -> Actor:
             "auth.token",
             {"reason": reason, "token_id": token_id, "path": request.path},
         )
+    assert token is not None
+    cache.put(token, account)
     g.token_id = token_id
     return Actor(
         id=account.id,
@@ -225,9 +239,18 @@ def authorize(actor: Actor | None, pattern: str, method: str) -> None:
     raise Forbidden("your role does not allow this action")
 
 
-# --- rate limits (Flask-Limiter) -------------------------------------------------------------
+def init_token_cache(app: Flask) -> TokenCache:
+    """The per-process cache of verified tokens (``security/token_cache.py``)."""
+    cache = TokenCache(float(app.config["TOKEN_CACHE_SECONDS"]))
+    register(cache)
+    app.extensions["governance.token_cache"] = cache
+    return cache
+
+
+# --- rate limits (security/ratelimit.py) -----------------------------------------------------
 LOGIN_ENDPOINTS = frozenset({"console.login", "console.login_mfa"})
-_BREACH_AUDIT = parse("1 per minute")  # a breach is audited once per key and minute, not per hit
+API_LIMITED = "too many requests; retry after the delay in the Retry-After header"
+LOGIN_LIMITED = "too many sign-in attempts from this address; wait a minute and retry"
 
 
 def _address() -> str:
@@ -240,50 +263,53 @@ def rate_key() -> str:
     return f"token:{token_id}" if token_id else _address()
 
 
-def _on_breach(limit: RequestLimit) -> None:
-    limiter: Limiter = current_app.extensions["governance.limiter"]
-    if limiter.limiter.hit(_BREACH_AUDIT, "audited-breach", limit.key):
-        kind = "login" if request.endpoint in LOGIN_ENDPOINTS else "api"
+def init_rate_limits(app: Flask) -> RateLimiter:
+    """The API limit (per token, else address) and the sign-in limit (per address).
+
+    Counters live in ``GOVERNANCE_RATELIMIT_STORAGE``; ``memory://`` counts per process.
+    Raises ConfigError when the storage is unusable.
+    """
+    limiter = RateLimiter(
+        app.config["RATELIMIT_STORAGE"],
+        {"api": str(app.config["RATE_LIMIT"]), "login": str(app.config["LOGIN_RATE_LIMIT"])},
+    )
+    app.extensions["governance.limiter"] = limiter
+    return limiter
+
+
+def _refusal_recorder(scope: str, key: str) -> Callable[[], None]:
+    def record() -> None:
+        limiter: RateLimiter = current_app.extensions["governance.limiter"]
         record_refusal(
             g.get("actor") or _anonymous(),
             "rate_limit.exceeded",
-            {"limit": str(limit.limit), "scope": kind, "path": request.path},
+            {"limit": limiter.specs[scope], "scope": scope, "path": request.path},
         )
 
+    return record
 
-def init_rate_limits(app: Flask) -> Limiter:
-    """Install the API limit (per token or address) and the sign-in limit (per address).
 
-    Counters live in ``GOVERNANCE_RATELIMIT_STORAGE``; ``memory://`` counts per process.
-    Raises ConfigError when the storage URI is unusable.
+def check_rate_limits() -> None:
+    """Count an API call (per verified token, else address) or a sign-in post (per address).
+
+    Raises RateLimited (429); the first refusal per key and minute is audited.
     """
-    api = ApplicationLimit(
-        limit_provider=lambda: str(current_app.config["RATE_LIMIT"]),
-        key_function=rate_key,
-        scope="api",
-        exempt_when=lambda: not request.path.startswith("/api/"),
-        error_message="too many requests; retry after the delay in the Retry-After header",
-    )
-    login = ApplicationLimit(
-        limit_provider=lambda: str(current_app.config["LOGIN_RATE_LIMIT"]),
-        key_function=_address,
-        scope="login",
-        methods=["POST"],
-        exempt_when=lambda: request.endpoint not in LOGIN_ENDPOINTS,
-        error_message="too many sign-in attempts from this address; wait a minute and retry",
-    )
+    if request.path.startswith("/api/"):
+        scope, key, message = "api", rate_key(), API_LIMITED
+    elif request.method == "POST" and request.endpoint in LOGIN_ENDPOINTS:
+        scope, key, message = "login", _address(), LOGIN_LIMITED
+    else:
+        return
+    limiter: RateLimiter = current_app.extensions["governance.limiter"]
     try:
-        limiter = Limiter(
-            rate_key,
-            application_limits=[api, login],
-            storage_uri=app.config["RATELIMIT_STORAGE"],
-            strategy="moving-window",
-            headers_enabled=True,
-            on_breach=_on_breach,
-            key_prefix="governance",
-        )
-        limiter.init_app(app)
-    except (ConfigurationError, ValueError) as exc:
-        raise ConfigError(f"GOVERNANCE_RATELIMIT_STORAGE is unusable: {exc}") from None
-    app.extensions["governance.limiter"] = limiter
-    return limiter
+        g.rate_limit = (*limiter.check(scope, key, message, _refusal_recorder(scope, key)), False)
+    except RateLimited as exc:
+        g.rate_limit = (exc.item, exc.stats, True)
+        raise
+
+
+def rate_limit_headers(response: Any) -> None:
+    """The X-RateLimit-* headers (and Retry-After on a refusal) of the limit just counted."""
+    counted = g.get("rate_limit")
+    if counted is not None:
+        response.headers.update(ratelimit_headers(*counted))
