@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,30 @@ from governance.extensions import csrf, db, login_manager, migrate
 from governance.security.sessions import CookieSessions
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+class GovernanceFlask(Flask):
+    """Flask, remembering which hooks and views are plain functions.
+
+    Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request (about
+    ten per request here); the answer never changes for a given function.
+    """
+
+    _sync: dict[Callable[..., Any], Callable[..., Any]]
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return self._sync[func]
+        except AttributeError:
+            self._sync = {}
+        except (KeyError, TypeError):
+            pass
+        made = super().ensure_sync(func)
+        try:
+            self._sync[func] = made
+        except TypeError:  # not hashable: just do not remember it
+            pass
+        return made
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -27,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(settings["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=settings["LOG_LEVEL"].upper())
 
-    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app = GovernanceFlask(__name__, instance_path=settings["INSTANCE_PATH"])
     app.session_interface = CookieSessions()
     app.config.update(settings)
     app.config.update(

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 
 READ_ONLY = "governance_read_only"
+HOLDS_LOCK = "governance_holds_writer_lock"
 
 
 @contextmanager
@@ -67,32 +68,48 @@ def configure_engine(engine: Engine) -> None:
         cursor.close()
 
     def _do_begin(fairy: Any) -> None:
-        # The dialect's begin hook rather than a "begin" event: any Connection event listener
-        # puts every statement on SQLAlchemy's slower event-dispatch path (measured: about 8 µs
-        # per statement, 25 µs per short connection).
         if fairy.info.get(READ_ONLY):
             return  # read_connection: statements autocommit, no lock taken
         fd = fairy.info.get("writer_lock")
-        if fd is not None:
-            _queue_for_writer_lock(fd)
+        if fd is not None and _queue_for_writer_lock(fd):
+            fairy.info[HOLDS_LOCK] = True
         fairy.driver_connection.execute("BEGIN IMMEDIATE")
 
-    engine.dialect.do_begin = _do_begin  # type: ignore[method-assign]
+    def _release(fairy: Any) -> None:
+        try:
+            info = fairy.info
+        except (AttributeError, NotImplementedError):  # the dialect's first-connect probe
+            return
+        if info.pop(HOLDS_LOCK, False):
+            fcntl.flock(info["writer_lock"], fcntl.LOCK_UN)
 
-    @event.listens_for(engine.pool, "reset")
-    def _on_reset(_dbapi_connection: Any, record: Any, _reset_state: Any) -> None:
-        fd = record.info.get("writer_lock")
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+    commit, rollback = engine.dialect.do_commit, engine.dialect.do_rollback
+
+    def _do_commit(fairy: Any) -> None:
+        commit(fairy)
+        _release(fairy)  # only once committed: a failed commit is rolled back, which releases
+
+    def _do_rollback(fairy: Any) -> None:
+        try:
+            rollback(fairy)  # also the pool's reset when a connection is checked in
+        finally:
+            _release(fairy)
+
+    # Dialect hooks, not events: any Connection event listener puts every statement on
+    # SQLAlchemy's slower event-dispatch path, and a pool "reset" listener costs every check-in.
+    engine.dialect.do_begin = _do_begin  # type: ignore[method-assign]
+    engine.dialect.do_commit = _do_commit  # type: ignore[method-assign]
+    engine.dialect.do_rollback = _do_rollback  # type: ignore[method-assign]
 
     @event.listens_for(engine.pool, "close")
     def _on_close(_dbapi_connection: Any, record: Any) -> None:
+        record.info.pop(HOLDS_LOCK, None)
         fd = record.info.pop("writer_lock", None)
         if fd is not None:
-            os.close(fd)
+            os.close(fd)  # closing the descriptor also drops a lock still held
 
 
-def _queue_for_writer_lock(fd: int, limit: float = 30.0) -> None:
+def _queue_for_writer_lock(fd: int, limit: float = 30.0) -> bool:
     """Wait for the writer file lock, polling finely (SQLite's busy handler sleeps up to 100 ms).
 
     After ``limit`` seconds go on without it: ``BEGIN IMMEDIATE`` then waits on SQLite's own lock
@@ -103,10 +120,10 @@ def _queue_for_writer_lock(fd: int, limit: float = 30.0) -> None:
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
+            return True
         except BlockingIOError:
             if time.monotonic() > deadline:
-                return
+                return False
             time.sleep(pause)
             pause = min(pause * 2, 0.002)
 
