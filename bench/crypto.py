@@ -12,7 +12,7 @@
     job (``keys.rotate``: re-wrap in batches of 1,000, a commit per batch).
 
 Run: ``python bench/crypto.py [--customers N] [--reads N] [--deks N] [--only abcd]
-[--database-url URL]``.
+[--postgres | --database-url URL]``.
 Without ``--database-url`` everything runs on a fresh SQLite file in a temporary folder; with a
 PostgreSQL URL (an empty database) (b) to (d) run there.
 """
@@ -24,9 +24,11 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from bench_db import PG_ADMIN, fresh_postgres
 from crypto_core import RECORD, open_record, per_call_us, seal_record
 from sqlalchemy import insert, select, text
 
@@ -228,10 +230,17 @@ def main() -> None:
     parser.add_argument("--deks", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=2_000)
     parser.add_argument("--database-url", help="an empty database (default: temporary SQLite)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help=f"a fresh database next to {PG_ADMIN}, dropped after",
+    )
     parser.add_argument("--only", default="abcd", help="which parts to run, e.g. 'bd'")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         url = args.database_url or f"sqlite:///{folder}/bench.db"
+        if args.postgres:
+            url = stack.enter_context(fresh_postgres())
         app = make_app(url, Path(folder) / "instance")
         if "a" in args.only:
             bench_record(args.repeat)
