@@ -122,8 +122,12 @@ def _enrol(call: Any, user: User, form: CodeForm) -> Any:
     return render_template("enrol.html", form=CodeForm(formdata=None), enrolment=enrolment)
 
 
-@bp.route("/logout")
+@bp.route("/logout", methods=["GET", "POST"])
 def logout() -> Any:
+    """Sign out: a POST from the page's form (CSRF-checked, so another site cannot sign you
+    out); a GET only shows the button."""
+    if request.method == "GET":
+        return render_template("logout.html")
     session.clear()
     flash("You are signed out.", "ok")
     return redirect(url_for("console.login"))

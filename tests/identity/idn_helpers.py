@@ -33,6 +33,11 @@ def csrf_from(client: Any, path: str = "/login") -> str:
     return next(group for group in match.groups() if group)
 
 
+def sign_out(client: Any) -> Any:
+    """Press the page's Sign out button (a CSRF-checked POST)."""
+    return client.post("/logout", data={"csrf_token": csrf_from(client, "/logout")})
+
+
 def sign_in_password(client: Any, email: str, password: str = PASSWORD) -> Any:
     """Submit the sign-in form (first factor) with a valid CSRF token."""
     token = csrf_from(client, "/login")

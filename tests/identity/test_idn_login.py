@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, make_user
+from conftest import PASSWORD, login_as, make_user
 from idn_helpers import (
     audit,
     service,
     sign_in,
     sign_in_password,
+    sign_out,
     submit_code,
     totp_now,
     user_row,
@@ -61,7 +62,7 @@ def test_wrong_and_replayed_codes_are_refused(app: Any, client: Any) -> None:
     res = submit_code(client, wrong)
     assert res.status_code == 401 and "That code is not valid." in res.get_data(as_text=True)
     assert submit_code(client, code).status_code == 302  # the right code, once
-    client.get("/logout")
+    sign_out(client)
     sign_in_password(client, "dpo@example.com")
     replay = submit_code(client, code)  # the same code again, still inside its window
     assert replay.status_code == 401
@@ -128,7 +129,7 @@ def test_recovery_code_signs_in_once(app: Any, client: Any) -> None:
         )
     sign_in_password(client, "dpo@example.com")
     assert submit_code(client, codes[3].upper().replace("-", " ")).location == "/"
-    client.get("/logout")
+    sign_out(client)
     sign_in_password(client, "dpo@example.com")
     again = submit_code(client, codes[3])
     assert again.status_code == 401
@@ -193,3 +194,14 @@ def test_disabled_account_cannot_sign_in(app: Any, client: Any) -> None:
         identity.set_state(call, "sup@example.com", "disabled")
     assert sign_in_password(client, "sup@example.com").status_code == 401
     assert audit(app, "login.password")[-1]["outcome"] == "denied"
+
+
+def test_sign_out_is_a_csrf_checked_post(app: Any, client: Any) -> None:
+    login_as(app, client, "dpo")
+    assert client.get("/logout").status_code == 200  # a GET only shows the button
+    assert client.get("/").status_code == 200  # ... and signs nobody out
+    assert client.post("/logout").status_code == 400  # another site cannot sign you out
+    assert client.get("/").status_code == 200
+    res = sign_out(client)
+    assert res.status_code == 302 and res.headers["Location"].endswith("/login")
+    assert client.get("/").status_code == 302

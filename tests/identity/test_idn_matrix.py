@@ -191,10 +191,10 @@ def unruled_app(database_url: str, tmp_path: Path) -> Any:
     from governance.extensions import csrf
 
     def unruled_api() -> str:
-        return "ok"
+        return "UNRULED-VIEW-RAN"
 
     def unruled_page(thing: str) -> str:
-        return "ok"
+        return "UNRULED-VIEW-RAN"
 
     app = make_app(database_url, tmp_path / "instance")
     # csrf.exempt like the API blueprint, so a token's POST reaches the guard as on the API
@@ -230,7 +230,7 @@ def test_a_route_without_a_rule_is_refused_to_every_role(unruled_app: Any) -> No
         ):
             res = client.open(path, method=method, headers=headers)
             assert res.status_code == 403, (role, method, path)
-            assert "ok" not in res.get_data(as_text=True)
+            assert "UNRULED-VIEW-RAN" not in res.get_data(as_text=True)
             calls += 1
     denied = audit(unruled_app, "access.denied")
     assert len(denied) == calls
