@@ -85,7 +85,7 @@ def setup(env: dict[str, str], customers: int) -> tuple[list[str], str]:
     from governance.extensions import db
     from governance.models import Customer
     from governance.security.authz import DEFAULT_POLICY_PATH
-    from governance.services import identity, policy
+    from governance.services import policy, service_accounts
     from governance.services.demo import generate
     from governance.services.imports import Importer
 
@@ -104,8 +104,8 @@ def setup(env: dict[str, str], customers: int) -> tuple[list[str], str]:
         for start in range(0, len(rows), 500):
             importer.batch(rows[start : start + 500])
             db.session.commit()
-        account = identity.service_account(call, "bench", ["crm_app"])
-        token = identity.create_token(call, account)
+        account = service_accounts.service_account(call, "bench", ["crm_app"])
+        token = service_accounts.create_token(call, account)
         db.session.commit()
         ids = list(db.session.scalars(db.select(Customer.id).order_by(Customer.id)))
         db.engine.dispose()

@@ -36,7 +36,7 @@ from governance import create_app
 from governance.bootstrap import deps
 from governance.extensions import db
 from governance.models import Customer, DataKey
-from governance.services import customers, identity, jobs, keys
+from governance.services import customers, jobs, keys, service_accounts
 from governance.services.context import Actor
 from governance.services.crypto import FieldCipher, LocalKeySource, new_data_key, new_data_key_id
 from governance.services.protection import Vault
@@ -126,8 +126,8 @@ def bench_reads(app: Any, ids: list[str], reads: int, rounds: int = 10) -> None:
     report("(b) service: get_customer + commit", reads, with_crypto, without)
 
     with app.app_context():
-        account = identity.service_account(deps(app).call(db.session), "bench", ["crm_app"])
-        token = identity.create_token(deps(app).call(db.session), account)
+        account = service_accounts.service_account(deps(app).call(db.session), "bench", ["crm_app"])
+        token = service_accounts.create_token(deps(app).call(db.session), account)
         db.session.commit()
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}", "X-Purpose": "support"}

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from governance.security.passwords import TEST_PARAMETERS
-from governance.services import identity
+from governance.services import identity, service_accounts
 
 identity.PASSWORD_PARAMS["default"] = TEST_PARAMETERS
 
@@ -139,8 +139,8 @@ def make_token(app: Any, role: str, account: str | None = None, **kwargs: Any) -
 
     with app.app_context():
         c = deps(app).call(db.session)
-        sa = identity.service_account(c, account or f"test-{role}", [role])
-        token = identity.create_token(c, sa, **kwargs)
+        sa = service_accounts.service_account(c, account or f"test-{role}", [role])
+        token = service_accounts.create_token(c, sa, **kwargs)
         db.session.commit()
     return token
 

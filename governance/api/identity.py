@@ -19,7 +19,7 @@ from governance.api.openapi import json_ok, op, ref, register_operations
 from governance.errors import ValidationError
 from governance.extensions import db
 from governance.models import ApiToken, ServiceAccount, User
-from governance.services import identity
+from governance.services import identity, service_accounts
 from governance.services import policy as policy_service
 from governance.services.context import Call
 from governance.web import current_call
@@ -60,7 +60,7 @@ def account_doc(call: Call, account: ServiceAccount) -> dict[str, Any]:
         "roles": list(account.roles),
         "state": account.state,
         "created_at": _iso(account.created_at),
-        "tokens": [token_doc(t) for t in identity.list_tokens(call, account.id)],
+        "tokens": [token_doc(t) for t in service_accounts.list_tokens(call, account.id)],
     }
 
 
@@ -131,7 +131,7 @@ def update_user(user_id: str) -> Any:
 @bp.get("/service-accounts")
 def list_service_accounts() -> Any:
     call = current_call()
-    accounts = identity.list_service_accounts(call)
+    accounts = service_accounts.list_service_accounts(call)
     return jsonify({"items": [account_doc(call, a) for a in accounts]})
 
 
@@ -140,7 +140,9 @@ def create_service_account() -> Any:
     call = current_call()
     body = _fields(json_body(), {"name", "roles"}, {"name", "roles"})
     _grants_access(call)
-    account = identity.create_service_account(call, str(body["name"]), _roles_field(body["roles"]))
+    account = service_accounts.create_service_account(
+        call, str(body["name"]), _roles_field(body["roles"])
+    )
     db.session.commit()
     return created(account_doc(call, account))
 
@@ -153,8 +155,8 @@ def create_token(account_id: str) -> Any:
     if days is not None and (not isinstance(days, int) or isinstance(days, bool)):
         raise ValidationError("bad expiry", [{"field": "expires_days", "message": "1 to 3650"}])
     _grants_access(call)
-    account = identity.get_service_account(call, account_id)
-    token = identity.create_token(call, account, days)
+    account = service_accounts.get_service_account(call, account_id)
+    token = service_accounts.create_token(call, account, days)
     db.session.commit()
     token_id = token.split("_")[1]
     return created({"id": token_id, "token": token, "account_id": account.id})
@@ -162,7 +164,7 @@ def create_token(account_id: str) -> Any:
 
 @bp.delete("/tokens/<token_id>")
 def revoke_token(token_id: str) -> Any:
-    token = identity.revoke_token(current_call(), token_id)
+    token = service_accounts.revoke_token(current_call(), token_id)
     db.session.commit()
     return jsonify(token_doc(token))
 

@@ -102,11 +102,11 @@ def tokens() -> None:
 @with_appcontext
 def tokens_create(account: str, roles: tuple[str, ...], expires_days: int | None) -> None:
     """Create ACCOUNT if needed and print a new token alone on the last line."""
-    from governance.services import identity
+    from governance.services import service_accounts
 
     call = app_call()
-    sa = identity.service_account(call, account, list(roles))
-    token = identity.create_token(call, sa, expires_days)
+    sa = service_accounts.service_account(call, account, list(roles))
+    token = service_accounts.create_token(call, sa, expires_days)
     _commit()
     click.echo(f"service account {sa.name} ({', '.join(sa.roles)}); token shown once:", err=True)
     click.echo(token)
@@ -117,11 +117,11 @@ def tokens_create(account: str, roles: tuple[str, ...], expires_days: int | None
 @with_appcontext
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token by its id (the part after gov_)."""
-    from governance.services import identity
+    from governance.services import service_accounts
 
     if token_id.startswith("gov_"):
         token_id = token_id.split("_")[1]
-    identity.revoke_token(app_call(), token_id)
+    service_accounts.revoke_token(app_call(), token_id)
     _commit()
     click.echo(f"revoked {token_id}")
 

@@ -31,7 +31,7 @@ from governance.errors import ValidationError
 from governance.extensions import db
 from governance.security.guard import authorizer
 from governance.security.masking import default_visibility
-from governance.services import identity
+from governance.services import identity, service_accounts
 from governance.services import policy as policy_service
 from governance.web import current_call
 
@@ -135,12 +135,12 @@ def service_accounts_page() -> Any:
         if not form.validate():
             raise _invalid(form)
         require_recent_auth()
-        account = identity.create_service_account(call, form.name.data, [form.role.data])
+        account = service_accounts.create_service_account(call, form.name.data, [form.role.data])
         db.session.commit()
         flash("Service account created; issue its first token below.", "ok")
         return redirect(url_for("console.service_account", account_id=account.id))
-    accounts = identity.list_service_accounts(call)
-    tokens = {a.id: identity.list_tokens(call, a.id) for a in accounts}
+    accounts = service_accounts.list_service_accounts(call)
+    tokens = {a.id: service_accounts.list_tokens(call, a.id) for a in accounts}
     return render_template("service_accounts.html", accounts=accounts, tokens=tokens, form=form)
 
 
@@ -148,7 +148,7 @@ def service_accounts_page() -> Any:
 def service_account_page(account_id: str) -> Any:
     """One service account: issue (shown once), rotate and revoke tokens; disable the account."""
     call = current_call()
-    account = identity.get_service_account(call, account_id)
+    account = service_accounts.get_service_account(call, account_id)
     form = TokenForm()
     if request.method == "POST":
         action = request.form.get("action", "")
@@ -158,28 +158,28 @@ def service_account_page(account_id: str) -> Any:
                 raise _invalid(form)
             require_recent_auth()
             if action == "issue":
-                token = identity.create_token(call, account, form.expires_days.data)
+                token = service_accounts.create_token(call, account, form.expires_days.data)
             else:
                 _own_token(call, account.id, token_id)
-                token = identity.rotate_token(call, token_id, form.expires_days.data)
+                token = service_accounts.rotate_token(call, token_id, form.expires_days.data)
             db.session.commit()
             return render_template("token_created.html", account=account, token=token)
         if action == "revoke":
             _own_token(call, account.id, token_id)
-            identity.revoke_token(call, token_id)
+            service_accounts.revoke_token(call, token_id)
             message = "Token revoked; it stops working at once."
         elif action in ("disable", "enable"):
             if action == "enable":
                 require_recent_auth()
             state = "active" if action == "enable" else "disabled"
-            identity.set_service_account_state(call, account.id, state)
+            service_accounts.set_service_account_state(call, account.id, state)
             message = f"Service account {action}d."
         else:
             raise ValidationError("unknown action", [{"field": "action", "message": "unknown"}])
         db.session.commit()
         flash(message, "ok")
         return redirect(url_for("console.service_account", account_id=account.id))
-    tokens = identity.list_tokens(call, account.id)
+    tokens = service_accounts.list_tokens(call, account.id)
     return render_template(
         "service_account.html", account=account, tokens=tokens, form=form, now=call.now()
     )
@@ -187,7 +187,7 @@ def service_account_page(account_id: str) -> Any:
 
 def _own_token(call: Any, account_id: str, token_id: str) -> None:
     """Tokens are managed from their own account's page only."""
-    if token_id not in {t.id for t in identity.list_tokens(call, account_id)}:
+    if token_id not in {t.id for t in service_accounts.list_tokens(call, account_id)}:
         raise ValidationError("unknown token", [{"field": "token_id", "message": "not found"}])
 
 

@@ -1,4 +1,4 @@
-"""People and applications: accounts, passwords, TOTP MFA, recovery codes, service tokens.
+"""People: accounts, passwords, TOTP MFA, recovery codes, roles (applications: service_accounts).
 
 Every sign-in step, enrolment, lock, recovery-code use, token change and role change is audited
 in the same transaction. TOTP secrets are stored encrypted under the account's own data key.
@@ -6,16 +6,15 @@ in the same transaction. TOTP secrets are stored encrypted under the account's o
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import Parameters
 from sqlalchemy import select
 
 from governance.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
-from governance.models import ApiToken, PasswordHistory, ServiceAccount, User
+from governance.models import PasswordHistory, User
 from governance.models.ids import new_id
-from governance.security import mfa, passwords, tokens
+from governance.security import mfa, passwords
 from governance.security.masking import default_visibility, requires_mfa
 from governance.services import normalise as norm
 from governance.services.context import Call
@@ -33,7 +32,8 @@ def _params() -> Parameters:
     return PASSWORD_PARAMS.get("default", passwords.PRODUCTION_PARAMETERS)
 
 
-def _roles(roles: list[str], kind: str) -> list[str]:
+def checked_roles(roles: list[str], kind: str) -> list[str]:
+    """``roles`` sorted and deduplicated; ValidationError if unknown or not of ``kind``."""
     policy = default_visibility()
     known = policy.known_roles
     bad = [r for r in roles if r not in known]
@@ -51,7 +51,8 @@ def _roles(roles: list[str], kind: str) -> list[str]:
     return sorted(set(roles))
 
 
-def _audit(call: Call, action: str, outcome: str = "allowed", **details: Any) -> None:
+def record(call: Call, action: str, outcome: str = "allowed", **details: Any) -> None:
+    """Append an identity event to the audit log in the caller's transaction."""
     call.audit.record(
         call.session,
         call.actor,
@@ -77,7 +78,7 @@ def create_user(call: Call, email: str, roles: list[str], password: str) -> User
         raise ValidationError("email is required", [{"field": "email", "message": "is required"}])
     if find_user(call, address):
         raise Conflict("a user with this email exists")
-    checked = _roles(roles, "person")
+    checked = checked_roles(roles, "person")
     passwords.check_password_policy(password, email=address)
     user = User(
         id=new_id(),
@@ -94,7 +95,7 @@ def create_user(call: Call, email: str, roles: list[str], password: str) -> User
     call.session.add(
         PasswordHistory(user_id=user.id, password_hash=user.password_hash, created_at=call.now())
     )
-    _audit(call, "user.create", user_id=user.id, roles=checked)
+    record(call, "user.create", user_id=user.id, roles=checked)
     return user
 
 
@@ -103,7 +104,7 @@ def password_login(call: Call, email: str, password: str) -> User:
     user = find_user(call, email or "")
     now = call.now()
     if user is not None and user.locked_until is not None and user.locked_until > now:
-        _audit(call, "login.password", "denied", user_id=user.id, reason="locked")
+        record(call, "login.password", "denied", user_id=user.id, reason="locked")
         raise AccountLocked("the account is temporarily locked")
     if (
         user is None
@@ -113,11 +114,11 @@ def password_login(call: Call, email: str, password: str) -> User:
         if user is not None:
             _fail(call, user, "login.password")
         else:
-            _audit(call, "login.password", "denied", reason="unknown account")
+            record(call, "login.password", "denied", reason="unknown account")
         raise Unauthenticated("wrong email or password")
     if passwords.needs_rehash(user.password_hash, params=_params()):
         user.password_hash = passwords.hash_password(password, params=_params())
-    _audit(call, "login.password", user_id=user.id)
+    record(call, "login.password", user_id=user.id)
     return user
 
 
@@ -126,8 +127,8 @@ def _fail(call: Call, user: User, action: str) -> None:
     until = mfa.lockout_until(user.failed_attempts, call.now())
     if until is not None:
         user.locked_until = until
-        _audit(call, "account.lock", "denied", user_id=user.id, until=until.isoformat())
-    _audit(call, action, "denied", user_id=user.id, failures=user.failed_attempts)
+        record(call, "account.lock", "denied", user_id=user.id, until=until.isoformat())
+    record(call, action, "denied", user_id=user.id, failures=user.failed_attempts)
 
 
 def mfa_required(user: User) -> bool:
@@ -143,7 +144,7 @@ def verify_second_factor(call: Call, user: User, code: str) -> None:
     """TOTP code (or a recovery code) for an enrolled user; replay refused; audited."""
     now = call.now()
     if user.locked_until is not None and user.locked_until > now:
-        _audit(call, "login.mfa", "denied", user_id=user.id, reason="locked")
+        record(call, "login.mfa", "denied", user_id=user.id, reason="locked")
         raise AccountLocked("the account is temporarily locked")
     code = (code or "").strip()
     if len(code.replace(" ", "")) > 6:
@@ -171,7 +172,7 @@ def _success(call: Call, user: User, action: str, **details: Any) -> None:
     user.failed_attempts = 0
     user.locked_until = None
     user.last_login_at = call.now()
-    _audit(call, action, user_id=user.id, **details)
+    record(call, action, user_id=user.id, **details)
 
 
 def begin_enrolment(call: Call, user: User) -> dict[str, str]:
@@ -185,7 +186,7 @@ def begin_enrolment(call: Call, user: User) -> dict[str, str]:
     user.totp_enrolled = False
     user.totp_last_step = None
     uri = mfa.provisioning_uri(secret, user.email)
-    _audit(call, "mfa.enrol_start", user_id=user.id)
+    record(call, "mfa.enrol_start", user_id=user.id)
     return {"secret": secret, "uri": uri, "qr_svg": mfa.qr_svg(uri)}
 
 
@@ -212,7 +213,7 @@ def regenerate_recovery_codes(call: Call, user: User) -> list[str]:
     """Replace all recovery codes; only hashes are stored."""
     codes = mfa.generate_recovery_codes()
     user.recovery_hashes = [mfa.hash_recovery_code(c) for c in codes]
-    _audit(call, "mfa.recovery_codes", user_id=user.id)
+    record(call, "mfa.recovery_codes", user_id=user.id)
     return codes
 
 
@@ -233,7 +234,7 @@ def change_password(call: Call, user: User, current: str, new: str) -> None:
     call.session.add(
         PasswordHistory(user_id=user.id, password_hash=user.password_hash, created_at=call.now())
     )
-    _audit(call, "password.change", user_id=user.id)
+    record(call, "password.change", user_id=user.id)
 
 
 def set_state(call: Call, email: str, state: str) -> User:
@@ -246,7 +247,7 @@ def set_state(call: Call, email: str, state: str) -> User:
     user.state = state
     if state == "active":
         user.failed_attempts, user.locked_until = 0, None
-    _audit(call, "user.state", user_id=user.id, state=state)
+    record(call, "user.state", user_id=user.id, state=state)
     return user
 
 
@@ -265,10 +266,10 @@ def set_roles(call: Call, email: str, roles: list[str]) -> User:
             details={"user_id": user.id, "reason": "own roles"},
         )
         raise Forbidden("you cannot change your own roles")
-    checked = _roles(roles, "person")
+    checked = checked_roles(roles, "person")
     _keep_an_admin(call, user, checked)
     user.roles = checked
-    _audit(call, "user.roles", user_id=user.id, roles=user.roles)
+    record(call, "user.roles", user_id=user.id, roles=user.roles)
     return user
 
 
@@ -277,7 +278,7 @@ def reset_mfa(call: Call, email: str) -> User:
     user = _must(call, email)
     user.totp_secret_ct, user.totp_enrolled, user.totp_last_step = None, False, None
     user.recovery_hashes = []
-    _audit(call, "mfa.reset", user_id=user.id)
+    record(call, "mfa.reset", user_id=user.id)
     return user
 
 
@@ -311,121 +312,3 @@ def _must(call: Call, email: str) -> User:
 
 def list_users(call: Call) -> list[User]:
     return list(call.session.scalars(select(User).order_by(User.email)))
-
-
-def service_account(call: Call, name: str, roles: list[str] | None = None) -> ServiceAccount:
-    """The named service account, created with ``roles`` if it does not exist."""
-    clean = norm.clean_text(name, max_length=128)
-    if not clean:
-        raise ValidationError("name is required", [{"field": "account", "message": "is required"}])
-    account = call.session.scalars(
-        select(ServiceAccount).where(ServiceAccount.name == clean)
-    ).first()
-    if account is None:
-        account = ServiceAccount(
-            id=new_id(), name=clean, roles=_roles(roles or [], "service"), created_at=call.now()
-        )
-        call.session.add(account)
-        call.session.flush()
-        _audit(call, "service_account.create", account_id=account.id, roles=account.roles)
-    elif roles and sorted(set(roles)) != sorted(account.roles):
-        account.roles = _roles(roles, "service")
-        _audit(call, "service_account.roles", account_id=account.id, roles=account.roles)
-    return account
-
-
-def create_service_account(call: Call, name: str, roles: list[str]) -> ServiceAccount:
-    """A new service account; Conflict if the name is taken."""
-    clean = norm.clean_text(name, max_length=128)
-    if (
-        clean
-        and call.session.scalars(
-            select(ServiceAccount.id).where(ServiceAccount.name == clean)
-        ).first()
-    ):
-        raise Conflict("a service account with this name exists")
-    return service_account(call, name, list(roles))
-
-
-def list_service_accounts(call: Call) -> list[ServiceAccount]:
-    return list(call.session.scalars(select(ServiceAccount).order_by(ServiceAccount.name)))
-
-
-def get_service_account(call: Call, account_id: str) -> ServiceAccount:
-    """The service account with this id; NotFound otherwise."""
-    account = call.session.get(ServiceAccount, account_id)
-    if account is None:
-        raise NotFound("no such service account")
-    return account
-
-
-def set_service_account_state(call: Call, account_id: str, state: str) -> ServiceAccount:
-    """Disable (all its tokens stop working at once) or re-activate a service account."""
-    account = get_service_account(call, account_id)
-    if state not in ("active", "disabled"):
-        raise ValidationError("bad state", [{"field": "state", "message": "active or disabled"}])
-    account.state = state
-    _audit(call, "service_account.state", account_id=account.id, state=state)
-    return account
-
-
-def list_tokens(call: Call, account_id: str) -> list[ApiToken]:
-    """The account's tokens, newest first (ids and dates only: secrets are never stored)."""
-    return list(
-        call.session.scalars(
-            select(ApiToken)
-            .where(ApiToken.service_account_id == account_id)
-            .order_by(ApiToken.created_at.desc(), ApiToken.id)
-        )
-    )
-
-
-def create_token(call: Call, account: ServiceAccount, expires_days: int | None = None) -> str:
-    """A new API token for ``account``; the full token is returned once, only its hash stored."""
-    if expires_days is not None and not 1 <= expires_days <= 3650:
-        raise ValidationError("bad expiry", [{"field": "expires_days", "message": "1 to 3650"}])
-    token_id, full = tokens.generate_token()
-    expires = call.now() + timedelta(days=expires_days) if expires_days else None
-    call.session.add(
-        ApiToken(
-            id=token_id,
-            service_account_id=account.id,
-            created_at=call.now(),
-            secret_hash=tokens.hash_token_secret(full),
-            expires_at=expires,
-        )
-    )
-    _audit(
-        call,
-        "token.create",
-        account_id=account.id,
-        token_id=token_id,
-        expires_at=expires.isoformat() if expires else None,
-    )
-    return full
-
-
-def revoke_token(call: Call, token_id: str) -> ApiToken:
-    """Revoke a token at once (idempotent; audited)."""
-    token = call.session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound("no such token")
-    if token.revoked_at is None:
-        token.revoked_at = call.now()
-    _audit(call, "token.revoke", token_id=token_id)
-    return token
-
-
-def rotate_token(call: Call, token_id: str, expires_days: int | None = None) -> str:
-    """Revoke a token and issue a new one for the same account (a revoked one stays dead)."""
-    current = call.session.get(ApiToken, token_id)
-    if current is not None and current.revoked_at is not None:
-        raise Conflict("the token is already revoked; issue a new one instead")
-    old = revoke_token(call, token_id)
-    account = call.session.get(ServiceAccount, old.service_account_id)
-    assert account is not None
-    return create_token(call, account, expires_days)
-
-
-def token_expired(token: ApiToken, now: datetime) -> bool:
-    return token.expires_at is not None and token.expires_at <= now

@@ -21,7 +21,7 @@ from idn_helpers import audit, service
 
 from governance.extensions import db
 from governance.security.token_cache import TokenCache
-from governance.services import identity
+from governance.services import service_accounts
 
 
 class Clock:
@@ -105,10 +105,12 @@ def test_a_wrong_secret_for_a_cached_token_id_is_refused(app: Any, client: Any) 
 def test_a_cached_token_still_expires(app: Any, client: Any) -> None:
     cache_of(app).ttl = 3600  # the entry would be trusted for an hour
     with service(app) as call:
-        account = identity.service_account(call, "crm", ["crm_app"])
+        account = service_accounts.service_account(call, "crm", ["crm_app"])
         # issued a day ago for one day: it expires in a second and a half
         issued = call.now() - timedelta(days=1) + timedelta(seconds=1.5)
-        token = identity.create_token(dataclasses.replace(call, clock=lambda: issued), account, 1)
+        token = service_accounts.create_token(
+            dataclasses.replace(call, clock=lambda: issued), account, 1
+        )
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/customers", headers=headers).status_code == 200
     assert len(cache_of(app)) == 1

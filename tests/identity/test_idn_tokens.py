@@ -14,7 +14,7 @@ from conftest import PASSWORD, make_app, make_token, make_user
 from idn_helpers import audit, csrf_from, service
 
 from governance.config import ConfigError, load_config
-from governance.services import identity
+from governance.services import service_accounts
 
 VALID_SHAPE = "gov_abcdefghijkl_" + "A" * 43
 
@@ -65,9 +65,11 @@ def test_missing_credentials_on_the_api(app: Any, client: Any) -> None:
 
 def test_expired_token_is_refused(app: Any, client: Any) -> None:
     with service(app) as call:
-        account = identity.service_account(call, "crm", ["crm_app"])
+        account = service_accounts.service_account(call, "crm", ["crm_app"])
         past = call.now() - timedelta(days=2)
-        token = identity.create_token(dataclasses.replace(call, clock=lambda: past), account, 1)
+        token = service_accounts.create_token(
+            dataclasses.replace(call, clock=lambda: past), account, 1
+        )
     res = client.get("/api/v1/customers", headers={"Authorization": f"Bearer {token}"})
     assert res.status_code == 401
     assert res.json["detail"] == "the token is invalid, expired or revoked"
@@ -79,12 +81,12 @@ def test_revoked_and_rotated_tokens_stop_working(app: Any, client: Any) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/customers", headers=headers).status_code == 200
     with service(app) as call:
-        fresh = identity.rotate_token(call, token.split("_")[1])
+        fresh = service_accounts.rotate_token(call, token.split("_")[1])
     assert client.get("/api/v1/customers", headers=headers).status_code == 401
     new_headers = {"Authorization": f"Bearer {fresh}"}
     assert client.get("/api/v1/customers", headers=new_headers).status_code == 200
     with service(app) as call:
-        identity.revoke_token(call, fresh.split("_")[1])
+        service_accounts.revoke_token(call, fresh.split("_")[1])
     assert client.get("/api/v1/customers", headers=new_headers).status_code == 401
     assert [e["details"]["reason"] for e in audit(app, "auth.token")] == ["revoked", "revoked"]
 
@@ -93,12 +95,12 @@ def test_token_of_a_disabled_account_is_refused(app: Any, client: Any) -> None:
     token = make_token(app, "crm_app", "crm")
     headers = {"Authorization": f"Bearer {token}"}
     with service(app) as call:
-        account_id = identity.service_account(call, "crm").id
-        identity.set_service_account_state(call, account_id, "disabled")
+        account_id = service_accounts.service_account(call, "crm").id
+        service_accounts.set_service_account_state(call, account_id, "disabled")
     assert client.get("/api/v1/customers", headers=headers).status_code == 401
     assert audit(app, "auth.token")[0]["details"]["reason"] == "account disabled"
     with service(app) as call:
-        identity.set_service_account_state(call, account_id, "active")
+        service_accounts.set_service_account_state(call, account_id, "active")
     assert client.get("/api/v1/customers", headers=headers).status_code == 200
 
 
