@@ -20,6 +20,7 @@ from governance.services import normalise as norm
 from governance.services.audit_views import verify_live
 from governance.services.auditlog import rfc3339
 from governance.services.context import Call
+from governance.services.downloads import record_download
 from reports import (
     AuditEntryRow,
     AuditTrailReport,
@@ -104,8 +105,4 @@ def audit_trail_pdf(call: Call, start: datetime, end: datetime) -> bytes:
             total_entries=total,
         )
     )
-    call.audit.record(
-        call.session, call.actor, "report.download", now=call.now(), resource="reports",
-        details={"report": "audit-trail", "from": rfc3339(start), "to": rfc3339(end)},
-    )  # fmt: skip
-    return pdf
+    return record_download(call, "audit-trail", pdf, **{"from": rfc3339(start), "to": rfc3339(end)})

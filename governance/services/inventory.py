@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from governance.models import Customer, Interaction, Order
 from governance.services.context import Call
+from governance.services.downloads import record_download
 from reports import DataInventory, FieldInventory, build_data_inventory_report
 
 MODELS = {"customers": Customer, "orders": Order, "interactions": Interaction}
@@ -66,12 +67,4 @@ def collect(call: Call, database_url: str) -> DataInventory:
 def data_inventory_pdf(call: Call, database_url: str) -> bytes:
     """The data-inventory report as PDF bytes; the download is audited."""
     pdf = build_data_inventory_report(collect(call, database_url))
-    call.audit.record(
-        call.session,
-        call.actor,
-        "report.download",
-        now=call.now(),
-        resource="reports",
-        details={"report": "data-inventory", "bytes": len(pdf)},
-    )
-    return pdf
+    return record_download(call, "data-inventory", pdf)

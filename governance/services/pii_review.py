@@ -20,6 +20,7 @@ from governance.models.ids import is_id
 from governance.models.pii import ACTIVE_STATUSES, FINDING_STATUSES
 from governance.services.context import Call
 from governance.services.customers import decode_cursor, encode_cursor
+from governance.services.downloads import record_download
 from reports import (
     InventoryRow,
     OpenItem,
@@ -229,12 +230,4 @@ def discovery_report(call: Call) -> PiiDiscoveryReport:
 def discovery_pdf(call: Call) -> bytes:
     """The PII discovery report as PDF bytes; the download is audited."""
     pdf = build_pii_discovery_report(discovery_report(call))
-    call.audit.record(
-        call.session,
-        call.actor,
-        "report.download",
-        now=call.now(),
-        resource="reports",
-        details={"report": "pii-discovery", "bytes": len(pdf)},
-    )
-    return pdf
+    return record_download(call, "pii-discovery", pdf)
