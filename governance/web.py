@@ -79,10 +79,10 @@ def _client() -> str | None:
 def register_guards(app: Flask) -> None:
     """Authenticate, rate-limit and authorise every request in one place, in that order.
 
-    Two ``before_request`` hooks: identify the caller (a refused credential is remembered,
-    not yet answered); then count the request against its rate limit (per verified token,
-    else per address, so a flood of bad tokens is refused before it floods the audit log),
-    answer a refusal (audited), or check the Casbin policy (deny by default).
+    One ``before_request`` hook: identify the caller (a refused credential is remembered, not
+    yet answered); count the request against its rate limit (per verified token, else per
+    address, so a flood of bad tokens is refused before it floods the audit log); then answer
+    a refusal (audited) or check the Casbin policy (deny by default).
     """
     from governance.security.guard import (
         authenticate,
@@ -95,31 +95,27 @@ def register_guards(app: Flask) -> None:
     )
 
     init_token_cache(app)
-
-    @app.before_request
-    def _identify() -> None:
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
-        g.actor = g.refusal = g.token_id = g.session_end = g.rate_limit = None
-        if request.endpoint is None:
-            return  # 404 / 405 are answered by Werkzeug; nothing is served
-        try:
-            g.actor = authenticate(optional=request.endpoint in PUBLIC_ENDPOINTS)
-        except Unauthenticated as exc:
-            g.refusal = exc
-
     init_rate_limits(app)
 
     @app.before_request
-    def _authorise() -> None:
-        if request.endpoint is not None:
-            check_rate_limits()  # counted per verified token, else per address, before refusals
-        if g.refusal is not None:
-            raise_refusal(g.refusal)
+    def _guard() -> None:
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        g.actor = g.token_id = g.session_end = g.rate_limit = None
         endpoint = request.endpoint
-        if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
-            return
-        assert request.url_rule is not None
-        authorize(g.actor, rule_pattern(request.url_rule.rule), request.method)
+        if endpoint is None:
+            return  # 404 / 405 are answered by Werkzeug; nothing is served
+        public = endpoint in PUBLIC_ENDPOINTS
+        refusal = None
+        try:
+            g.actor = authenticate(optional=public)
+        except Unauthenticated as exc:
+            refusal = exc  # answered after the rate limit has counted the call
+        check_rate_limits()  # per verified token, else per address
+        if refusal is not None:
+            raise_refusal(refusal)
+        if not public:
+            assert request.url_rule is not None
+            authorize(g.actor, rule_pattern(request.url_rule.rule), request.method)
 
     @app.after_request
     def _headers(response: Response) -> Response:
