@@ -111,3 +111,26 @@ def test_dpo_reveals_a_customer_with_a_recorded_reason(
             .first()
         )
         assert '"reveal_reason":"DSAR-2026-014 access request"' in entry.leaf
+
+
+def test_admin_rotates_the_master_key_from_the_keys_page_and_signs_out(
+    app: Any, live_server: str, page: Any, crm: dict[str, str]
+) -> None:
+    app.test_client().post("/api/v1/customers", json=customer_doc(), headers=crm)
+    _, secret = make_user(app, "admin", "root@example.com")
+    sign_in(page, live_server, "root@example.com", secret)
+    page.click("nav >> text=Keys")
+    page.wait_for_url(f"{live_server}/keys")
+    table = page.locator("#key-versions").inner_text()
+    assert "current" in table and "active" in table
+    assert page.locator("#pending").inner_text() == "0"
+    page.click("#rotate button[type=submit]")
+    page.wait_for_url(f"{live_server}/jobs/**")
+    assert "keys.rotate" in page.content()
+    page.goto(f"{live_server}/keys")
+    assert int(page.locator("#pending").inner_text()) >= 2  # the customer's and the admin's
+    assert "2" in page.locator("#key-versions tr").nth(2).inner_text()
+    page.click("#sign-out")
+    page.wait_for_url(f"{live_server}/login")
+    page.goto(f"{live_server}/keys")
+    page.wait_for_url(f"{live_server}/login**")
