@@ -16,7 +16,6 @@ token in an ``X-CSRFToken`` header: a cookie alone never changes anything throug
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -277,18 +276,6 @@ def init_rate_limits(app: Flask) -> RateLimiter:
     return limiter
 
 
-def _refusal_recorder(scope: str, key: str) -> Callable[[], None]:
-    def record() -> None:
-        limiter: RateLimiter = current_app.extensions["governance.limiter"]
-        record_refusal(
-            g.get("actor") or _anonymous(),
-            "rate_limit.exceeded",
-            {"limit": limiter.specs[scope], "scope": scope, "path": request.path},
-        )
-
-    return record
-
-
 def check_rate_limits() -> None:
     """Count an API call (per verified token, else address) or a sign-in post (per address).
 
@@ -302,9 +289,12 @@ def check_rate_limits() -> None:
         return
     limiter: RateLimiter = current_app.extensions["governance.limiter"]
     try:
-        g.rate_limit = (*limiter.check(scope, key, message, _refusal_recorder(scope, key)), False)
+        g.rate_limit = (*limiter.check(scope, key, message), False)
     except RateLimited as exc:
         g.rate_limit = (exc.item, exc.stats, True)
+        if exc.first:  # audited once per key and minute, not per refused call
+            details = {"limit": limiter.specs[scope], "scope": scope, "path": request.path}
+            record_refusal(g.get("actor") or _anonymous(), "rate_limit.exceeded", details)
         raise
 
 

@@ -14,7 +14,6 @@ for two limits that never change per route. Here a request costs one counter upd
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from limits import RateLimitItem, parse, parse_many
@@ -42,31 +41,29 @@ class RateLimiter:
         self.specs = dict(limits)
         self.items: dict[str, list[RateLimitItem]] = {n: parse_many(s) for n, s in limits.items()}
 
-    def check(
-        self, name: str, key: str, message: str, on_refusal: Callable[[], None] | None = None
-    ) -> tuple[RateLimitItem, WindowStats]:
+    def check(self, name: str, key: str, message: str) -> tuple[RateLimitItem, WindowStats]:
         """Count one call of ``key`` under limit ``name``; returns the tightest window's state.
 
-        Raises TooManyRequests (with ``retry_after``) when a limit is exhausted, after calling
-        ``on_refusal`` if this is the first refusal of ``key`` this minute.
+        Raises RateLimited when a limit is exhausted; its ``first`` is true for the first refusal
+        of ``key`` this minute (the one to audit).
         """
         for item in self.items[name]:
             if not self.strategy.hit(item, PREFIX, name, key):
                 stats = self.strategy.get_window_stats(item, PREFIX, name, key)
-                if on_refusal is not None and self.strategy.hit(AUDIT_ONCE, PREFIX, "audit", key):
-                    on_refusal()
-                raise RateLimited(message, item, stats)
+                first = self.strategy.hit(AUDIT_ONCE, PREFIX, "audit", key)
+                raise RateLimited(message, item, stats, first)
         item = self.items[name][0]
         return item, self.strategy.get_window_stats(item, PREFIX, name, key)
 
 
 class RateLimited(TooManyRequests):
-    """429 with the window that was exhausted; ``headers`` adds Retry-After."""
+    """429 with the window that was exhausted (``headers`` adds Retry-After from it)."""
 
-    def __init__(self, detail: str, item: RateLimitItem, stats: WindowStats) -> None:
+    def __init__(self, detail: str, item: RateLimitItem, stats: WindowStats, first: bool) -> None:
         super().__init__(detail)
         self.item = item
         self.stats = stats
+        self.first = first
 
 
 def headers(item: RateLimitItem, stats: WindowStats, refused: bool) -> dict[str, Any]:
