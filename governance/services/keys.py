@@ -347,8 +347,9 @@ def _rewrap_rows(call: Call, keys: crypto.KeySource, target: int, rows: list[Any
             log.error("re-wrap failed for the data key of subject %s: %s", subject_id, exc)
             failed.append(subject_id)
             continue
-        params.append({"sid": subject_id, "old": version, "new": target, "blob": fresh.blob})
-        params[-1]["at"] = now
+        params.append(
+            {"sid": subject_id, "old": version, "new": target, "blob": fresh.blob, "at": now}
+        )
     if params:
         call.session.execute(REWRAP, params)
     return failed
