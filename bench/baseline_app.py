@@ -3,6 +3,10 @@
 It reads the same customer row the governed API reads (by id, one SELECT) and returns it as
 JSON: no authentication, no authorisation, no decryption, no masking, no audit. Every governed
 path is reported as a ratio to this in the same run.
+
+Its engine has the server's own connection-pool settings (``governance.database.engine_options``:
+on PostgreSQL a liveness ping when a connection is taken from the pool), so reaching the
+database costs both sides the same and the ratio measures what the app adds around the query.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import os
 from flask import Flask, abort, jsonify
 from sqlalchemy import create_engine, text
 
+from governance.database import engine_options
+
 URL = os.environ["GOVERNANCE_DATABASE_URL"]
 if URL.startswith("postgresql://"):
     URL = URL.replace("postgresql://", "postgresql+psycopg://", 1)
-engine = create_engine(URL, pool_size=5) if "postgresql" in URL else create_engine(URL)
+engine = create_engine(URL, **engine_options(URL))
 QUERY = text("SELECT * FROM customers WHERE id = :id")
 app = Flask(__name__)
 
