@@ -64,11 +64,6 @@ def account_doc(call: Call, account: ServiceAccount) -> dict[str, Any]:
     }
 
 
-def _grants_access(call: Call) -> None:
-    """A session granting access must have entered the password recently (as in the console)."""
-    require_recent_password()
-
-
 def _fields(body: Any, allowed: set[str], required: set[str]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationError("expected a JSON object", [{"field": "", "message": "not an object"}])
@@ -95,7 +90,7 @@ def list_users() -> Any:
 def create_user() -> Any:
     call = current_call()
     body = _fields(json_body(), {"email", "roles", "password"}, {"email", "roles", "password"})
-    _grants_access(call)
+    require_recent_password()  # grants access
     if not isinstance(body["email"], str) or not isinstance(body["password"], str):
         raise ValidationError("bad fields", [{"field": "email", "message": "strings expected"}])
     user = identity.create_user(call, body["email"], _roles_field(body["roles"]), body["password"])
@@ -118,11 +113,11 @@ def update_user(user_id: str) -> Any:
         raise ValidationError("nothing to change", [{"field": "", "message": "roles or state"}])
     user = identity.get_user(call, user_id)
     if "roles" in body:
-        _grants_access(call)
+        require_recent_password()  # grants access
         identity.set_roles(call, user.email, _roles_field(body["roles"]))
     if "state" in body:
         if body["state"] == "active":
-            _grants_access(call)
+            require_recent_password()  # grants access
         identity.set_state(call, user.email, str(body["state"]))
     db.session.commit()
     return jsonify(user_doc(user))
@@ -139,7 +134,7 @@ def list_service_accounts() -> Any:
 def create_service_account() -> Any:
     call = current_call()
     body = _fields(json_body(), {"name", "roles"}, {"name", "roles"})
-    _grants_access(call)
+    require_recent_password()  # grants access
     account = service_accounts.create_service_account(
         call, str(body["name"]), _roles_field(body["roles"])
     )
@@ -154,7 +149,7 @@ def create_token(account_id: str) -> Any:
     days = body.get("expires_days")
     if days is not None and (not isinstance(days, int) or isinstance(days, bool)):
         raise ValidationError("bad expiry", [{"field": "expires_days", "message": "1 to 3650"}])
-    _grants_access(call)
+    require_recent_password()  # grants access
     account = service_accounts.get_service_account(call, account_id)
     token = service_accounts.create_token(call, account, days)
     db.session.commit()

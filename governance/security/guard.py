@@ -30,7 +30,7 @@ from governance.models import ApiToken, CasbinRule, ServiceAccount, User
 from governance.security.authz import Authorizer
 from governance.security.ratelimit import RateLimited, RateLimiter
 from governance.security.ratelimit import headers as ratelimit_headers
-from governance.security.token_cache import TokenCache, register
+from governance.security.token_cache import TokenCache, VerifiedToken, register
 from governance.security.tokens import MalformedToken, parse_bearer, verify_token_hash
 from governance.services.context import Actor
 
@@ -89,19 +89,25 @@ def _token_actor() -> Actor:
             "auth.token",
             {"reason": f"malformed: {exc.reason}", "path": request.path},
         ) from None
+    verified = _verified_token(token_id, full)
+    g.token_id = token_id
+    return Actor(
+        id=verified.account_id,
+        type="service",
+        roles=verified.roles,
+        request_id=g.get("request_id"),
+        client=request.remote_addr,
+        name=verified.account_name,
+    )
+
+
+def _verified_token(token_id: str, full: str) -> VerifiedToken:
+    """The token and its account, from the cache when fresh, else checked in the database."""
     now = datetime.now(UTC)
     cache: TokenCache = current_app.extensions["governance.token_cache"]
     hit = cache.get(token_id, full)
     if hit is not None and (hit.expires_at is None or hit.expires_at > now):
-        g.token_id = token_id
-        return Actor(
-            id=hit.account_id,
-            type="service",
-            roles=hit.roles,
-            request_id=g.get("request_id"),
-            client=request.remote_addr,
-            name=hit.account_name,
-        )
+        return hit
     token = db.session.get(ApiToken, token_id)
     reason = None
     account = db.session.get(ServiceAccount, token.service_account_id) if token else None
@@ -113,23 +119,13 @@ def _token_actor() -> Actor:
         reason = "expired"
     elif account is None or account.state != "active":
         reason = "account disabled"
-    if reason or account is None:
+    if reason or token is None or account is None:
         raise CredentialRefused(
             "the token is invalid, expired or revoked",
             "auth.token",
             {"reason": reason, "token_id": token_id, "path": request.path},
         )
-    assert token is not None
-    cache.put(token, account)
-    g.token_id = token_id
-    return Actor(
-        id=account.id,
-        type="service",
-        roles=tuple(account.roles),
-        request_id=g.get("request_id"),
-        client=request.remote_addr,
-        name=account.name,
-    )
+    return cache.put(token, account)
 
 
 class SessionUser(UserMixin):  # type: ignore[misc]

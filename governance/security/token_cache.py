@@ -68,10 +68,11 @@ class TokenCache:
             return None
         return entry
 
-    def put(self, token: ApiToken, account: ServiceAccount) -> None:
-        """Remember a token that was just verified against the database (active, unexpired)."""
-        if self.ttl <= 0:
-            return
+    def put(self, token: ApiToken, account: ServiceAccount) -> VerifiedToken:
+        """Remember a token just verified against the database (active, unexpired); returns it.
+
+        With the cache off (ttl 0) nothing is kept, but the entry is still returned.
+        """
         entry = VerifiedToken(
             token_id=token.id,
             secret_hash=token.secret_hash,
@@ -81,10 +82,12 @@ class TokenCache:
             roles=tuple(account.roles),
             checked_at=self._clock(),
         )
-        with self._lock:
-            if len(self._entries) >= MAX_ENTRIES:
-                self._entries.clear()  # simple and safe: the next calls re-read
-            self._entries[token.id] = entry
+        if self.ttl > 0:
+            with self._lock:
+                if len(self._entries) >= MAX_ENTRIES:
+                    self._entries.clear()  # simple and safe: the next calls re-read
+                self._entries[token.id] = entry
+        return entry
 
     def clear(self) -> None:
         with self._lock:
