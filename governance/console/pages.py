@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, jsonify, render_template, request
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 
 from governance.api.reports import pdf_response
 from governance.console import bp
+from governance.database import read_connection
 from governance.extensions import db
 from governance.models import Customer, Interaction, Job, Order
 from governance.services import customers as customer_service
@@ -17,7 +18,7 @@ from governance.services.auditlog import tree_size
 from governance.web import current_call
 
 
-def _migrations_current() -> tuple[bool, str | None, str | None]:
+def _migrations_current(conn: Connection) -> tuple[bool, str | None, str | None]:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
     from flask_migrate import Migrate
@@ -25,7 +26,7 @@ def _migrations_current() -> tuple[bool, str | None, str | None]:
     migrate: Migrate = current_app.extensions["migrate"].migrate
     script = ScriptDirectory.from_config(migrate.get_config())
     head = script.get_current_head()
-    current = MigrationContext.configure(db.session.connection()).get_current_revision()
+    current = MigrationContext.configure(conn).get_current_revision()
     return current == head, current, head
 
 
@@ -34,14 +35,14 @@ def healthz() -> Any:
     """Liveness plus database reachability and migration state (no personal data)."""
     checks: dict[str, Any] = {}
     try:
-        db.session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-        ok, current, head = _migrations_current()
+        with read_connection(db.engine) as conn:  # never queues behind SQLite's writer lock
+            conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+            ok, current, head = _migrations_current(conn)
         checks["migrations"] = "current" if ok else f"behind ({current} != {head})"
     except Exception as exc:  # health reports failure, never raises
         checks["database"] = f"unreachable ({type(exc).__name__})"
         ok = False
-    db.session.rollback()
     healthy = checks.get("database") == "ok" and ok
     return jsonify({"status": "ok" if healthy else "degraded", "checks": checks}), (
         200 if healthy else 503
