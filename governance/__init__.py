@@ -91,4 +91,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console_bp)
     register_guards(app)
     register_error_handlers(app)
+    _remember_cookie_for_console_only(app)
     return app
+
+
+def _remember_cookie_for_console_only(app: Flask) -> None:
+    """Run Flask-Login's remember-cookie hook after console requests only, not after API calls
+    (where no session exists to carry its marker; it costs every call a few microseconds)."""
+    hook = login_manager._update_remember_cookie
+    hooks = app.after_request_funcs.get(None, [])
+    if hook in hooks:
+        hooks.remove(hook)
+        app.after_request_funcs.setdefault("console", []).append(hook)

@@ -9,11 +9,12 @@ invariant 4). A new route therefore cannot ship unguarded: it is refused until p
 from __future__ import annotations
 
 import logging
-import uuid
+import re
+import secrets
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Request, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from governance.bootstrap import deps
@@ -76,14 +77,32 @@ def _client() -> str | None:
     return request.remote_addr
 
 
+def request_id(sent: str | None) -> str:
+    """The client's ``X-Request-Id`` when it is a plain token (letters, digits, ``._:@/+=-``,
+    up to 64), else a new random one: it is echoed in a header and kept in the audit log."""
+    if sent and _REQUEST_ID.fullmatch(sent):
+        return sent
+    return secrets.token_hex(16)
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=\-]{1,64}")
+# The environ key under which the guard leaves headers for every answer (SecurityHeaders).
+RESPONSE_HEADERS = "governance.response_headers"
+
+
 def register_guards(app: Flask) -> None:
     """Authenticate, rate-limit and authorise every request in one place, in that order.
 
-    One ``before_request`` hook: identify the caller (a refused credential is remembered, not
-    yet answered); count the request against its rate limit (per verified token, else per
-    address, so a flood of bad tokens is refused before it floods the audit log); then answer
-    a refusal (audited) or check the Casbin policy (deny by default).
+    One ``before_request`` hook: check a console form's CSRF token; identify the caller (a
+    refused credential is remembered, not yet answered); count the request against its rate
+    limit (per verified token, else per address, so a flood of bad tokens is refused before it
+    floods the audit log); then answer a refusal (audited) or check the Casbin policy (deny by
+    default).
+
+    It resolves Flask's ``request`` and ``g`` proxies once and hands the objects on: each
+    proxy access costs about a microsecond, and this hook runs on every call.
     """
+    from governance.extensions import csrf
     from governance.security.guard import (
         authenticate,
         authorize,
@@ -91,37 +110,41 @@ def register_guards(app: Flask) -> None:
         init_rate_limits,
         init_token_cache,
         raise_refusal,
-        rate_limit_headers,
     )
 
     init_token_cache(app)
     init_rate_limits(app)
+    # Flask-WTF's own hook would run on every call, API included; the guard checks console
+    # forms itself (the API takes bearer tokens, or a session plus an X-CSRFToken header).
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf_methods = app.config["WTF_CSRF_METHODS"]
 
     @app.before_request
     def _guard() -> None:
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
-        g.actor = g.token_id = g.session_end = g.rate_limit = None
-        endpoint = request.endpoint
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        state = g._get_current_object()
+        environ = req.environ
+        state.request_id = rid = request_id(environ.get("HTTP_X_REQUEST_ID"))
+        state.actor = state.token_id = state.session_end = None
+        headers = environ[RESPONSE_HEADERS] = [("X-Request-Id", rid)]
+        endpoint = req.endpoint
         if endpoint is None:
             return  # 404 / 405 are answered by Werkzeug; nothing is served
+        api = req.path.startswith("/api/")
+        if not api and req.method in csrf_methods and app.config["WTF_CSRF_ENABLED"]:
+            csrf.protect()  # console forms (the API is exempt): 400, recorded by the error handler
         public = endpoint in PUBLIC_ENDPOINTS
         refusal = None
         try:
-            g.actor = authenticate(optional=public)
+            state.actor = authenticate(app, req, state, optional=public)
         except Unauthenticated as exc:
             refusal = exc  # answered after the rate limit has counted the call
-        check_rate_limits()  # per verified token, else per address
+        check_rate_limits(app, req, state, headers)  # per verified token, else per address
         if refusal is not None:
             raise_refusal(refusal)
         if not public:
-            assert request.url_rule is not None
-            authorize(g.actor, rule_pattern(request.url_rule.rule), request.method)
-
-    @app.after_request
-    def _headers(response: Response) -> Response:
-        response.headers["X-Request-Id"] = g.get("request_id", "")
-        rate_limit_headers(response)
-        return response
+            assert req.url_rule is not None
+            authorize(app, state.actor, rule_pattern(req.url_rule.rule), req.method)
 
     app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
 
@@ -132,10 +155,11 @@ def register_guards(app: Flask) -> None:
 
 
 class SecurityHeaders:
-    """WSGI middleware adding the fixed security headers to every answer a view did not set.
+    """WSGI middleware adding the fixed security headers to every answer a view did not set,
+    and the per-request headers the guard left in the environ (request id, rate limit).
 
-    Done at the WSGI layer, on the plain header list, because Werkzeug's ``Headers.setdefault``
-    scans the headers once per call (four scans per request on the hot path).
+    Done at the WSGI layer, on the plain header list: Werkzeug's ``Headers.set`` and
+    ``setdefault`` scan the whole list on every call.
     """
 
     HEADERS = (
@@ -144,6 +168,7 @@ class SecurityHeaders:
         ("Referrer-Policy", "no-referrer"),
         ("Cache-Control", "no-store"),
     )
+    _BY_NAME = tuple((name.lower(), (name, value)) for name, value in HEADERS)
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -151,7 +176,8 @@ class SecurityHeaders:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _ in headers}
-            headers.extend(h for h in self.HEADERS if h[0].lower() not in present)
+            headers.extend(header for name, header in self._BY_NAME if name not in present)
+            headers.extend(environ.get(RESPONSE_HEADERS, ()))
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start)

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, Request, current_app, g, request, session
+from flask.ctx import _AppCtxGlobals
 from flask_login import UserMixin, current_user
 from sqlalchemy import func, select
 
@@ -79,35 +80,34 @@ def _anonymous() -> Actor:
     )
 
 
-def _token_actor() -> Actor:
-    header = request.headers.get("Authorization")
+def _token_actor(app: Flask, req: Request, state: _AppCtxGlobals, header: str) -> Actor:
     try:
         token_id, full = parse_bearer(header)
     except MalformedToken as exc:
         raise CredentialRefused(
             "the Authorization header is not a valid bearer token",
             "auth.token",
-            {"reason": f"malformed: {exc.reason}", "path": request.path},
+            {"reason": f"malformed: {exc.reason}", "path": req.path},
         ) from None
-    verified = _verified_token(token_id, full)
-    g.token_id = token_id
+    verified = _verified_token(app, token_id, full, req.path)
+    state.token_id = token_id
     return Actor(
         id=verified.account_id,
         type="service",
         roles=verified.roles,
-        request_id=g.get("request_id"),
-        client=request.remote_addr,
+        request_id=state.request_id,
+        client=req.remote_addr,
         name=verified.account_name,
     )
 
 
-def _verified_token(token_id: str, full: str) -> VerifiedToken:
+def _verified_token(app: Flask, token_id: str, full: str, path: str) -> VerifiedToken:
     """The token and its account, from the cache when fresh, else checked in the database."""
-    now = datetime.now(UTC)
-    cache: TokenCache = current_app.extensions["governance.token_cache"]
+    cache: TokenCache = app.extensions["governance.token_cache"]
     hit = cache.get(token_id, full)
-    if hit is not None and (hit.expires_at is None or hit.expires_at > now):
+    if hit is not None and (hit.expires_at is None or hit.expires_at > datetime.now(UTC)):
         return hit
+    now = datetime.now(UTC)
     token = db.session.get(ApiToken, token_id)
     reason = None
     account = db.session.get(ServiceAccount, token.service_account_id) if token else None
@@ -123,7 +123,7 @@ def _verified_token(token_id: str, full: str) -> VerifiedToken:
         raise CredentialRefused(
             "the token is invalid, expired or revoked",
             "auth.token",
-            {"reason": reason, "token_id": token_id, "path": request.path},
+            {"reason": reason, "token_id": token_id, "path": path},
         )
     return cache.put(token, account)
 
@@ -171,27 +171,32 @@ def _session_actor() -> Actor | None:
     )
 
 
-def authenticate(optional: bool) -> Actor | None:
-    """The caller: a bearer token, or a console session that completed MFA."""
-    if request.headers.get("Authorization") is not None:
-        return _token_actor()
+def authenticate(app: Flask, req: Request, state: _AppCtxGlobals, optional: bool) -> Actor | None:
+    """The caller: a bearer token, or a console session that completed MFA.
+
+    ``req`` and ``state`` are the request and ``g`` themselves (not Flask's proxies: the guard
+    resolves those once per request).
+    """
+    header = req.environ.get("HTTP_AUTHORIZATION")
+    if header is not None:
+        return _token_actor(app, req, state, header)
     actor = _session_actor()
     if (
         actor is not None
-        and request.path.startswith("/api/")
-        and request.method not in SAFE_METHODS
+        and req.path.startswith("/api/")
+        and req.method not in SAFE_METHODS
         and not _csrf_header_valid()
     ):
         raise CredentialRefused(
             "send a bearer token, or the console's CSRF token in an X-CSRFToken header",
             "auth.session",
-            {"reason": "API write with a session but no valid CSRF header", "path": request.path},
+            {"reason": "API write with a session but no valid CSRF header", "path": req.path},
             actor,
         )
     if actor is None and not optional:
-        reason = g.get("session_end") or "no credentials"
+        reason = state.get("session_end") or "no credentials"
         raise CredentialRefused(
-            "authentication required", "auth.required", {"reason": reason, "path": request.path}
+            "authentication required", "auth.required", {"reason": reason, "path": req.path}
         )
     return actor
 
@@ -207,9 +212,10 @@ def _csrf_header_valid() -> bool:
     return True
 
 
-def authorizer() -> Authorizer:
+def authorizer(app: Flask | None = None) -> Authorizer:
     """The app's Casbin authorizer, reloaded when the policy table changes."""
-    state = current_app.extensions.get("governance.authz")
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app.extensions.get("governance.authz")
     now = time.monotonic()
     if state is not None and now - state[1] < POLICY_CHECK_SECONDS:
         return state[0]  # type: ignore[no-any-return]
@@ -221,14 +227,14 @@ def authorizer() -> Authorizer:
         state = (auth, now, tuple(revision))
     else:
         state = (state[0], now, state[2])
-    current_app.extensions["governance.authz"] = state
+    app.extensions["governance.authz"] = state
     return state[0]  # type: ignore[no-any-return]
 
 
-def authorize(actor: Actor | None, pattern: str, method: str) -> None:
+def authorize(app: Flask, actor: Actor | None, pattern: str, method: str) -> None:
     """Refuse (403, audited) unless one of the actor's roles is allowed this route and method."""
     assert actor is not None
-    if authorizer().allowed(frozenset(actor.roles), pattern, method):
+    if authorizer(app).allowed(actor.roles, pattern, method):
         return
     record_refusal(actor, "access.denied", {"route": pattern, "method": method})
     raise Forbidden("your role does not allow this action")
@@ -248,16 +254,6 @@ API_LIMITED = "too many requests; retry after the delay in the Retry-After heade
 LOGIN_LIMITED = "too many sign-in attempts from this address; wait a minute and retry"
 
 
-def _address() -> str:
-    return f"address:{request.remote_addr or '-'}"
-
-
-def rate_key() -> str:
-    """Who the API limit counts: the verified token's id, else the client address."""
-    token_id = g.get("token_id")
-    return f"token:{token_id}" if token_id else _address()
-
-
 def init_rate_limits(app: Flask) -> RateLimiter:
     """The API limit (per token, else address) and the sign-in limit (per address).
 
@@ -272,30 +268,29 @@ def init_rate_limits(app: Flask) -> RateLimiter:
     return limiter
 
 
-def check_rate_limits() -> None:
+def check_rate_limits(
+    app: Flask, req: Request, state: _AppCtxGlobals, out: list[tuple[str, str]]
+) -> None:
     """Count an API call (per verified token, else address) or a sign-in post (per address).
 
-    Raises RateLimited (429); the first refusal per key and minute is audited.
+    Appends the ``X-RateLimit-*`` headers of the counted limit to ``out``. Raises RateLimited
+    (429, with ``Retry-After`` in ``out``); the first refusal per key and minute is audited.
     """
-    if request.path.startswith("/api/"):
-        scope, key, message = "api", rate_key(), API_LIMITED
-    elif request.method == "POST" and request.endpoint in LOGIN_ENDPOINTS:
-        scope, key, message = "login", _address(), LOGIN_LIMITED
+    if req.path.startswith("/api/"):
+        token_id = state.token_id
+        scope, message = "api", API_LIMITED
+        key = f"token:{token_id}" if token_id else f"address:{req.remote_addr or '-'}"
+    elif req.method == "POST" and req.endpoint in LOGIN_ENDPOINTS:
+        scope, key, message = "login", f"address:{req.remote_addr or '-'}", LOGIN_LIMITED
     else:
         return
-    limiter: RateLimiter = current_app.extensions["governance.limiter"]
+    limiter: RateLimiter = app.extensions["governance.limiter"]
     try:
-        g.rate_limit = (*limiter.check(scope, key, message), False)
+        item, stats = limiter.check(scope, key, message)
     except RateLimited as exc:
-        g.rate_limit = (exc.item, exc.stats, True)
+        out.extend(ratelimit_headers(exc.item, exc.stats, refused=True))
         if exc.first:  # audited once per key and minute, not per refused call
-            details = {"limit": limiter.specs[scope], "scope": scope, "path": request.path}
-            record_refusal(g.get("actor") or _anonymous(), "rate_limit.exceeded", details)
+            details = {"limit": limiter.specs[scope], "scope": scope, "path": req.path}
+            record_refusal(state.actor or _anonymous(), "rate_limit.exceeded", details)
         raise
-
-
-def rate_limit_headers(response: Any) -> None:
-    """The X-RateLimit-* headers (and Retry-After on a refusal) of the limit just counted."""
-    counted = g.get("rate_limit")
-    if counted is not None:
-        response.headers.update(ratelimit_headers(*counted))
+    out.extend(ratelimit_headers(item, stats, refused=False))

@@ -54,13 +54,22 @@ class RateLimiter:
         Raises RateLimited when a limit is exhausted; its ``first`` is true for the first refusal
         of ``key`` this minute (the one to audit).
         """
-        for item in self.items[name]:
-            if not self.strategy.hit(item, PREFIX, name, key):
+        items = self.items[name]
+        tightest: tuple[RateLimitItem, WindowStats] | None = None
+        local = self.strategy if isinstance(self.strategy, LocalCounter) else None
+        for index, item in enumerate(items):
+            if local is not None:  # one lock, no key formatting by ``limits``
+                counted, stats = local.take(item, f"{name}/{index}/{key}")
+            else:
+                counted = self.strategy.hit(item, PREFIX, name, key)
                 stats = self.strategy.get_window_stats(item, PREFIX, name, key)
+            if not counted:
                 first = self.strategy.hit(AUDIT_ONCE, PREFIX, "audit", key)
                 raise RateLimited(message, item, stats, first)
-        item = self.items[name][0]
-        return item, self.strategy.get_window_stats(item, PREFIX, name, key)
+            if tightest is None or stats.remaining < tightest[1].remaining:
+                tightest = (item, stats)
+        assert tightest is not None  # parse_many never returns an empty list
+        return tightest
 
 
 class LocalCounter:
@@ -122,6 +131,19 @@ class LocalCounter:
         period = item.get_expiry()
         return WindowStats((now // period + 1) * period, max(0, item.amount - math.ceil(used)))
 
+    def take(self, item: RateLimitItem, key: str) -> tuple[bool, WindowStats]:
+        """``hit`` and then ``get_window_stats`` in one step, for a ready-made ``key``."""
+        now = self._clock()
+        with self._lock:
+            window, used = self._state(item, key, now)
+            counted = used + 1 <= item.amount
+            if counted:
+                window[1] += 1
+                used += 1
+        period = item.get_expiry()
+        remaining = max(0, item.amount - math.ceil(used))
+        return counted, WindowStats((now // period + 1) * period, remaining)
+
 
 class RateLimited(TooManyRequests):
     """429 with the window that was exhausted (``headers`` adds Retry-After from it)."""
@@ -133,14 +155,14 @@ class RateLimited(TooManyRequests):
         self.first = first
 
 
-def headers(item: RateLimitItem, stats: WindowStats, refused: bool) -> dict[str, Any]:
+def headers(item: RateLimitItem, stats: WindowStats, refused: bool) -> list[tuple[str, str]]:
     """``X-RateLimit-Limit/-Remaining/-Reset`` (and ``Retry-After`` when refused)."""
     reset = int(stats.reset_time)
-    out = {
-        "X-RateLimit-Limit": str(item.amount),
-        "X-RateLimit-Remaining": str(max(stats.remaining, 0)),
-        "X-RateLimit-Reset": str(reset),
-    }
+    out = [
+        ("X-RateLimit-Limit", str(item.amount)),
+        ("X-RateLimit-Remaining", str(max(stats.remaining, 0))),
+        ("X-RateLimit-Reset", str(reset)),
+    ]
     if refused:
-        out["Retry-After"] = str(max(1, reset - int(time.time())))
+        out.append(("Retry-After", str(max(1, reset - int(time.time())))))
     return out

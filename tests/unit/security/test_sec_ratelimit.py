@@ -79,3 +79,26 @@ def test_a_shared_store_without_its_driver_is_a_config_error() -> None:
         pytest.skip("the redis package is installed here")
     with pytest.raises(ConfigError, match="GOVERNANCE_RATELIMIT_STORAGE is unusable"):
         RateLimiter("redis://localhost:6379/0", {"api": "1 per minute"})
+
+
+def test_take_counts_and_reports_like_hit_then_window_stats() -> None:
+    clock = Clock(60 * 7000 + 50)
+    fused, split = LocalCounter(clock), LocalCounter(clock)
+    three = parse("3 per minute")
+    for _ in range(4):
+        counted, stats = fused.take(three, "k")
+        assert counted == split.hit(three, "k")
+        assert stats == split.get_window_stats(three, "k")
+        clock.now += 4
+    assert not counted and stats.remaining == 0
+
+
+def test_limiter_reports_the_tightest_of_several_limits() -> None:
+    limiter = RateLimiter("memory://", {"api": "100 per minute;3 per second"})
+    item, stats = limiter.check("api", "t", "slow down")
+    assert item.amount == 3 and stats.remaining == 2
+    limiter.check("api", "t", "slow down")
+    limiter.check("api", "t", "slow down")
+    with pytest.raises(RateLimited) as refused:
+        limiter.check("api", "t", "slow down")
+    assert refused.value.item.amount == 3
