@@ -14,8 +14,10 @@ under gunicorn with 2 workers:
   * governance: the real server (``governance serve --workers 2``).
 Each workload is driven by ``wrk`` (Debian package) from a second process after a short warm-up:
 reads by id (rotating over every loaded customer), list pages and creates with unique emails and
-phone numbers. Prints requests/s, p50 and p99 latency, errors, and the ratio to the baseline
-measured in the same run. A benchmark, not a test: it never fails on a threshold.
+phone numbers. Every workload runs ``--rounds`` times (default 3), interleaved with the baseline,
+and each ratio is taken against the baseline of its own round. Prints the median requests/s,
+p50 and p99 latency and ratio over the rounds, the lowest and highest round's ratio, and
+errors. A benchmark, not a test: it never fails on a threshold.
 """
 
 from __future__ import annotations
@@ -121,9 +123,10 @@ request = function()
 end
 """
 # Unique per request: thread number, a per-thread counter and a random part (emails); phone
-# numbers 198TNNNNNNN are valid CN mobiles, unique per thread T and counter N.
+# numbers 198TNNNNNNN are valid CN mobiles, unique per thread T and counter N (each round
+# starts its counters a million apart, so later rounds do not repeat a number).
 LUA_CREATE = """
-counter = 0
+counter = %d
 threads = 0
 setup = function(thread)
   threads = threads + 1
@@ -183,7 +186,7 @@ def wrk(
     }
 
 
-def workloads(ids: list[str], token: str) -> list[tuple[str, str, str]]:
+def workloads(ids: list[str], token: str, round_no: int = 0) -> list[tuple[str, str, str]]:
     """(name, server, wrk script) for every measured workload, the baseline first."""
     quoted = ",".join(f'"{i}"' for i in ids)
     return [
@@ -193,7 +196,7 @@ def workloads(ids: list[str], token: str) -> list[tuple[str, str, str]]:
         ("governed read by id", "governance", LUA_READ % (quoted, "/api/v1/customers/", token)),
         ("governed list page (limit=50)", "governance",
          LUA_GET % ("/api/v1/customers?limit=50", token)),
-        ("governed create", "governance", LUA_CREATE % token),
+        ("governed create", "governance", LUA_CREATE % (round_no * 1_000_000, token)),
     ]  # fmt: skip
 
 
@@ -225,7 +228,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def measure(args: Any, env: dict[str, str], work: Path) -> None:
-    """Load data, start the servers, warm each one up, then run and print every workload."""
+    """Load data, start the servers, warm each one up, then run every workload ``--rounds``
+    times, interleaved (baseline, probe, ..., baseline, probe, ...), and print medians.
+
+    Each ratio is taken against the baseline of the same round, then the median over rounds is
+    printed with the lowest and highest round: on a shared 2-core machine the load drifts over
+    a run, and interleaving makes both sides of a ratio see the same drift.
+    """
     started = time.perf_counter()
     ids, token = setup(env, args.customers)
     print(f"loaded {len(ids):,} customers in {time.perf_counter() - started:.1f} s")
@@ -233,22 +242,43 @@ def measure(args: Any, env: dict[str, str], work: Path) -> None:
         ports = start_servers(env, work, ids[0], stack)
         runs = [r for r in workloads(ids, token) if not args.only or r[1] in args.only]
         warmed: set[str] = set()
-        print(f"{'workload':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'errors':>8}")
-        base_rps = None
-        for name, server, script in runs:
-            base = f"http://127.0.0.1:{ports[server]}"
-            if server not in warmed and args.warmup > 0:
-                warm_script = next(s for _, srv, s in runs if srv == server)
-                wrk(base, warm_script, args.warmup, args.connections, work)
-                warmed.add(server)
-            r = wrk(base, script, args.seconds, args.connections, work)
-            base_rps = base_rps or r["rps"]
-            errors = int(r["non2xx"] + r["socket_errors"])
+        results: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in runs}
+        ratios: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+        for round_no in range(1, args.rounds + 1):
+            base_rps = None
+            this_round = [r for r in workloads(ids, token, round_no) if r[0] in results]
+            for name, server, script in this_round:
+                if server not in warmed and args.warmup > 0:  # right before its first run
+                    wrk(f"http://127.0.0.1:{ports[server]}", script, args.warmup,
+                        args.connections, work)  # fmt: skip
+                    warmed.add(server)
+                r = wrk(f"http://127.0.0.1:{ports[server]}", script, args.seconds,
+                        args.connections, work)  # fmt: skip
+                base_rps = base_rps or r["rps"]
+                results[name].append(r)
+                ratios[name].append(r["rps"] / base_rps)
+            summary = ", ".join(f"{ratios[n][-1]:.2f}x" for n, _, _ in runs[1:])
+            print(f"round {round_no}/{args.rounds}: ratios {summary}", flush=True)
+        print(
+            f"{'workload (median of rounds)':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+            f"{'ratio':>8}{'range':>13}{'errors':>8}"
+        )
+        for name, _, _ in runs:
+            rs = results[name]
+            errors = int(sum(r["non2xx"] + r["socket_errors"] for r in rs))
+            spread = f"{min(ratios[name]):.2f}-{max(ratios[name]):.2f}"
             print(
-                f"{name:<36}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
-                f"{r['rps'] / base_rps:>7.2f}x{errors:>8}",
+                f"{name:<36}{_median([r['rps'] for r in rs]):>9.0f}"
+                f"{_median([r['p50'] for r in rs]):>9.2f}{_median([r['p99'] for r in rs]):>9.2f}"
+                f"{_median(ratios[name]):>7.2f}x{spread:>13}{errors:>8}",
                 flush=True,
             )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def parse_args() -> argparse.Namespace:
@@ -261,6 +291,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds of every workload (median)"
+    )
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument(
@@ -291,8 +324,9 @@ def main() -> None:
             env["GOVERNANCE_DATABASE_URL"] = f"sqlite:///{work / 'bench.db'}"
         print(
             f"database: {describe(env['GOVERNANCE_DATABASE_URL'])}; gunicorn 2 workers per server; "
-            f"wrk 2 threads, {args.connections} connections, {args.seconds} s per workload after "
-            f"{args.warmup} s warm-up; {os.cpu_count()} CPUs, load average "
+            f"wrk 2 threads, {args.connections} connections, {args.seconds} s per workload and "
+            f"round, {args.rounds} rounds, after {args.warmup} s warm-up; {os.cpu_count()} CPUs, "
+            "load average "
             f"{os.getloadavg()[0]:.2f} at start"
         )
         measure(args, env, work)

@@ -168,16 +168,20 @@ class SecurityHeaders:
         ("Referrer-Policy", "no-referrer"),
         ("Cache-Control", "no-store"),
     )
-    _BY_NAME = tuple((name.lower(), (name, value)) for name, value in HEADERS)
+    _NAMES = frozenset(name.lower() for name, _ in HEADERS)
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            present = {name.lower() for name, _ in headers}
-            headers.extend(header for name, header in self._BY_NAME if name not in present)
-            headers.extend(environ.get(RESPONSE_HEADERS, ()))
+            names = self._NAMES
+            if any(name.lower() in names for name, _ in headers):  # a view set one of them
+                present = {name.lower() for name, _ in headers}
+                headers += [h for h in self.HEADERS if h[0].lower() not in present]
+            else:
+                headers += self.HEADERS
+            headers += environ.get(RESPONSE_HEADERS, ())
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start)

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from flask import Flask, Request, current_app, g, request, session
-from flask.ctx import _AppCtxGlobals
 from flask_login import UserMixin, current_user
 from sqlalchemy import func, select
 
@@ -34,6 +33,9 @@ from governance.security.ratelimit import headers as ratelimit_headers
 from governance.security.token_cache import TokenCache, VerifiedToken, register
 from governance.security.tokens import MalformedToken, parse_bearer, verify_token_hash
 from governance.services.context import Actor
+
+if TYPE_CHECKING:
+    from flask.ctx import _AppCtxGlobals  # the type of flask.g
 
 POLICY_CHECK_SECONDS = 5.0
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

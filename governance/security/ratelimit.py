@@ -47,6 +47,14 @@ class RateLimiter:
             self.strategy = SlidingWindowCounterRateLimiter(storage)
         self.specs = dict(limits)
         self.items: dict[str, list[RateLimitItem]] = {n: parse_many(s) for n, s in limits.items()}
+        # memory://: each limit's amount, period and key prefix, worked out once
+        self._plans = {
+            name: [
+                (item, item.amount, item.get_expiry(), f"{name}/{index}/")
+                for index, item in enumerate(items)
+            ]
+            for name, items in self.items.items()
+        }
 
     def check(self, name: str, key: str, message: str) -> tuple[RateLimitItem, WindowStats]:
         """Count one call of ``key`` under limit ``name``; returns the tightest window's state.
@@ -54,21 +62,33 @@ class RateLimiter:
         Raises RateLimited when a limit is exhausted; its ``first`` is true for the first refusal
         of ``key`` this minute (the one to audit).
         """
+        if isinstance(self.strategy, LocalCounter):
+            return self._check_local(self.strategy, name, key, message)
         items = self.items[name]
         tightest: tuple[RateLimitItem, WindowStats] | None = None
-        local = self.strategy if isinstance(self.strategy, LocalCounter) else None
-        for index, item in enumerate(items):
-            if local is not None:  # one lock, no key formatting by ``limits``
-                counted, stats = local.take(item, f"{name}/{index}/{key}")
-            else:
-                counted = self.strategy.hit(item, PREFIX, name, key)
+        for item in items:
+            if not self.strategy.hit(item, PREFIX, name, key):
                 stats = self.strategy.get_window_stats(item, PREFIX, name, key)
-            if not counted:
                 first = self.strategy.hit(AUDIT_ONCE, PREFIX, "audit", key)
                 raise RateLimited(message, item, stats, first)
+            stats = self.strategy.get_window_stats(item, PREFIX, name, key)
             if tightest is None or stats.remaining < tightest[1].remaining:
                 tightest = (item, stats)
         assert tightest is not None  # parse_many never returns an empty list
+        return tightest
+
+    def _check_local(
+        self, counter: LocalCounter, name: str, key: str, message: str
+    ) -> tuple[RateLimitItem, WindowStats]:
+        """``check`` on the in-process counter: one lock per limit, no key formatting."""
+        tightest: tuple[RateLimitItem, WindowStats] | None = None
+        for item, amount, period, prefix in self._plans[name]:
+            counted, stats = counter.count(amount, period, prefix + key)
+            if not counted:
+                raise RateLimited(message, item, stats, counter.hit(AUDIT_ONCE, "audit", key))
+            if tightest is None or stats.remaining < tightest[1].remaining:
+                tightest = (item, stats)
+        assert tightest is not None
         return tightest
 
 
@@ -88,8 +108,7 @@ class LocalCounter:
         # key -> [window index, calls in it, calls in the one before, last use]
         self._windows: dict[str, list[float]] = {}
 
-    def _state(self, item: RateLimitItem, key: str, now: float) -> tuple[list[float], float]:
-        period = item.get_expiry()
+    def _state(self, period: int, key: str, now: float) -> tuple[list[float], float]:
         index = now // period
         window = self._windows.get(key)
         if window is None:
@@ -116,7 +135,7 @@ class LocalCounter:
         """Count one call unless that would exceed ``item``; True when counted."""
         key = item.key_for(*identifiers)
         with self._lock:
-            window, used = self._state(item, key, self._clock())
+            window, used = self._state(item.get_expiry(), key, self._clock())
             if used + 1 > item.amount:
                 return False
             window[1] += 1
@@ -127,22 +146,26 @@ class LocalCounter:
         key = item.key_for(*identifiers)
         now = self._clock()
         with self._lock:
-            _window, used = self._state(item, key, now)
+            _window, used = self._state(item.get_expiry(), key, now)
         period = item.get_expiry()
         return WindowStats((now // period + 1) * period, max(0, item.amount - math.ceil(used)))
 
     def take(self, item: RateLimitItem, key: str) -> tuple[bool, WindowStats]:
         """``hit`` and then ``get_window_stats`` in one step, for a ready-made ``key``."""
+        return self.count(item.amount, item.get_expiry(), key)
+
+    def count(self, amount: int, period: int, key: str) -> tuple[bool, WindowStats]:
+        """Count one call of ``key`` unless ``amount`` per ``period`` seconds would be exceeded;
+        (counted, the window's state afterwards)."""
         now = self._clock()
         with self._lock:
-            window, used = self._state(item, key, now)
-            counted = used + 1 <= item.amount
+            window, used = self._state(period, key, now)
+            counted = used + 1 <= amount
             if counted:
                 window[1] += 1
                 used += 1
-        period = item.get_expiry()
-        remaining = max(0, item.amount - math.ceil(used))
-        return counted, WindowStats((now // period + 1) * period, remaining)
+        remaining = amount - math.ceil(used)
+        return counted, WindowStats((now // period + 1) * period, remaining if remaining > 0 else 0)
 
 
 class RateLimited(TooManyRequests):

@@ -21,6 +21,7 @@ worker, the CLI, another host) reaches this process when the entry ages out, at 
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 import weakref
@@ -32,7 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from governance.models import ApiToken, ServiceAccount
-from governance.security.tokens import verify_token_hash
+from governance.security.tokens import hash_token_secret, verify_token_hash
 
 MAX_ENTRIES = 10_000
 
@@ -64,12 +65,14 @@ class TokenCache:
         entry = self._entries.get(token_id)
         if entry is None or self._clock() - entry.checked_at >= self.ttl:
             return None
-        if not verify_token_hash(full_token, entry.secret_hash):
+        # The stored hash was checked to be a SHA-256 hex digest when the entry was put.
+        if not hmac.compare_digest(hash_token_secret(full_token), entry.secret_hash):
             return None
         return entry
 
     def put(self, token: ApiToken, account: ServiceAccount) -> VerifiedToken:
-        """Remember a token just verified against the database (active, unexpired); returns it.
+        """Remember a token just verified against the database (its secret matched the stored
+        hash, which is therefore a SHA-256 hex digest; active, unexpired); returns it.
 
         With the cache off (ttl 0) nothing is kept, but the entry is still returned.
         """
