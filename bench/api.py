@@ -161,15 +161,39 @@ def _millis(out: str, label: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` and its direct children (gunicorn's workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: parent pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def wrk(
-    base: str, script: str, seconds: int, connections: int, work: Path, threads: int = 2
+    base: str,
+    script: str,
+    seconds: int,
+    connections: int,
+    work: Path,
+    threads: int = 2,
+    server_pid: int | None = None,
 ) -> dict[str, float]:
-    """Run wrk with a Lua script; requests/s, p50/p99 in ms, non-2xx and socket errors."""
+    """Run wrk with a Lua script; requests/s, p50/p99 in ms, non-2xx and socket errors, and
+    (given the server's pid) the server's CPU time per request in µs."""
     lua = work / f"s{abs(hash(script))}.lua"
     lua.write_text(script)
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
            "-s", str(lua), base]  # fmt: skip
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    cpu = cpu_seconds(server_pid) - cpu_before if server_pid else float("nan")
+    served = re.search(r"(\d+) requests in", out)
     found = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if found is None:
         raise SystemExit(f"wrk gave no result for {base}:\n{out}")
@@ -183,6 +207,7 @@ def wrk(
         "p99": _millis(out, "99"),
         "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
         "socket_errors": float(sum(map(int, socket_errors.groups()))) if socket_errors else 0.0,
+        "cpu_us": cpu / int(served.group(1)) * 1e6 if served and int(served.group(1)) else 0.0,
     }
 
 
@@ -202,8 +227,9 @@ def workloads(ids: list[str], token: str, round_no: int = 0) -> list[tuple[str, 
 
 def start_servers(
     env: dict[str, str], work: Path, first_id: str, stack: ExitStack
-) -> dict[str, int]:
-    """Start the three servers (stopped when ``stack`` closes); returns their ports once ready."""
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Start the three servers (stopped when ``stack`` closes); returns their ports and the
+    pids of their gunicorn masters once ready."""
     ports = {name: free_port() for name in ("baseline", "probe", "governance")}
     procs = {
         "baseline": gunicorn("baseline_app:app", ports["baseline"], env, work / "baseline.log"),
@@ -215,7 +241,7 @@ def start_servers(
     wait_ready(f"http://127.0.0.1:{ports['baseline']}/row/{first_id}", proc=procs["baseline"])
     wait_ready(f"http://127.0.0.1:{ports['probe']}/healthz", proc=procs["probe"])
     wait_ready(f"http://127.0.0.1:{ports['governance']}/readyz", proc=procs["governance"])
-    return ports
+    return ports, {name: proc.pid for name, proc in procs.items()}
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -239,13 +265,14 @@ def measure(args: Any, env: dict[str, str], work: Path) -> None:
     ids, token = setup(env, args.customers)
     print(f"loaded {len(ids):,} customers in {time.perf_counter() - started:.1f} s")
     with ExitStack() as stack:
-        ports = start_servers(env, work, ids[0], stack)
+        ports, pids = start_servers(env, work, ids[0], stack)
         runs = [r for r in workloads(ids, token) if not args.only or r[1] in args.only]
         warmed: set[str] = set()
         results: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in runs}
         ratios: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+        cpu_ratios: dict[str, list[float]] = {name: [] for name, _, _ in runs}
         for round_no in range(1, args.rounds + 1):
-            base_rps = None
+            base_rps = base_cpu = None
             this_round = [r for r in workloads(ids, token, round_no) if r[0] in results]
             for name, server, script in this_round:
                 if server not in warmed and args.warmup > 0:  # right before its first run
@@ -253,24 +280,28 @@ def measure(args: Any, env: dict[str, str], work: Path) -> None:
                         args.connections, work)  # fmt: skip
                     warmed.add(server)
                 r = wrk(f"http://127.0.0.1:{ports[server]}", script, args.seconds,
-                        args.connections, work)  # fmt: skip
+                        args.connections, work, server_pid=pids[server])  # fmt: skip
                 base_rps = base_rps or r["rps"]
+                base_cpu = base_cpu or r["cpu_us"]
                 results[name].append(r)
                 ratios[name].append(r["rps"] / base_rps)
+                cpu_ratios[name].append(base_cpu / r["cpu_us"] if r["cpu_us"] else 0.0)
             summary = ", ".join(f"{ratios[n][-1]:.2f}x" for n, _, _ in runs[1:])
             print(f"round {round_no}/{args.rounds}: ratios {summary}", flush=True)
         print(
-            f"{'workload (median of rounds)':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-            f"{'ratio':>8}{'range':>13}{'errors':>8}"
+            f"{'workload (median of rounds)':<36}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
+            f"{'ratio':>7}{'range':>11}{'cpu µs':>8}{'cpu ratio':>11}{'errors':>7}"
         )
         for name, _, _ in runs:
             rs = results[name]
             errors = int(sum(r["non2xx"] + r["socket_errors"] for r in rs))
             spread = f"{min(ratios[name]):.2f}-{max(ratios[name]):.2f}"
             print(
-                f"{name:<36}{_median([r['rps'] for r in rs]):>9.0f}"
-                f"{_median([r['p50'] for r in rs]):>9.2f}{_median([r['p99'] for r in rs]):>9.2f}"
-                f"{_median(ratios[name]):>7.2f}x{spread:>13}{errors:>8}",
+                f"{name:<36}{_median([r['rps'] for r in rs]):>8.0f}"
+                f"{_median([r['p50'] for r in rs]):>8.2f}{_median([r['p99'] for r in rs]):>8.2f}"
+                f"{_median(ratios[name]):>6.2f}x{spread:>11}"
+                f"{_median([r['cpu_us'] for r in rs]):>8.0f}{_median(cpu_ratios[name]):>10.2f}x"
+                f"{errors:>7}",
                 flush=True,
             )
 
