@@ -169,7 +169,8 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
         2,
         "Seconds a server process trusts a bearer token it verified against the database "
-        "(its secret and expiry are still checked on every call; a revocation made in the same "
+        "(only for the exact header it verified, and its expiry is checked on every call; a "
+        "revocation made in the same "
         "process applies at once, one made elsewhere within this many seconds). 0: no cache.",
     ),
     Setting("SECURE_COOKIES", _bool, False, "Mark cookies Secure (set true behind TLS)."),

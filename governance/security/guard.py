@@ -83,16 +83,21 @@ def _anonymous() -> Actor:
 
 
 def _token_actor(app: Flask, req: Request, state: _AppCtxGlobals, header: str) -> Actor:
-    try:
-        token_id, full = parse_bearer(header)
-    except MalformedToken as exc:
-        raise CredentialRefused(
-            "the Authorization header is not a valid bearer token",
-            "auth.token",
-            {"reason": f"malformed: {exc.reason}", "path": req.path},
-        ) from None
-    verified = _verified_token(app, token_id, full, req.path)
-    state.token_id = token_id
+    cache: TokenCache = app.extensions["governance.token_cache"]
+    verified = cache.get(header)
+    if verified is None or (
+        verified.expires_at is not None and verified.expires_at <= datetime.now(UTC)
+    ):
+        try:
+            token_id, full = parse_bearer(header)
+        except MalformedToken as exc:
+            raise CredentialRefused(
+                "the Authorization header is not a valid bearer token",
+                "auth.token",
+                {"reason": f"malformed: {exc.reason}", "path": req.path},
+            ) from None
+        verified = _verified_token(cache, header, token_id, full, req.path)
+    state.token_id = verified.token_id
     return Actor(
         id=verified.account_id,
         type="service",
@@ -103,12 +108,10 @@ def _token_actor(app: Flask, req: Request, state: _AppCtxGlobals, header: str) -
     )
 
 
-def _verified_token(app: Flask, token_id: str, full: str, path: str) -> VerifiedToken:
-    """The token and its account, from the cache when fresh, else checked in the database."""
-    cache: TokenCache = app.extensions["governance.token_cache"]
-    hit = cache.get(token_id, full)
-    if hit is not None and (hit.expires_at is None or hit.expires_at > datetime.now(UTC)):
-        return hit
+def _verified_token(
+    cache: TokenCache, header: str, token_id: str, full: str, path: str
+) -> VerifiedToken:
+    """The token and its account as checked in the database now; cached under ``header``."""
     now = datetime.now(UTC)
     token = db.session.get(ApiToken, token_id)
     reason = None
@@ -127,7 +130,7 @@ def _verified_token(app: Flask, token_id: str, full: str, path: str) -> Verified
             "auth.token",
             {"reason": reason, "token_id": token_id, "path": path},
         )
-    return cache.put(token, account)
+    return cache.put(header, token, account)
 
 
 class SessionUser(UserMixin):  # type: ignore[misc]
@@ -288,11 +291,10 @@ def check_rate_limits(
         return
     limiter: RateLimiter = app.extensions["governance.limiter"]
     try:
-        item, stats = limiter.check(scope, key, message)
+        out += limiter.response_headers(scope, key, message)
     except RateLimited as exc:
-        out.extend(ratelimit_headers(exc.item, exc.stats, refused=True))
+        out += ratelimit_headers(exc.item, exc.stats, refused=True)
         if exc.first:  # audited once per key and minute, not per refused call
             details = {"limit": limiter.specs[scope], "scope": scope, "path": req.path}
             record_refusal(state.actor or _anonymous(), "rate_limit.exceeded", details)
         raise
-    out.extend(ratelimit_headers(item, stats, refused=False))

@@ -50,7 +50,7 @@ class RateLimiter:
         # memory://: each limit's amount, period and key prefix, worked out once
         self._plans = {
             name: [
-                (item, item.amount, item.get_expiry(), f"{name}/{index}/")
+                (item, item.amount, item.get_expiry(), f"{name}/{index}/", str(item.amount))
                 for index, item in enumerate(items)
             ]
             for name, items in self.items.items()
@@ -82,14 +82,35 @@ class RateLimiter:
     ) -> tuple[RateLimitItem, WindowStats]:
         """``check`` on the in-process counter: one lock per limit, no key formatting."""
         tightest: tuple[RateLimitItem, WindowStats] | None = None
-        for item, amount, period, prefix in self._plans[name]:
-            counted, stats = counter.count(amount, period, prefix + key)
+        for item, amount, period, prefix, _ in self._plans[name]:
+            counted, remaining, reset = counter.count(amount, period, prefix + key)
+            stats = WindowStats(reset, remaining)
             if not counted:
                 raise RateLimited(message, item, stats, counter.hit(AUDIT_ONCE, "audit", key))
-            if tightest is None or stats.remaining < tightest[1].remaining:
+            if tightest is None or remaining < tightest[1].remaining:
                 tightest = (item, stats)
         assert tightest is not None
         return tightest
+
+    def response_headers(self, name: str, key: str, message: str) -> list[tuple[str, str]]:
+        """``check``, answered as the ``X-RateLimit-*`` headers of the tightest limit.
+
+        Raises RateLimited (its ``headers()`` add ``Retry-After``). On ``memory://`` with one
+        limit, this is the path every API call takes, so it builds the strings directly.
+        """
+        plan = self._plans[name]
+        if len(plan) == 1 and isinstance(self.strategy, LocalCounter):
+            item, amount, period, prefix, amount_text = plan[0]
+            counted, remaining, reset = self.strategy.count(amount, period, prefix + key)
+            if not counted:
+                first = self.strategy.hit(AUDIT_ONCE, "audit", key)
+                raise RateLimited(message, item, WindowStats(reset, remaining), first)
+            return [
+                ("X-RateLimit-Limit", amount_text),
+                ("X-RateLimit-Remaining", str(remaining)),
+                ("X-RateLimit-Reset", str(reset)),
+            ]
+        return headers(*self.check(name, key, message), refused=False)
 
 
 class LocalCounter:
@@ -152,11 +173,14 @@ class LocalCounter:
 
     def take(self, item: RateLimitItem, key: str) -> tuple[bool, WindowStats]:
         """``hit`` and then ``get_window_stats`` in one step, for a ready-made ``key``."""
-        return self.count(item.amount, item.get_expiry(), key)
+        counted, remaining, reset = self.count(item.amount, item.get_expiry(), key)
+        return counted, WindowStats(reset, remaining)
 
-    def count(self, amount: int, period: int, key: str) -> tuple[bool, WindowStats]:
-        """Count one call of ``key`` unless ``amount`` per ``period`` seconds would be exceeded;
-        (counted, the window's state afterwards)."""
+    def count(self, amount: int, period: int, key: str) -> tuple[bool, int, int]:
+        """Count one call of ``key`` unless ``amount`` per ``period`` seconds would be exceeded.
+
+        Returns (counted, calls left afterwards, epoch second the current window ends).
+        """
         now = self._clock()
         with self._lock:
             window, used = self._state(period, key, now)
@@ -165,7 +189,7 @@ class LocalCounter:
                 window[1] += 1
                 used += 1
         remaining = amount - math.ceil(used)
-        return counted, WindowStats((now // period + 1) * period, remaining if remaining > 0 else 0)
+        return counted, remaining if remaining > 0 else 0, int((now // period + 1) * period)
 
 
 class RateLimited(TooManyRequests):

@@ -3,12 +3,20 @@
 Looking a token up costs a database transaction per API call (on SQLite, the write lock), which
 was most of what authentication cost (``bench/api.py``). A verified token is therefore kept for
 ``GOVERNANCE_TOKEN_CACHE_SECONDS`` (default 2; 0 turns the cache off) with what the guard needs:
-the stored hash of the full token, its expiry, and the account's id, name, state and roles.
+its id and expiry, and the account's id, name and roles.
+
+Entries are found by the exact ``Authorization`` header that was verified, secret included, so a
+call is served from the cache only when it presents, character for character, a credential this
+process checked against the stored SHA-256 hash within the window. (The lookup is a dictionary
+probe: Python's per-process randomised string hashing means its timing depends on the hash of
+the presented value, not on how much of a cached secret it shares, so it leaks nothing a
+constant-time comparison would protect.) Entries older than the window are dropped at the next
+sweep (at most once per window, on a lookup), so a secret is not held in memory much longer
+than the window while the process serves calls.
 
 What stays exact:
 
-- the secret is checked on every call (SHA-256 of the presented token against the stored hash,
-  in constant time), so a wrong secret for a cached id is refused like any other;
+- a wrong or altered secret never matches a cached header: it is looked up and refused;
 - expiry is checked on every call against the cached ``expires_at``;
 - any change to a token or a service account committed by this process (revoke, rotate,
   disable, role change) empties the cache when it commits (``watch_session``), so the next call
@@ -21,7 +29,6 @@ worker, the CLI, another host) reaches this process when the entry ages out, at 
 
 from __future__ import annotations
 
-import hmac
 import threading
 import time
 import weakref
@@ -33,7 +40,6 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from governance.models import ApiToken, ServiceAccount
-from governance.security.tokens import hash_token_secret, verify_token_hash
 
 MAX_ENTRIES = 10_000
 
@@ -43,7 +49,6 @@ class VerifiedToken:
     """What the guard needs about a token and its account, as read from the database."""
 
     token_id: str
-    secret_hash: str
     expires_at: datetime | None
     account_id: str
     account_name: str
@@ -57,28 +62,28 @@ class TokenCache:
     def __init__(self, ttl: float, clock: Any = time.monotonic) -> None:
         self.ttl = ttl
         self._clock = clock
-        self._entries: dict[str, VerifiedToken] = {}
+        self._entries: dict[str, VerifiedToken] = {}  # by the verified Authorization header
         self._lock = threading.Lock()
+        self._swept_at = clock()
 
-    def get(self, token_id: str, full_token: str) -> VerifiedToken | None:
-        """The cached entry if it is fresh and ``full_token`` matches its hash, else None."""
-        entry = self._entries.get(token_id)
-        if entry is None or self._clock() - entry.checked_at >= self.ttl:
-            return None
-        # The stored hash was checked to be a SHA-256 hex digest when the entry was put.
-        if not hmac.compare_digest(hash_token_secret(full_token), entry.secret_hash):
+    def get(self, header: str) -> VerifiedToken | None:
+        """The entry verified for exactly this ``Authorization`` header, if still fresh."""
+        now = self._clock()
+        if now - self._swept_at >= self.ttl:
+            self._sweep(now)
+        entry = self._entries.get(header)
+        if entry is None or now - entry.checked_at >= self.ttl:
             return None
         return entry
 
-    def put(self, token: ApiToken, account: ServiceAccount) -> VerifiedToken:
+    def put(self, header: str, token: ApiToken, account: ServiceAccount) -> VerifiedToken:
         """Remember a token just verified against the database (its secret matched the stored
-        hash, which is therefore a SHA-256 hex digest; active, unexpired); returns it.
+        hash; active, unexpired) under the header it came in; returns the entry.
 
         With the cache off (ttl 0) nothing is kept, but the entry is still returned.
         """
         entry = VerifiedToken(
             token_id=token.id,
-            secret_hash=token.secret_hash,
             expires_at=token.expires_at,
             account_id=account.id,
             account_name=account.name,
@@ -89,8 +94,16 @@ class TokenCache:
             with self._lock:
                 if len(self._entries) >= MAX_ENTRIES:
                     self._entries.clear()  # simple and safe: the next calls re-read
-                self._entries[token.id] = entry
+                self._entries[header] = entry
         return entry
+
+    def _sweep(self, now: float) -> None:
+        """Drop the entries older than the window (and the secrets in their keys)."""
+        with self._lock:
+            self._swept_at = now
+            stale = [k for k, e in self._entries.items() if now - e.checked_at >= self.ttl]
+            for key in stale:
+                del self._entries[key]
 
     def clear(self) -> None:
         with self._lock:

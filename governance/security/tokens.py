@@ -37,6 +37,8 @@ _TOKEN = re.compile(
     rf"{PREFIX}(?P<id>[a-z2-7]{{{ID_LENGTH}}})_(?P<secret>[A-Za-z0-9_\-]{{{SECRET_LENGTH}}})"
 )
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+# A well-formed header in one match (the scheme case-insensitive, ASCII only): the common case.
+_BEARER = re.compile(rf"[Bb][Ee][Aa][Rr][Ee][Rr] (?P<token>{_TOKEN.pattern})")
 
 RandBytes = Callable[[int], bytes]
 
@@ -92,6 +94,9 @@ def parse_bearer(header_value: str | None) -> tuple[str, str]:
     11.1), then a single space, then the token; nothing before, after or in between.
     Raises ``MalformedToken`` for a missing, oversized or otherwise malformed value.
     """
+    well_formed = _BEARER.fullmatch(header_value) if header_value else None
+    if well_formed is not None:
+        return well_formed.group("id"), well_formed.group("token")
     if not header_value:
         raise MalformedToken("missing")
     if len(header_value) > MAX_HEADER_LENGTH:

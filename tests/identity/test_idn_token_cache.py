@@ -118,3 +118,28 @@ def test_a_cached_token_still_expires(app: Any, client: Any) -> None:
     res = client.get("/api/v1/customers", headers=headers)
     assert res.status_code == 401
     assert audit(app, "auth.token")[0]["details"]["reason"] == "expired"
+
+
+def test_entries_older_than_the_window_are_dropped_from_memory(app: Any) -> None:
+    clock = Clock()
+    cache = cache_of(app)
+    cache._clock = clock
+    cache._swept_at = clock.now
+    client = app.test_client()
+    first = {"Authorization": f"Bearer {make_token(app, 'crm_app', 'crm-a')}"}
+    second = {"Authorization": f"Bearer {make_token(app, 'crm_app', 'crm-b')}"}
+    assert client.get("/api/v1/customers", headers=first).status_code == 200
+    assert first["Authorization"] in cache._entries
+    clock.now += 2.5  # past the window: the next lookup sweeps the old entry (and its secret)
+    assert client.get("/api/v1/customers", headers=second).status_code == 200
+    assert list(cache._entries) == [second["Authorization"]]
+
+
+def test_the_same_token_under_another_spelling_of_the_scheme_is_checked_too(
+    app: Any, client: Any
+) -> None:
+    token = make_token(app, "crm_app", "crm")
+    for scheme in ("Bearer", "bearer", "BEARER"):
+        res = client.get("/api/v1/customers", headers={"Authorization": f"{scheme} {token}"})
+        assert res.status_code == 200
+    assert len(cache_of(app)) == 3  # one verified entry per exact header

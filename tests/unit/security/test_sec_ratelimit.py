@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import time
 
 import pytest
 from limits import parse
@@ -52,7 +53,6 @@ def test_same_decisions_as_the_limits_library() -> None:
     storage = MemoryStorage()
     theirs = SlidingWindowCounterRateLimiter(storage)
     # drive both at the same real moments: theirs reads the wall clock, ours the fake one
-    import time
 
     start = time.time()
     clock.now = start
@@ -102,3 +102,16 @@ def test_limiter_reports_the_tightest_of_several_limits() -> None:
     with pytest.raises(RateLimited) as refused:
         limiter.check("api", "t", "slow down")
     assert refused.value.item.amount == 3
+
+
+@pytest.mark.parametrize("spec", ["3 per minute", "100 per hour;3 per minute"])
+def test_response_headers_count_down_then_refuse(spec: str) -> None:
+    limiter = RateLimiter("memory://", {"api": spec})
+    seen = [dict(limiter.response_headers("api", "t", "slow down")) for _ in range(3)]
+    assert [h["X-RateLimit-Remaining"] for h in seen] == ["2", "1", "0"]
+    assert {h["X-RateLimit-Limit"] for h in seen} == {"3"}
+    reset = int(seen[0]["X-RateLimit-Reset"])
+    assert reset % 60 == 0 and 0 < reset - time.time() <= 60
+    with pytest.raises(RateLimited) as refused:
+        limiter.response_headers("api", "t", "slow down")
+    assert refused.value.first and refused.value.item.amount == 3

@@ -45,7 +45,7 @@ def test_verify_refuses_wrong_or_malformed_stored_hashes(stored: str) -> None:
     assert verify_token_hash(TOKEN, stored) is False
 
 
-@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
 def test_parse_bearer(scheme: str) -> None:
     assert parse_bearer(f"{scheme} {TOKEN}") == (TOKEN_ID, TOKEN)
 
@@ -73,6 +73,7 @@ assert len(GOOD_SECRET) == 43
         (f"Bearer\tgov_{GOOD_ID}_{GOOD_SECRET}", "charset"),
         (f"Bearer gov_{GOOD_ID}_{GOOD_SECRET}\r\n", "charset"),
         (f"Bearer gov_{GOOD_ID}_{GOOD_SECRET[:-1]}é", "charset"),
+        (f"B\u0435arer gov_{GOOD_ID}_{GOOD_SECRET}", "charset"),  # Cyrillic 'е' in the scheme
         (f"Bearer gvx_{GOOD_ID}_{GOOD_SECRET}", "format"),
         (f"Bearer GOV_{GOOD_ID}_{GOOD_SECRET}", "format"),
         (f"Bearer gov-{GOOD_ID}-{GOOD_SECRET}", "format"),
