@@ -63,10 +63,10 @@ class RateLimiter:
         of ``key`` this minute (the one to audit).
         """
         if isinstance(self.strategy, LocalCounter):
-            return self._check_local(self.strategy, name, key, message)
-        items = self.items[name]
+            item, _, remaining, reset = self._count_local(self.strategy, name, key, message)
+            return item, WindowStats(reset, remaining)
         tightest: tuple[RateLimitItem, WindowStats] | None = None
-        for item in items:
+        for item in self.items[name]:
             if not self.strategy.hit(item, PREFIX, name, key):
                 stats = self.strategy.get_window_stats(item, PREFIX, name, key)
                 first = self.strategy.hit(AUDIT_ONCE, PREFIX, "audit", key)
@@ -77,40 +77,36 @@ class RateLimiter:
         assert tightest is not None  # parse_many never returns an empty list
         return tightest
 
-    def _check_local(
-        self, counter: LocalCounter, name: str, key: str, message: str
-    ) -> tuple[RateLimitItem, WindowStats]:
-        """``check`` on the in-process counter: one lock per limit, no key formatting."""
-        tightest: tuple[RateLimitItem, WindowStats] | None = None
-        for item, amount, period, prefix, _ in self._plans[name]:
-            counted, remaining, reset = counter.count(amount, period, prefix + key)
-            stats = WindowStats(reset, remaining)
-            if not counted:
-                raise RateLimited(message, item, stats, counter.hit(AUDIT_ONCE, "audit", key))
-            if tightest is None or remaining < tightest[1].remaining:
-                tightest = (item, stats)
-        assert tightest is not None
-        return tightest
-
     def response_headers(self, name: str, key: str, message: str) -> list[tuple[str, str]]:
-        """``check``, answered as the ``X-RateLimit-*`` headers of the tightest limit.
+        """``check``, answered as the ``X-RateLimit-*`` headers of the tightest limit (the path
+        of every API call: on ``memory://`` the strings are built straight from the counts).
 
-        Raises RateLimited (its ``headers()`` add ``Retry-After``). On ``memory://`` with one
-        limit, this is the path every API call takes, so it builds the strings directly.
+        Raises RateLimited (``headers(..., refused=True)`` adds ``Retry-After``).
         """
-        plan = self._plans[name]
-        if len(plan) == 1 and isinstance(self.strategy, LocalCounter):
-            item, amount, period, prefix, amount_text = plan[0]
-            counted, remaining, reset = self.strategy.count(amount, period, prefix + key)
-            if not counted:
-                first = self.strategy.hit(AUDIT_ONCE, "audit", key)
-                raise RateLimited(message, item, WindowStats(reset, remaining), first)
+        if isinstance(self.strategy, LocalCounter):
+            _, amount, remaining, reset = self._count_local(self.strategy, name, key, message)
             return [
-                ("X-RateLimit-Limit", amount_text),
+                ("X-RateLimit-Limit", amount),
                 ("X-RateLimit-Remaining", str(remaining)),
                 ("X-RateLimit-Reset", str(reset)),
             ]
         return headers(*self.check(name, key, message), refused=False)
+
+    def _count_local(
+        self, counter: LocalCounter, name: str, key: str, message: str
+    ) -> tuple[RateLimitItem, str, int, int]:
+        """Count on the in-process counter, one lock per limit and no key formatting; returns
+        the tightest limit as (item, its amount as text, calls left, end of its window)."""
+        tightest: tuple[RateLimitItem, str, int, int] | None = None
+        for item, amount, period, prefix, amount_text in self._plans[name]:
+            counted, remaining, reset = counter.count(amount, period, prefix + key)
+            if not counted:
+                first = counter.hit(AUDIT_ONCE, PREFIX, "audit", key)
+                raise RateLimited(message, item, WindowStats(reset, remaining), first)
+            if tightest is None or remaining < tightest[2]:
+                tightest = (item, amount_text, remaining, reset)
+        assert tightest is not None  # parse_many never returns an empty list
+        return tightest
 
 
 class LocalCounter:
@@ -166,15 +162,10 @@ class LocalCounter:
         """Calls left now, and when the current fixed window ends (epoch seconds)."""
         key = item.key_for(*identifiers)
         now = self._clock()
-        with self._lock:
-            _window, used = self._state(item.get_expiry(), key, now)
         period = item.get_expiry()
+        with self._lock:
+            _window, used = self._state(period, key, now)
         return WindowStats((now // period + 1) * period, max(0, item.amount - math.ceil(used)))
-
-    def take(self, item: RateLimitItem, key: str) -> tuple[bool, WindowStats]:
-        """``hit`` and then ``get_window_stats`` in one step, for a ready-made ``key``."""
-        counted, remaining, reset = self.count(item.amount, item.get_expiry(), key)
-        return counted, WindowStats(reset, remaining)
 
     def count(self, amount: int, period: int, key: str) -> tuple[bool, int, int]:
         """Count one call of ``key`` unless ``amount`` per ``period`` seconds would be exceeded.

@@ -57,7 +57,8 @@ class VerifiedToken:
 
 
 class TokenCache:
-    """Verified tokens by id, each trusted for ``ttl`` seconds after it was read."""
+    """Verified tokens by the ``Authorization`` header they came in, each trusted for ``ttl``
+    seconds after it was read."""
 
     def __init__(self, ttl: float, clock: Any = time.monotonic) -> None:
         self.ttl = ttl
@@ -68,6 +69,8 @@ class TokenCache:
 
     def get(self, header: str) -> VerifiedToken | None:
         """The entry verified for exactly this ``Authorization`` header, if still fresh."""
+        if self.ttl <= 0:
+            return None
         now = self._clock()
         if now - self._swept_at >= self.ttl:
             self._sweep(now)

@@ -81,3 +81,13 @@ def test_console_forms_still_need_their_csrf_token(app: Any, client: Any) -> Non
     refused = audit(app, "csrf.refused")
     assert [e["details"]["reason"] for e in refused] == ["missing", "invalid"]
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
+def test_a_header_the_answer_set_itself_is_kept_not_doubled(client: Any) -> None:
+    res = client.get("/console-static/console.css")  # Flask's file sending sets Cache-Control
+    res.close()
+    assert res.status_code == 200
+    assert len(res.headers.getlist("Cache-Control")) == 1
+    assert res.headers["Cache-Control"] != "no-store"
+    for name in ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+        assert res.headers.getlist(name) == [SECURITY[name]]

@@ -81,16 +81,16 @@ def test_a_shared_store_without_its_driver_is_a_config_error() -> None:
         RateLimiter("redis://localhost:6379/0", {"api": "1 per minute"})
 
 
-def test_take_counts_and_reports_like_hit_then_window_stats() -> None:
+def test_count_counts_and_reports_like_hit_then_window_stats() -> None:
     clock = Clock(60 * 7000 + 50)
     fused, split = LocalCounter(clock), LocalCounter(clock)
     three = parse("3 per minute")
     for _ in range(4):
-        counted, stats = fused.take(three, "k")
+        counted, remaining, reset = fused.count(3, 60, "k")
         assert counted == split.hit(three, "k")
-        assert stats == split.get_window_stats(three, "k")
+        assert (reset, remaining) == split.get_window_stats(three, "k")
         clock.now += 4
-    assert not counted and stats.remaining == 0
+    assert not counted and remaining == 0
 
 
 def test_limiter_reports_the_tightest_of_several_limits() -> None:
