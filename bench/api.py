@@ -34,6 +34,7 @@ import time
 import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from bench_db import PG_ADMIN, describe, fresh_postgres
@@ -254,8 +255,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def measure(args: Any, env: dict[str, str], work: Path) -> None:
-    """Load data, start the servers, warm each one up, then run every workload ``--rounds``
-    times, interleaved (baseline, probe, ..., baseline, probe, ...), and print medians.
+    """Load data, start the servers, then run every workload ``--rounds`` times, interleaved
+    (baseline, probe, ..., baseline, probe, ...), each server warmed up right before its first
+    run, and print medians.
 
     Each ratio is taken against the baseline of the same round, then the median over rounds is
     printed with the lowest and highest round: on a shared 2-core machine the load drifts over
@@ -297,19 +299,13 @@ def measure(args: Any, env: dict[str, str], work: Path) -> None:
             errors = int(sum(r["non2xx"] + r["socket_errors"] for r in rs))
             spread = f"{min(ratios[name]):.2f}-{max(ratios[name]):.2f}"
             print(
-                f"{name:<36}{_median([r['rps'] for r in rs]):>8.0f}"
-                f"{_median([r['p50'] for r in rs]):>8.2f}{_median([r['p99'] for r in rs]):>8.2f}"
-                f"{_median(ratios[name]):>6.2f}x{spread:>11}"
-                f"{_median([r['cpu_us'] for r in rs]):>8.0f}{_median(cpu_ratios[name]):>10.2f}x"
+                f"{name:<36}{median([r['rps'] for r in rs]):>8.0f}"
+                f"{median([r['p50'] for r in rs]):>8.2f}{median([r['p99'] for r in rs]):>8.2f}"
+                f"{median(ratios[name]):>6.2f}x{spread:>11}"
+                f"{median([r['cpu_us'] for r in rs]):>8.0f}{median(cpu_ratios[name]):>10.2f}x"
                 f"{errors:>7}",
                 flush=True,
             )
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def parse_args() -> argparse.Namespace:

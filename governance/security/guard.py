@@ -259,6 +259,10 @@ API_LIMITED = "too many requests; retry after the delay in the Retry-After heade
 LOGIN_LIMITED = "too many sign-in attempts from this address; wait a minute and retry"
 
 
+def _address(req: Request) -> str:
+    return f"address:{req.remote_addr or '-'}"
+
+
 def init_rate_limits(app: Flask) -> RateLimiter:
     """The API limit (per token, else address) and the sign-in limit (per address).
 
@@ -284,9 +288,9 @@ def check_rate_limits(
     if req.path.startswith("/api/"):
         token_id = state.token_id
         scope, message = "api", API_LIMITED
-        key = f"token:{token_id}" if token_id else f"address:{req.remote_addr or '-'}"
+        key = f"token:{token_id}" if token_id else _address(req)
     elif req.method == "POST" and req.endpoint in LOGIN_ENDPOINTS:
-        scope, key, message = "login", f"address:{req.remote_addr or '-'}", LOGIN_LIMITED
+        scope, key, message = "login", _address(req), LOGIN_LIMITED
     else:
         return
     limiter: RateLimiter = app.extensions["governance.limiter"]
