@@ -80,6 +80,17 @@ def index() -> Any:
     )
 
 
+def _render_then_commit(template: str, **context: Any) -> str:
+    """Render a page, then commit the audit entries of the reads it shows.
+
+    A page that fails to render raises before the commit, and the error handler rolls the reads
+    back with it: the log never says a customer was shown to someone who got an error page.
+    """
+    html = render_template(template, **context)
+    db.session.commit()
+    return html
+
+
 @bp.get("/customers", endpoint="customers")
 def customers_page() -> Any:
     filters = {
@@ -90,32 +101,30 @@ def customers_page() -> Any:
     page = customer_service.list_customers(
         current_call(), filters, cursor=request.args.get("cursor") or None, limit=25
     )
-    db.session.commit()
-    return render_template("customers.html", page=page, filters=filters)
+    return _render_then_commit("customers.html", page=page, filters=filters)
 
 
 @bp.route("/customers/<customer_id>", methods=["GET", "POST"])
 def customer(customer_id: str) -> Any:
-    """A customer, masked; a DPO may reveal it in clear by giving a reason (audited)."""
+    """A customer, masked; a DPO may reveal it in clear by giving a reason (audited).
+
+    Orders and interactions are listed only to roles the policy lets read them through the API,
+    and only in the columns their visibility shows: the page shows what the API would answer.
+    """
     from governance.console.forms import RevealForm
+    from governance.console.records_view import record_sections
     from governance.security.masking import default_visibility
-    from governance.services import records
 
     call = current_call()
     form = RevealForm()
     reason = form.reason.data.strip() if form.validate_on_submit() else None
     doc = customer_service.get_customer(call, customer_id, reveal_reason=reason)
-    orders = records.list_orders(call, customer_id)["items"]
-    interactions = records.list_interactions(call, customer_id)["items"]
-    db.session.commit()
-    can_reveal = default_visibility().can_reveal(call.actor.roles)
-    return render_template(
+    return _render_then_commit(
         "customer.html",
         c=doc,
-        orders=orders,
-        interactions=interactions,
+        sections=record_sections(call, customer_id),
         form=form,
-        can_reveal=can_reveal,
+        can_reveal=default_visibility().can_reveal(call.actor.roles),
         revealed=reason is not None,
     )
 
