@@ -57,26 +57,42 @@ def readyz() -> Any:
     return jsonify({"ready": ready}), 200 if ready else 503
 
 
+# Each dashboard figure and the pages (endpoints) it summarises: a role sees a figure only if it
+# may open one of them, so the dashboard tells nobody more than their own pages would.
+DASHBOARD = {
+    "customers": ("console.customers", "console.report_data_inventory"),
+    "orders": ("api.list_orders", "console.report_data_inventory"),
+    "interactions": ("api.list_interactions", "console.report_data_inventory"),
+    "audit entries": ("console.audit",),
+    "running jobs": ("console.jobs",),
+}
+
+
+def _count(model: Any, *where: Any) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
 @bp.get("/")
 def index() -> Any:
-    session = db.session
-    figures = {
-        "customers": session.scalar(select(func.count()).select_from(Customer)) or 0,
-        "orders": session.scalar(select(func.count()).select_from(Order)) or 0,
-        "interactions": session.scalar(select(func.count()).select_from(Interaction)) or 0,
-        "audit entries": tree_size(session),
-        "running jobs": session.scalar(
-            select(func.count()).select_from(Job).where(Job.state.in_(("queued", "running")))
-        )
-        or 0,
-    }
+    from governance.console.visible import may_get
     from governance.services.pii_review import undeclared_confirmed
 
+    call = current_call()
+    roles = call.actor.roles
+    counts = {
+        "customers": lambda: _count(Customer),
+        "orders": lambda: _count(Order),
+        "interactions": lambda: _count(Interaction),
+        "audit entries": lambda: tree_size(db.session),
+        "running jobs": lambda: _count(Job, Job.state.in_(("queued", "running"))),
+    }
+    figures = {k: count() for k, count in counts.items() if may_get(roles, *DASHBOARD[k])}
     return render_template(
         "dashboard.html",
         figures=figures,
-        jobs=jobs.recent(session, 5),
-        pii_undeclared=undeclared_confirmed(current_call()),
+        jobs=jobs.recent(db.session, 5) if may_get(roles, "console.jobs") else None,
+        # An alert every role sees (issue 6): a count of places, no customer data.
+        pii_undeclared=undeclared_confirmed(call),
     )
 
 
@@ -112,7 +128,7 @@ def customer(customer_id: str) -> Any:
     and only in the columns their visibility shows: the page shows what the API would answer.
     """
     from governance.console.forms import RevealForm
-    from governance.console.records_view import record_sections
+    from governance.console.visible import record_sections
     from governance.security.masking import default_visibility
 
     call = current_call()

@@ -55,6 +55,15 @@ CLEAR_VALUES = {
     "occurred_at": ("interactions", "2026-02-11"),
     "note": ("interactions", "Kettle-Q5"),
 }
+# Each dashboard figure and the routes whose right it summarises (the data-inventory report
+# counts the rows of every table).
+DASHBOARD = {
+    "customers": ("/customers", "/reports/data-inventory"),
+    "orders": (ORDERS_ROUTE, "/reports/data-inventory"),
+    "interactions": (INTERACTIONS_ROUTE, "/reports/data-inventory"),
+    "audit entries": ("/audit",),
+    "running jobs": ("/jobs",),
+}
 # Pages that answer 404 until something exists (no PII scan has run in the demo).
 NOTHING_YET = {"console.report_pii_discovery": 404}
 INLINE_CODE = (
@@ -171,6 +180,16 @@ def test_every_console_page_as_every_role(app: Any, demo: dict[str, str], role: 
         if res.mimetype == "text/html":
             assert_no_inline_code(path, body)
     _check_customer_page(app, client, authz, role, demo["customer_id"], audit_of(app, actor_id))
+    _check_dashboard(client, authz, role)
+
+
+def _check_dashboard(client: Any, authz: Authorizer, role: str) -> None:
+    """A figure or the recent jobs are shown only to roles that may open what they summarise."""
+    body = client.get("/").get_data(as_text=True)
+    for figure, routes in DASHBOARD.items():
+        may = any(authz.allowed([role], route, "GET") for route in routes)
+        assert (f'data-figure="{figure}"' in body) == may, (role, figure)
+    assert ('id="recent-jobs"' in body) == authz.allowed([role], "/jobs", "GET"), role
 
 
 def _check_customer_page(

@@ -1,15 +1,17 @@
-"""The orders and interactions sections of the console's customer page.
+"""What a console page shows to the signed-in roles: no more than their policy lets them read.
 
-The console shows exactly what the role may read through the API: a section is read (and its
-read audited) only when the Casbin policy lets one of the caller's roles ``GET`` the matching API
-route, and its columns are the fields ``visibility.yaml`` does not hide from those roles. So a
-support agent, whom the policy refuses ``GET /api/v1/customers/:id/orders``, sees no orders at
-all, and an order field hidden from a role is not a column of its page.
+The customer page lists orders and interactions the way the API would answer the same person:
+a section is read (and its read audited) only when the Casbin policy lets one of the caller's
+roles ``GET`` the matching API route, and its columns are the fields ``visibility.yaml`` does not
+hide from those roles. So a support agent, whom the policy refuses
+``GET /api/v1/customers/:id/orders``, sees no orders at all, and an order field hidden from a
+role is not a column of its page. The dashboard shows a figure only to roles that may open a
+page it summarises.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +67,7 @@ def record_sections(call: Call, customer_id: str) -> list[dict[str, Any]]:
     roles = list(call.actor.roles)
     out = []
     for section in SECTIONS:
-        if not may_read(roles, section.api_endpoint):
+        if not may_get(roles, section.api_endpoint):
             continue
         columns = visible_columns(roles, section.columns)
         items = section.read(call, customer_id)["items"]
@@ -80,13 +82,14 @@ def record_sections(call: Call, customer_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def may_read(roles: list[str], endpoint: str) -> bool:
-    """True if the policy lets one of ``roles`` GET the API route of ``endpoint``."""
+def may_get(roles: Iterable[str], *endpoints: str) -> bool:
+    """True if the policy lets one of ``roles`` GET the route of one of ``endpoints``."""
     from governance.security.guard import authorizer
     from governance.web import rule_pattern
 
-    rule = next(r for r in current_app.url_map.iter_rules() if r.endpoint == endpoint)
-    return authorizer().allowed(frozenset(roles), rule_pattern(rule.rule), "GET")
+    rules = {r.endpoint: r.rule for r in current_app.url_map.iter_rules()}
+    decide, held = authorizer(), frozenset(roles)
+    return any(decide.allowed(held, rule_pattern(rules[e]), "GET") for e in endpoints)
 
 
 def visible_columns(
