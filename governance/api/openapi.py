@@ -318,13 +318,9 @@ def openapi_json() -> Response:
 
 
 DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Governance API</title><style>
-body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-h2{border-bottom:1px solid #ccd;margin-top:2rem}
-.m{display:inline-block;width:4.5rem;font-weight:700;text-transform:uppercase}
-.get{color:#1565c0}.post{color:#2e7d32}.patch{color:#ef6c00}.delete{color:#c62828}
-code,pre{background:#f3f5f8;padding:.1rem .3rem;border-radius:3px}pre{padding:.6rem;overflow:auto}
-</style></head><body><h1>Governance Server data API</h1>
+<title>Governance API</title>
+<link rel="stylesheet" href="{{ url_for('static', filename='api-docs.css') }}">
+</head><body><h1>Governance Server data API</h1>
 <p>{{ doc.info.description }} Machine-readable: <a href="openapi.json">openapi.json</a>.</p>
 {% for path, methods in doc.paths.items() %}<h2><code>/api/v1{{ path }}</code></h2>
 {% for method, o in methods.items() %}

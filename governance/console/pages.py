@@ -57,27 +57,54 @@ def readyz() -> Any:
     return jsonify({"ready": ready}), 200 if ready else 503
 
 
+# Each dashboard figure and the pages (endpoints) it summarises: a role sees a figure only if it
+# may open one of them, so the dashboard tells nobody more than their own pages would.
+DASHBOARD = {
+    "customers": ("console.customers", "console.report_data_inventory"),
+    "orders": ("api.list_orders", "console.report_data_inventory"),
+    "interactions": ("api.list_interactions", "console.report_data_inventory"),
+    "audit entries": ("console.audit",),
+    "running jobs": ("console.jobs",),
+}
+
+
+def _count(model: Any, *where: Any) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
 @bp.get("/")
 def index() -> Any:
-    session = db.session
-    figures = {
-        "customers": session.scalar(select(func.count()).select_from(Customer)) or 0,
-        "orders": session.scalar(select(func.count()).select_from(Order)) or 0,
-        "interactions": session.scalar(select(func.count()).select_from(Interaction)) or 0,
-        "audit entries": tree_size(session),
-        "running jobs": session.scalar(
-            select(func.count()).select_from(Job).where(Job.state.in_(("queued", "running")))
-        )
-        or 0,
-    }
+    from governance.console.visible import may_get
     from governance.services.pii_review import undeclared_confirmed
 
+    call = current_call()
+    roles = call.actor.roles
+    counts = {
+        "customers": lambda: _count(Customer),
+        "orders": lambda: _count(Order),
+        "interactions": lambda: _count(Interaction),
+        "audit entries": lambda: tree_size(db.session),
+        "running jobs": lambda: _count(Job, Job.state.in_(("queued", "running"))),
+    }
+    figures = {k: count() for k, count in counts.items() if may_get(roles, *DASHBOARD[k])}
     return render_template(
         "dashboard.html",
         figures=figures,
-        jobs=jobs.recent(session, 5),
-        pii_undeclared=undeclared_confirmed(current_call()),
+        jobs=jobs.recent(db.session, 5) if may_get(roles, "console.jobs") else None,
+        # An alert every role sees (issue 6): a count of places, no customer data.
+        pii_undeclared=undeclared_confirmed(call),
     )
+
+
+def _render_then_commit(template: str, **context: Any) -> str:
+    """Render a page, then commit the audit entries of the reads it shows.
+
+    A page that fails to render raises before the commit, and the error handler rolls the reads
+    back with it: the log never says a customer was shown to someone who got an error page.
+    """
+    html = render_template(template, **context)
+    db.session.commit()
+    return html
 
 
 @bp.get("/customers", endpoint="customers")
@@ -90,32 +117,30 @@ def customers_page() -> Any:
     page = customer_service.list_customers(
         current_call(), filters, cursor=request.args.get("cursor") or None, limit=25
     )
-    db.session.commit()
-    return render_template("customers.html", page=page, filters=filters)
+    return _render_then_commit("customers.html", page=page, filters=filters)
 
 
 @bp.route("/customers/<customer_id>", methods=["GET", "POST"])
 def customer(customer_id: str) -> Any:
-    """A customer, masked; a DPO may reveal it in clear by giving a reason (audited)."""
+    """A customer, masked; a DPO may reveal it in clear by giving a reason (audited).
+
+    Orders and interactions are listed only to roles the policy lets read them through the API,
+    and only in the columns their visibility shows: the page shows what the API would answer.
+    """
     from governance.console.forms import RevealForm
+    from governance.console.visible import record_sections
     from governance.security.masking import default_visibility
-    from governance.services import records
 
     call = current_call()
     form = RevealForm()
     reason = form.reason.data.strip() if form.validate_on_submit() else None
     doc = customer_service.get_customer(call, customer_id, reveal_reason=reason)
-    orders = records.list_orders(call, customer_id)["items"]
-    interactions = records.list_interactions(call, customer_id)["items"]
-    db.session.commit()
-    can_reveal = default_visibility().can_reveal(call.actor.roles)
-    return render_template(
+    return _render_then_commit(
         "customer.html",
         c=doc,
-        orders=orders,
-        interactions=interactions,
+        sections=record_sections(call, customer_id),
         form=form,
-        can_reveal=can_reveal,
+        can_reveal=default_visibility().can_reveal(call.actor.roles),
         revealed=reason is not None,
     )
 
