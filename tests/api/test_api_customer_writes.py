@@ -5,9 +5,11 @@ rate-limited per caller)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import csrf_headers, customer_doc, login_as, make_app, make_token
 
 from governance.models import AuditEntry
@@ -204,14 +206,20 @@ def test_refused_and_failed_customer_calls_are_audited_with_field_names(
     assert "address.line1" in created["details"]["subfields"]
 
 
-def lookup_app(database_url: str, tmp_path: Path) -> Any:
-    return make_app(database_url, tmp_path / "instance2", LOOKUP_RATE_LIMIT="3 per minute")
+@pytest.fixture
+def lookup_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """The app with a lookup limit of 3 per minute (its engine closed afterwards)."""
+    from governance.extensions import db
+
+    app = make_app(database_url, tmp_path / "instance", LOOKUP_RATE_LIMIT="3 per minute")
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
-def test_filter_lookups_by_a_masked_role_count_against_the_lookup_limit(
-    database_url: str, tmp_path: Path
-) -> None:
-    app = lookup_app(database_url, tmp_path)
+def test_filter_lookups_by_a_masked_role_count_against_the_lookup_limit(lookup_app: Any) -> None:
+    app = lookup_app
     crm = {"Authorization": f"Bearer {make_token(app, 'crm_app')}"}
     client = app.test_client()
     create(client, crm)
@@ -229,9 +237,9 @@ def test_filter_lookups_by_a_masked_role_count_against_the_lookup_limit(
 
 
 def test_duplicate_checks_a_masked_role_drives_count_against_the_lookup_limit(
-    database_url: str, tmp_path: Path
+    lookup_app: Any,
 ) -> None:
-    app = lookup_app(database_url, tmp_path)
+    app = lookup_app
     crm = {"Authorization": f"Bearer {make_token(app, 'crm_app')}"}
     client = app.test_client()
     mine = create(client, crm, **other(2))
