@@ -188,6 +188,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Sign-in attempts (POST /login and /login/mfa) per client address.",
     ),
     Setting(
+        "LOOKUP_RATE_LIMIT",
+        _rate_limit,
+        "20 per minute;300 per day",
+        "Lookups by blind index per caller (user or service account) that sees a compared "
+        "field masked: `email`, `phone`, `national_id` and `external_ref` filters, and "
+        "creates or updates whose duplicate check compares such a field. Tighter than "
+        "`GOVERNANCE_RATE_LIMIT`: each lookup answers whether a guessed value exists.",
+    ),
+    Setting(
         "RATELIMIT_STORAGE",
         _storage_uri,
         "memory://",

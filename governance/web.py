@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -67,6 +68,23 @@ def current_call() -> Call:
     from flask import current_app
 
     return deps(current_app).call(db.session, g.get("actor") or anonymous())
+
+
+def count_customer_lookup(sent: Iterable[str]) -> None:
+    """Count a lookup by blind index (filters, or fields a duplicate check compares) against
+    GOVERNANCE_LOOKUP_RATE_LIMIT when the caller sees a compared field masked.
+
+    Raises RateLimited (429 with Retry-After); API and console both call it, so neither is an
+    unmetered oracle (``services/customer_disclosure.py``).
+    """
+    from flask import current_app
+
+    from governance.security.guard import count_lookup
+    from governance.services.customer_disclosure import lookup_is_limited
+
+    actor = g.get("actor") or anonymous()
+    if lookup_is_limited(actor, sent):
+        count_lookup(current_app, actor, request.environ.setdefault(RESPONSE_HEADERS, []))
 
 
 def anonymous() -> Actor:

@@ -1,20 +1,68 @@
-"""Customers, their orders and interactions."""
+"""Customers, their orders and interactions.
+
+Every view is wrapped by ``audited``: a refused or failed call (404, 409, 422, 429, ...) is
+audited with the names of the fields or filters it tried, in its own transaction, before the
+error is answered. Lookups by blind index a masked role drives count against the lookup limit
+(``services/customer_disclosure.py``).
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify, request
 
 from governance.api import bp, created, json_body, page_size, purpose, require_recent_password
 from governance.database import release_deleted_pages
-from governance.errors import ValidationError
+from governance.errors import GovernanceError, ValidationError
 from governance.extensions import db
+from governance.services import customer_disclosure as disclosure
 from governance.services import customers, records
+from governance.services.customer_input import attempted_fields
 from governance.services.listing import FILTERS
-from governance.web import current_call
+from governance.web import count_customer_lookup, current_call
 
 PAGING = ("cursor", "limit", "purpose", "reveal")
+RECORD_FIELDS = {
+    "orders": records.ORDER_FIELDS,
+    "interactions": records.INTERACTION_FIELDS,
+}
+
+
+def audited(action: str, resource: str = "customers") -> Callable[[Any], Any]:
+    """Audit the view's refusals and failures (GovernanceError) as ``action``, then re-raise."""
+
+    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except GovernanceError as exc:
+                disclosure.record_refusal(
+                    current_call(),
+                    action,
+                    exc,
+                    subject_id=kwargs.get("customer_id"),
+                    resource=resource,
+                    details=_attempted(resource),
+                )
+                raise
+
+        return run
+
+    return wrap
+
+
+def _attempted(resource: str) -> dict[str, Any]:
+    """Field names of the body, or filter names of the query: names, never values."""
+    if request.method in ("GET", "DELETE"):
+        names = [k for k in request.args if k in FILTERS]
+        unknown = [k for k in request.args if k not in FILTERS and k not in PAGING]
+        return {"filters": sorted(names), "unknown_parameters": len(unknown)}
+    data = request.get_json(silent=True) if request.is_json else None
+    return attempted_fields(data, RECORD_FIELDS.get(resource, customers.FIELDS))
 
 
 def _reveal_reason() -> str | None:
@@ -30,8 +78,10 @@ def _reveal_reason() -> str | None:
 
 
 @bp.get("/customers")
+@audited("customer.list")
 def list_customers() -> Any:
     filters = {k: v for k, v in request.args.items() if k not in PAGING}
+    count_customer_lookup(filters)
     unknown = [k for k in filters if k not in FILTERS]
     if unknown:
         raise ValidationError(
@@ -49,8 +99,11 @@ def list_customers() -> Any:
 
 
 @bp.post("/customers")
+@audited("customer.create")
 def create_customer() -> Any:
-    doc = customers.create_customer(current_call(), json_body())
+    data = json_body()
+    count_customer_lookup(data if isinstance(data, dict) else ())
+    doc = customers.create_customer(current_call(), data)
     db.session.commit()
     response = created(doc)
     response.headers["Location"] = f"/api/v1/customers/{doc['id']}"
@@ -58,6 +111,7 @@ def create_customer() -> Any:
 
 
 @bp.get("/customers/<customer_id>")
+@audited("customer.read")
 def get_customer(customer_id: str) -> Any:
     reason = _reveal_reason()
     doc = customers.get_customer(
@@ -68,13 +122,17 @@ def get_customer(customer_id: str) -> Any:
 
 
 @bp.patch("/customers/<customer_id>")
+@audited("customer.update")
 def update_customer(customer_id: str) -> Any:
-    doc = customers.update_customer(current_call(), customer_id, json_body())
+    data = json_body()
+    count_customer_lookup(data if isinstance(data, dict) else ())
+    doc = customers.update_customer(current_call(), customer_id, data)
     db.session.commit()
     return jsonify(doc)
 
 
 @bp.delete("/customers/<customer_id>")
+@audited("customer.erase")
 def delete_customer(customer_id: str) -> Any:
     require_recent_password()
     result = customers.erase_customer(current_call(), customer_id, request.args.get("request_ref"))
@@ -84,6 +142,7 @@ def delete_customer(customer_id: str) -> Any:
 
 
 @bp.get("/customers/<customer_id>/orders")
+@audited("order.list", "orders")
 def list_orders(customer_id: str) -> Any:
     result = records.list_orders(current_call(), customer_id, purpose())
     db.session.commit()
@@ -91,6 +150,7 @@ def list_orders(customer_id: str) -> Any:
 
 
 @bp.post("/customers/<customer_id>/orders")
+@audited("order.create", "orders")
 def add_order(customer_id: str) -> Any:
     doc = records.add_order(current_call(), customer_id, json_body())
     db.session.commit()
@@ -98,6 +158,7 @@ def add_order(customer_id: str) -> Any:
 
 
 @bp.get("/customers/<customer_id>/interactions")
+@audited("interaction.list", "interactions")
 def list_interactions(customer_id: str) -> Any:
     result = records.list_interactions(current_call(), customer_id, purpose())
     db.session.commit()
@@ -105,6 +166,7 @@ def list_interactions(customer_id: str) -> Any:
 
 
 @bp.post("/customers/<customer_id>/interactions")
+@audited("interaction.create", "interactions")
 def add_interaction(customer_id: str) -> Any:
     doc = records.add_interaction(current_call(), customer_id, json_body())
     db.session.commit()

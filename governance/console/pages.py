@@ -15,7 +15,7 @@ from governance.models import Customer, Interaction, Job, Order
 from governance.services import customers as customer_service
 from governance.services import inventory, jobs
 from governance.services.auditlog import tree_size
-from governance.web import current_call
+from governance.web import count_customer_lookup, current_call
 
 
 def _migrations_current(conn: Connection) -> tuple[bool, str | None, str | None]:
@@ -114,6 +114,7 @@ def customers_page() -> Any:
         for k, v in request.args.items()
         if k in ("email", "phone", "national_id", "country") and v
     }
+    count_customer_lookup(filters)  # the same lookup limit as the API's filters
     page = customer_service.list_customers(
         current_call(), filters, cursor=request.args.get("cursor") or None, limit=25
     )

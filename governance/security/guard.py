@@ -271,7 +271,11 @@ def init_rate_limits(app: Flask) -> RateLimiter:
     """
     limiter = RateLimiter(
         app.config["RATELIMIT_STORAGE"],
-        {"api": str(app.config["RATE_LIMIT"]), "login": str(app.config["LOGIN_RATE_LIMIT"])},
+        {
+            "api": str(app.config["RATE_LIMIT"]),
+            "login": str(app.config["LOGIN_RATE_LIMIT"]),
+            "lookup": str(app.config["LOOKUP_RATE_LIMIT"]),
+        },
     )
     app.extensions["governance.limiter"] = limiter
     return limiter
@@ -301,4 +305,21 @@ def check_rate_limits(
         if exc.first:  # audited once per key and minute, not per refused call
             details = {"limit": limiter.specs[scope], "scope": scope, "path": req.path}
             record_refusal(state.actor or _anonymous(), "rate_limit.exceeded", details)
+        raise
+
+
+LOOKUP_LIMITED = "too many lookups of customer data; retry after the delay in Retry-After"
+
+
+def count_lookup(app: Flask, actor: Actor, out: list[tuple[str, str]]) -> None:
+    """Count one blind-index lookup of ``actor`` (per user or service account, not per token).
+
+    Raises RateLimited (429, with ``Retry-After`` appended to ``out``); the caller audits it.
+    """
+    limiter: RateLimiter = app.extensions["governance.limiter"]
+    try:
+        limiter.check("lookup", f"{actor.type}:{actor.id or actor.client}", LOOKUP_LIMITED)
+    except RateLimited as exc:
+        refused = ratelimit_headers(exc.item, exc.stats, refused=True)
+        out += [h for h in refused if h[0] == "Retry-After"]  # the api limit's X-RateLimit-* stay
         raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +19,10 @@ from governance.errors import Conflict, MalformedRequest, NotFound, ValidationEr
 from governance.models import Customer, DataKey, Tombstone
 from governance.models.ids import is_id, new_id
 from governance.security.masking import apply_visibility
+from governance.services import customer_disclosure as disclosure
 from governance.services import normalise as norm
 from governance.services.context import Call
+from governance.services.customer_input import changed_subfields, merge_nested, refuse_masks
 from governance.services.listing import customer_query
 from governance.services.protection import SubjectErased
 
@@ -200,11 +203,9 @@ def present(call: Call, doc: dict[str, Any], reveal: bool) -> tuple[dict[str, An
 
 def create_customer(call: Call, data: Any, *, reveal: bool = False) -> dict[str, Any]:
     """Validate, check for duplicates, encrypt and store a new customer."""
+    refuse_masks(data, {})
     clean = validate_customer(data, default_region=call.settings.get("DEFAULT_REGION", "CN"))
-    duplicate = find_duplicate(call, lookup_keys(call, clean))
-    if duplicate:
-        raise Conflict(f"a customer with the same {duplicate[1]} exists: {duplicate[0]}")
-    _check_external_ref(call, clean.get("external_ref"))
+    refuse_conflicts(call, lookup_keys(call, clean), clean.get("external_ref"))
     now = call.now()
     customer = Customer(id=new_id(), created_at=now, updated_at=now, marketing={})
     key = call.vault.create_subject_key(call.session, customer.id)
@@ -222,6 +223,29 @@ def create_customer(call: Call, data: Any, *, reveal: bool = False) -> dict[str,
         details={"fields": sorted(k for k, v in clean.items() if v not in (None, {}))},
     )
     return doc
+
+
+def refuse_conflicts(
+    call: Call, lookup: Lookup, ref: str | None, exclude: str | None = None
+) -> None:
+    """Raise Conflict when a unique value is taken, worded for what the caller may see.
+
+    Both checks always run, so neither the order of the checks nor which one matched shows in
+    the answer to a caller that sees the compared fields masked (customer_disclosure.py).
+    """
+    found = []
+    duplicate = find_duplicate(call, lookup, exclude=exclude)
+    if duplicate:
+        found.append(f"a customer with the same {duplicate[1]} exists: {duplicate[0]}")
+    try:
+        _check_external_ref(call, ref, exclude)
+    except Conflict as exc:
+        found.append(exc.detail)
+    if found:
+        compared = [name for name in ("email", "phone", "national_id") if getattr(lookup, name)]
+        compared += ["full_name"] if lookup.name_dob else []
+        compared += ["external_ref"] if ref is not None else []
+        raise disclosure.conflict(call.actor, compared, found)
 
 
 def _check_external_ref(call: Call, ref: str | None, exclude: str | None = None) -> None:
@@ -269,19 +293,26 @@ def get_customer(
 
 
 def update_customer(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
-    """Apply a partial update (JSON merge semantics: null removes a field)."""
-    clean = validate_customer(
-        data, partial=True, default_region=call.settings.get("DEFAULT_REGION", "CN")
-    )
+    """Apply a JSON Merge Patch (RFC 7396): nested objects merge, null removes a field.
+
+    Raises ValidationError for invalid or masked values, NotFound, and Conflict.
+    """
+    region = call.settings.get("DEFAULT_REGION", "CN")
+    if not isinstance(data, dict):
+        validate_customer(data, partial=True, default_region=region)  # raises
     customer = load(call, customer_id)
     key = call.vault.subject_key(call.session, customer.id)
-    merged = {**decrypt_customer(call, customer, key, ("full_name", "date_of_birth")), **clean}
-    duplicate = find_duplicate(call, lookup_keys(call, merged), exclude=customer.id)
-    if duplicate:
-        raise Conflict(f"a customer with the same {duplicate[1]} exists: {duplicate[0]}")
-    if "external_ref" in clean:
-        _check_external_ref(call, clean["external_ref"], exclude=customer.id)
-    apply_fields(call, customer, clean, key)
+    wanted = {"full_name", "date_of_birth"} | {name for name in data if name in FIELDS}
+    current = decrypt_customer(call, customer, key, sorted(wanted))
+    refuse_masks(data, current)
+    clean = validate_customer(merge_nested(data, current), partial=True, default_region=region)
+    lookup = lookup_keys(call, {**current, **clean})
+    # only the values this patch changes are checked: a patch of the language is not refused
+    # for a name + birth date the record already had
+    renamed = "full_name" in clean or "date_of_birth" in clean
+    checked = lookup if renamed else dataclasses.replace(lookup, name_dob=None)
+    refuse_conflicts(call, checked, clean.get("external_ref"), exclude=customer.id)
+    apply_fields(call, customer, clean, key, lookup)
     customer.updated_at = call.now()
     call.session.flush()
     doc, _ = present(call, to_document(call, customer, key), False)
@@ -292,7 +323,7 @@ def update_customer(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
         now=call.now(),
         resource=TABLE,
         subject_id=customer.id,
-        details={"fields": sorted(clean)},
+        details={"fields": sorted(clean), "subfields": changed_subfields(current, clean)},
     )
     return doc
 
