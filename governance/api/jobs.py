@@ -23,12 +23,13 @@ IMPORT_TYPES = {
 
 @bp.get("/jobs")
 def list_jobs() -> Any:
-    return jsonify({"items": [jobs.describe(j) for j in jobs.recent(db.session)]})
+    actor = current_call().actor
+    return jsonify({"items": [jobs.describe(j) for j in jobs.recent(db.session, actor=actor)]})
 
 
 @bp.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Any:
-    return jsonify(jobs.describe(jobs.get(db.session, job_id)))
+    return jsonify(jobs.describe(jobs.get(db.session, job_id, current_call().actor)))
 
 
 @bp.post("/imports")

@@ -75,7 +75,7 @@ def index() -> Any:
     return render_template(
         "dashboard.html",
         figures=figures,
-        jobs=jobs.recent(session, 5),
+        jobs=jobs.recent(session, 5, current_call().actor),
         pii_undeclared=undeclared_confirmed(current_call()),
     )
 
@@ -123,13 +123,14 @@ def customer(customer_id: str) -> Any:
 @bp.get("/jobs", endpoint="jobs")
 def jobs_page() -> Any:
     return render_template(
-        "jobs.html", jobs=[jobs.describe(j) for j in jobs.recent(db.session, 100)]
+        "jobs.html",
+        jobs=[jobs.describe(j) for j in jobs.recent(db.session, 100, current_call().actor)],
     )
 
 
 @bp.get("/jobs/<job_id>")
 def job_page(job_id: str) -> Any:
-    job = jobs.describe(jobs.get(db.session, job_id))
+    job = jobs.describe(jobs.get(db.session, job_id, current_call().actor))
     if request.accept_mimetypes.best == "application/json":
         return jsonify(job)
     return render_template("job.html", job=job)

@@ -193,11 +193,24 @@ def _finish(
     return job
 
 
-def get(session: Session, job_id: str) -> Job:
-    """A job by id; NotFound otherwise."""
+# Roles that oversee every job (and the system itself); anyone else sees only their own jobs.
+SEES_ALL_JOBS = frozenset({"admin", "dpo", "system"})
+
+
+def sees_all(actor: Actor | None) -> bool:
+    """True for callers that oversee every job (None: an internal caller such as the CLI)."""
+    return actor is None or actor.type == "system" or bool(SEES_ALL_JOBS & set(actor.roles))
+
+
+def get(session: Session, job_id: str, actor: Actor | None = None) -> Job:
+    """A job by id, as ``actor`` may see it; NotFound otherwise.
+
+    Another owner's job is answered exactly like a missing one (not 403), so ids cannot be
+    confirmed by guessing.
+    """
     job = session.get(Job, job_id) if is_id(job_id) else None
-    if job is None:
-        raise NotFound(f"no job {job_id}")
+    if job is None or not (sees_all(actor) or (actor and job.created_by == actor.id)):
+        raise NotFound("no such job")
     return job
 
 
@@ -226,6 +239,10 @@ def describe(job: Job) -> dict[str, Any]:
     }
 
 
-def recent(session: Session, limit: int = 50) -> list[Job]:
-    """The most recent jobs, newest first."""
-    return list(session.scalars(select(Job).order_by(Job.created_at.desc()).limit(limit)))
+def recent(session: Session, limit: int = 50, actor: Actor | None = None) -> list[Job]:
+    """The most recent jobs ``actor`` may see, newest first."""
+    query = select(Job).order_by(Job.created_at.desc()).limit(limit)
+    if not sees_all(actor):
+        assert actor is not None
+        query = query.where(Job.created_by == actor.id)
+    return list(session.scalars(query))
