@@ -195,6 +195,13 @@ SETTINGS: tuple[Setting, ...] = (
         "workers each counts separately (the effective limit is N times higher). Point it at a "
         "shared store, e.g. `redis://host:6379/0` (needs the `redis` package), to count once.",
     ),
+    Setting(
+        "JOB_UNCLAIMED_SECONDS",
+        _positive_int,
+        60,
+        "A job still queued after this many seconds is shown as unclaimed, with the fix (start "
+        "`governance worker`, or serve without `--no-jobs`).",
+    ),
     Setting("LOG_LEVEL", _str, "INFO", "Python logging level."),
     Setting("DEV", _bool, False, "Development mode: allows generated dev keys."),
 )

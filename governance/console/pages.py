@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, jsonify, render_template, request
 from sqlalchemy import Connection, func, select, text
 
+from governance.api.jobs import describe
 from governance.api.reports import pdf_response
 from governance.console import bp
 from governance.database import read_connection
@@ -124,13 +125,13 @@ def customer(customer_id: str) -> Any:
 def jobs_page() -> Any:
     return render_template(
         "jobs.html",
-        jobs=[jobs.describe(j) for j in jobs.recent(db.session, 100, current_call().actor)],
+        jobs=[describe(j) for j in jobs.recent(db.session, 100, current_call().actor)],
     )
 
 
 @bp.get("/jobs/<job_id>")
 def job_page(job_id: str) -> Any:
-    job = jobs.describe(jobs.get(db.session, job_id, current_call().actor))
+    job = describe(jobs.get(db.session, job_id, current_call().actor))
     if request.accept_mimetypes.best == "application/json":
         return jsonify(job)
     return render_template("job.html", job=job)
