@@ -54,8 +54,13 @@ def audit_report_page() -> Response:
     from governance.api.reports import audit_trail_report
 
     try:
-        return audit_trail_report()  # type: ignore[no-any-return]
+        response: Response = audit_trail_report()
     except ValidationError as exc:
         reasons = "; ".join(f"{e['field']} {e['message']}" for e in exc.errors)
         flash(f"Report not made: {exc.detail}" + (f" ({reasons})" if reasons else ""), "error")
         return redirect(url_for("console.audit"))
+    if response.status_code == 202:  # a large log: the report is a job; this page follows it
+        job = response.get_json()
+        follow = url_for("console.audit_report", job=job["id"])
+        return Response(render_template("report_pending.html", job=job, follow=follow), 202)
+    return response
