@@ -44,7 +44,8 @@ def test_two_in_process_runners_run_each_job_once_and_stop_cleanly(app: Any, cal
     """Two runners (as in two gunicorn workers) share the queue; claims stay exclusive."""
     from governance.commands.run import start_job_runner
 
-    queued = [jobs.submit(call, "demo-data", {"count": 1, "seed": n}) for n in range(4)]
+    period = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+    queued = [jobs.submit(call, "report.audit-trail", period) for _ in range(4)]
     call.session.commit()
     runners = [start_job_runner(app), start_job_runner(app)]
     try:
@@ -117,7 +118,10 @@ def _healthy(port: int) -> bool:
 
 
 def _stop(proc: subprocess.Popen[bytes], seconds: float = 60) -> tuple[int | None, str]:
-    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:  # it had already exited (a server that never served)
+        pass
     try:
         out, _ = proc.communicate(timeout=seconds)
     except subprocess.TimeoutExpired:
