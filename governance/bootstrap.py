@@ -77,7 +77,13 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
     signer = signing_key(config, may_create, has_log)
     rules = load_field_rules()
     check_schema_matches_rules(rules)
-    settings = {k: config[k] for k in ("DEFAULT_REGION", "PAGE_SIZE", "INSTANCE_PATH")}
+    settings = {
+        k: config[k]
+        for k in (
+            "DEFAULT_REGION", "PAGE_SIZE", "INSTANCE_PATH",
+            "REPORT_INLINE_ENTRIES", "QUALITY_INLINE_CUSTOMERS",
+        )
+    }  # fmt: skip
     # The key file (None when the KEKs come from GOVERNANCE_MASTER_KEY text) is what
     # `governance keys rotate` rewrites; the vault reloads it when another process rotated.
     key_file = None if config.get("MASTER_KEY") else str(config["MASTER_KEY_FILE"])

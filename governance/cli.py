@@ -82,7 +82,7 @@ def run_job_foreground(kind: str, params: dict[str, Any], label: str) -> Any:
     from governance.services import jobs
 
     call = app_call()
-    job = jobs.submit(call, kind, params)
+    job = jobs.submit(call, kind, params, foreground=True)
     db.session.commit()
     update, close = progress_runner(label)
     try:

@@ -204,6 +204,27 @@ SETTINGS: tuple[Setting, ...] = (
         "workers each counts separately (the effective limit is N times higher). Point it at a "
         "shared store, e.g. `redis://host:6379/0` (needs the `redis` package), to count once.",
     ),
+    Setting(
+        "JOB_UNCLAIMED_SECONDS",
+        _positive_int,
+        60,
+        "A job still queued after this many seconds is shown as unclaimed, with the fix (start "
+        "`governance worker`, or serve without `--no-jobs`).",
+    ),
+    Setting(
+        "REPORT_INLINE_ENTRIES",
+        _non_negative_int,
+        2000,
+        "Audit-trail reports over a log of more entries run as a job (202 with the job; the PDF "
+        "when it is built); smaller ones answer at once.",
+    ),
+    Setting(
+        "QUALITY_INLINE_CUSTOMERS",
+        _non_negative_int,
+        5000,
+        "The quality summary of a store with more customers is computed by a job (202); smaller "
+        "ones at once. Either way the result is kept and served again until a customer changes.",
+    ),
     Setting("LOG_LEVEL", _str, "INFO", "Python logging level."),
     Setting("DEV", _bool, False, "Development mode: allows generated dev keys."),
 )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
 from governance.api import bp, created
 from governance.errors import UnsupportedMediaType
 from governance.extensions import db
+from governance.models import Job
 from governance.services import imports, jobs
 from governance.web import current_call
 
@@ -23,12 +25,20 @@ IMPORT_TYPES = {
 
 @bp.get("/jobs")
 def list_jobs() -> Any:
-    return jsonify({"items": [jobs.describe(j) for j in jobs.recent(db.session)]})
+    call = current_call()
+    found = jobs.recent(db.session, actor=call.actor)
+    return jsonify({"items": [describe(j) for j in found]})
 
 
 @bp.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Any:
-    return jsonify(jobs.describe(jobs.get(db.session, job_id)))
+    return jsonify(describe(jobs.get(db.session, job_id, current_call().actor)))
+
+
+def describe(job: Job) -> dict[str, Any]:
+    """A job's JSON, saying so when it has waited unclaimed longer than JOB_UNCLAIMED_SECONDS."""
+    unclaimed = timedelta(seconds=current_app.config["JOB_UNCLAIMED_SECONDS"])
+    return jobs.describe(job, current_call().now(), unclaimed)
 
 
 @bp.post("/imports")
@@ -42,4 +52,4 @@ def create_import() -> Any:
     except UnicodeDecodeError:
         raise UnsupportedMediaType("the body must be UTF-8 text") from None
     job = imports.import_stream(current_call(), io.StringIO(text, newline=""), fmt)
-    return created(jobs.describe(job))
+    return created(describe(job))

@@ -117,6 +117,10 @@ SCHEMAS: dict[str, Any] = {
             "progress": {"type": "object"},
             "result": {"type": ["object", "null"]},
             "error": nullable("string"),
+            "waiting": {
+                "type": ["object", "null"],
+                "description": "set when the job sat queued, unclaimed, too long: why and the fix",
+            },
         },
     },
     "Problem": {
@@ -194,6 +198,14 @@ def json_ok(schema: str, description: str = "OK") -> dict[str, Any]:
 
 
 PDF = {"description": "PDF document", "content": {"application/pdf": {}}}
+
+
+def _followed(spec: dict[str, Any]) -> dict[str, Any]:
+    """Add the 202 of work that became a job: the job, and ``Location`` to ask again."""
+    accepted = json_ok("Job", "Accepted: a job makes the result; ask again at Location")
+    accepted["headers"] = {"Location": {"schema": {"type": "string"}}}
+    spec["responses"]["202"] = accepted
+    return spec
 LIST_PARAMS = [
     {"name": n, "in": "query", "schema": {"type": "string"}}
     for n in (
@@ -267,16 +279,22 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             ],
         )
     },
-    "/quality": {"get": op("Data-quality summary: completeness, invalid values, duplicate groups")},
+    "/quality": {"get": _followed(op(
+        "Data-quality summary: completeness, invalid values, duplicate groups (kept until a "
+        "customer changes; over a large store 202 with the job computing it)",
+        params=[{"name": "job", "in": "query", "schema": {"type": "string"}}],
+    ))},  # fmt: skip
     "/reports/data-inventory": {"get": op("Data-inventory report (PDF)", PDF)},
     "/reports/audit-trail": {
-        "get": op(
-            "Audit-trail report (PDF): entries in a period, summaries, verification",
+        "get": _followed(op(
+            "Audit-trail report (PDF): entries in an inclusive period, summaries, verification "
+            "(over a large log 202 with the report job; ?job=ID gives the PDF once built)",
             PDF,
             params=[
-                {"name": n, "in": "query", "schema": {"type": "string"}} for n in ("from", "to")
+                {"name": n, "in": "query", "schema": {"type": "string"}}
+                for n in ("from", "to", "job")
             ],
-        )  # fmt: skip
+        ))  # fmt: skip
     },
     "/openapi.json": {"get": op("This document", public=True)},
     "/docs": {"get": op("Browsable API documentation (HTML)", public=True)},

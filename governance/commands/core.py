@@ -145,24 +145,14 @@ def jobs_show(job_id: str) -> None:
 @with_appcontext
 def worker(once: bool, poll: float) -> None:
     """Run queued jobs (several workers may share one database)."""
-    from datetime import UTC, datetime
-
-    from governance.extensions import db
     from governance.services import jobs
 
     name = f"{socket.gethostname()}:{os.getpid()}"
     click.echo(f"worker {name} started", err=True)
     while True:
-        call = app_call()
-        # Entries written during a quiet spell still get signed within CHECKPOINT_SECONDS.
-        if call.audit.checkpoint_if_stale(db.session, datetime.now(UTC)) is not None:
-            click.echo("signed an audit checkpoint", err=True)
-        db.session.commit()
-        job = jobs.claim(db.session, name, datetime.now(UTC))
+        job = jobs.tick(app_call(), name)
         if job is not None:
-            click.echo(f"running {job.kind} job {job.id}", err=True)
-            done = jobs.run(app_call(), job)
-            click.echo(f"job {done.id} {done.state}", err=True)
+            click.echo(f"job {job.id} ({job.kind}) {job.state}", err=True)
         if once:
             return
         if job is None:

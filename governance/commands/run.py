@@ -112,19 +112,56 @@ def up(no_serve: bool, demo: int, host: str, port: int) -> None:
                 click.echo(f"loaded {report['created']} demo customers")
     click.echo(f"instance folder: {app.instance_path}")
     if not no_serve:
-        _serve(host, port, workers=2, dev=False, env={"GOVERNANCE_DEV": "true"})
+        _serve(host, port, workers=2, dev=False, jobs=True, env={"GOVERNANCE_DEV": "true"})
+
+
+def start_job_runner(app: Any) -> Any:
+    """Run queued jobs in this server process (a thread), as ``governance worker`` would."""
+    import socket
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from governance.bootstrap import deps
+    from governance.extensions import db
+    from governance.services.context import Actor
+    from governance.services.job_runner import JobRunner
+
+    name = f"{socket.gethostname()}:{os.getpid()}:server"
+    actor = Actor(id=f"runner:{name}", type="system", roles=("system",))
+
+    @contextmanager
+    def open_call() -> Iterator[Any]:
+        with app.app_context():
+            try:
+                yield deps(app).call(db.session, actor)
+            finally:
+                db.session.remove()
+
+    return JobRunner(open_call, name).start()
 
 
 def _serve(
-    host: str, port: int, workers: int, dev: bool, env: dict[str, str] | None = None
+    host: str,
+    port: int,
+    workers: int,
+    dev: bool,
+    jobs: bool = True,
+    env: dict[str, str] | None = None,
 ) -> None:
     os.environ.update(env or {})
-    if dev:
-        from governance import create_app
+    from governance import create_app
 
-        create_app().run(host=host, port=port, debug=True, use_reloader=True)
+    if dev:
+        _serve_dev(host, port, jobs)
         return
     from gunicorn.app.base import BaseApplication
+
+    runners: dict[int, Any] = {}
+
+    def stop_runner(_arbiter: Any, _worker: Any) -> None:
+        runner = runners.pop(os.getpid(), None)
+        if runner is not None:
+            runner.stop()
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -132,24 +169,54 @@ def _serve(
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
             self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss')
+            self.cfg.set("worker_exit", stop_runner)
 
         def load(self) -> Any:
-            from governance import create_app
+            app = create_app()  # in each worker, after the fork: the runner thread lives there
+            if jobs:
+                runners[os.getpid()] = start_job_runner(app)
+            return app
 
-            return create_app()
-
-    click.echo(f"serving on http://{host}:{port}/ with {workers} gunicorn workers")
+    note = " (each also runs queued jobs)" if jobs else "; jobs need `governance worker`"
+    click.echo(f"serving on http://{host}:{port}/ with {workers} gunicorn workers{note}")
     Server().run()
 
 
+def _serve_dev(host: str, port: int, jobs: bool) -> None:
+    """Werkzeug's reloading server. Flask's ``app.run`` does nothing under the Flask CLI (it
+    expects ``flask run``), so ``run_simple`` is called directly. No interactive debugger: it
+    would let anyone reaching the port run code."""
+    from werkzeug.serving import run_simple
+
+    from governance import create_app
+
+    app = create_app()
+    runner = None
+    # With the reloader, the app serves in a child process (WERKZEUG_RUN_MAIN): run jobs there.
+    if jobs and os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        runner = start_job_runner(app)
+    click.echo(f"development server on http://{host}:{port}/ (reloads on code changes)", err=True)
+    try:
+        run_simple(host, port, app, use_reloader=True, use_debugger=False, threaded=True)
+    finally:
+        if runner is not None:
+            runner.stop()
+
+
 @cli.command("serve", with_appcontext=False)
-@click.option("--dev", is_flag=True, help="Flask's reloading development server.")
+@click.option("--dev", is_flag=True, help="Werkzeug's reloading development server.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-def serve(dev: bool, host: str, port: int, workers: int) -> None:
-    """Run the server (gunicorn in production mode)."""
+@click.option(
+    "--jobs/--no-jobs",
+    default=True,
+    show_default=True,
+    help="Run queued jobs inside the server (--no-jobs: leave them to `governance worker`).",
+)
+def serve(dev: bool, host: str, port: int, workers: int, jobs: bool) -> None:
+    """Run the server (gunicorn in production mode) and, unless --no-jobs, its job runner."""
     from governance import create_app
 
     create_app()  # fail fast, with a one-line message, on bad configuration
-    _serve(host, port, workers, dev)
+    _serve(host, port, workers, dev, jobs)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Response, flash, redirect, render_template, request, url_for
 
 from audit.verify import VerifyError
 from governance.console import bp
+from governance.errors import ValidationError
 from governance.extensions import db
 from governance.services import audit_views
 from governance.web import current_call
@@ -49,7 +50,17 @@ def audit_export_page() -> Response:
 
 @bp.get("/audit/report", endpoint="audit_report")
 def audit_report_page() -> Response:
-    """The same PDF as ``GET /api/v1/reports/audit-trail``."""
+    """The same PDF as ``GET /api/v1/reports/audit-trail``; a bad period leads back to the form."""
     from governance.api.reports import audit_trail_report
 
-    return audit_trail_report()  # type: ignore[no-any-return]
+    try:
+        response: Response = audit_trail_report()
+    except ValidationError as exc:
+        reasons = "; ".join(f"{e['field']} {e['message']}" for e in exc.errors)
+        flash(f"Report not made: {exc.detail}" + (f" ({reasons})" if reasons else ""), "error")
+        return redirect(url_for("console.audit"))
+    if response.status_code == 202:  # a large log: the report is a job; this page follows it
+        job = response.get_json()
+        follow = url_for("console.audit_report", job=job["id"])
+        return Response(render_template("report_pending.html", job=job, follow=follow), 202)
+    return response

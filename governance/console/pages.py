@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, jsonify, render_template, request
 from sqlalchemy import Connection, func, select, text
 
+from governance.api.jobs import describe
 from governance.api.reports import pdf_response
 from governance.console import bp
 from governance.database import read_connection
@@ -90,7 +91,7 @@ def index() -> Any:
     return render_template(
         "dashboard.html",
         figures=figures,
-        jobs=jobs.recent(db.session, 5) if may_get(roles, "console.jobs") else None,
+        jobs=jobs.recent(db.session, 5, call.actor) if may_get(roles, "console.jobs") else None,
         # An alert every role sees (issue 6): a count of places, no customer data.
         pii_undeclared=undeclared_confirmed(call),
     )
@@ -149,13 +150,14 @@ def customer(customer_id: str) -> Any:
 @bp.get("/jobs", endpoint="jobs")
 def jobs_page() -> Any:
     return render_template(
-        "jobs.html", jobs=[jobs.describe(j) for j in jobs.recent(db.session, 100)]
+        "jobs.html",
+        jobs=[describe(j) for j in jobs.recent(db.session, 100, current_call().actor)],
     )
 
 
 @bp.get("/jobs/<job_id>")
 def job_page(job_id: str) -> Any:
-    job = jobs.describe(jobs.get(db.session, job_id))
+    job = describe(jobs.get(db.session, job_id, current_call().actor))
     if request.accept_mimetypes.best == "application/json":
         return jsonify(job)
     return render_template("job.html", job=job)

@@ -248,16 +248,31 @@ def chunks(spool: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
 
 
 def period(params: dict[str, str], now: datetime) -> tuple[datetime, datetime]:
-    """``from``/``to`` query parameters (default: the 30 days up to now)."""
+    """``from``/``to`` query parameters as ``[start, end)`` (default: the 30 days up to now).
+
+    The range is inclusive, as people read dates: a date-only ``to`` covers that whole day (so
+    ``from`` = ``to`` is a one-day report) and a timestamp ``to`` includes that instant.
+    """
     try:
-        end = norm.parse_timestamp(params["to"]) if params.get("to") else now
+        end = _inclusive_end(params["to"]) if params.get("to") else now
         start = (norm.parse_timestamp(params["from"]) if params.get("from")
                  else end - timedelta(days=30))  # fmt: skip
     except (norm.FieldError, ValueError, OverflowError):
         raise _bad("from/to", "must be an ISO 8601 date or time", "bad period") from None
     if end <= start:
-        raise _bad("to", "must be after from", "bad period")
+        raise _bad("to", "must not be before from", "bad period")
     return start, end
+
+
+def _inclusive_end(value: str) -> datetime:
+    """The exclusive bound just after ``value``: the next midnight for a date, else 1 µs on."""
+    moment = norm.parse_timestamp(value)
+    if _DATE_ONLY.fullmatch(value.strip()):
+        return moment + timedelta(days=1)
+    return moment + timedelta(microseconds=1)
+
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def audit_trail_pdf(call: Call, start: datetime, end: datetime) -> bytes:

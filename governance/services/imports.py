@@ -375,6 +375,6 @@ def import_stream(call: Call, stream: io.StringIO, fmt: str) -> Job:
     request rather than on a worker; a bad header fails before anything is stored.
     """
     rows = list(read_rows(stream, fmt))
-    job = submit(call, "import", {"format": fmt, "source": "upload"})
+    job = submit(call, "import", {"format": fmt, "source": "upload"}, foreground=True)
     call.session.commit()
     return run(call, job, handler=lambda ctx: _import_rows(ctx, rows, fmt, len(rows)))

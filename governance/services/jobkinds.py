@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from governance.services import demo, imports, keys, pii_scans  # noqa: F401
+from governance.services import demo, imports, keys, pii_scans, report_jobs  # noqa: F401

@@ -13,7 +13,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -81,12 +81,19 @@ def register(kind: str) -> Callable[[Handler], Handler]:
     return wrap
 
 
-def submit(call: Call, kind: str, params: dict[str, Any]) -> Job:
-    """Queue a job (not committed)."""
+def submit(call: Call, kind: str, params: dict[str, Any], foreground: bool = False) -> Job:
+    """Queue a job (not committed).
+
+    ``foreground``: the caller runs it right away (``run``), so it is created already claimed,
+    and no worker or in-process runner can take it between the commit and the run.
+    """
     if kind not in HANDLERS:
         raise GovernanceError(f"unknown job kind {kind}")
     job = Job(kind=kind, params=params, state="queued", created_by=call.actor.id)
     job.created_at = call.now()
+    if foreground:
+        job.state, job.worker, job.attempts = "running", "foreground", 1
+        job.started_at = job.heartbeat_at = job.created_at
     call.session.add(job)
     call.session.flush()
     call.audit.record(
@@ -193,16 +200,51 @@ def _finish(
     return job
 
 
-def get(session: Session, job_id: str) -> Job:
-    """A job by id; NotFound otherwise."""
+# Roles that oversee every job (and the system itself); anyone else sees only their own jobs.
+SEES_ALL_JOBS = frozenset({"admin", "dpo", "system"})
+
+
+def sees_all(actor: Actor | None) -> bool:
+    """True for callers that oversee every job (None: an internal caller such as the CLI)."""
+    return actor is None or actor.type == "system" or bool(SEES_ALL_JOBS & set(actor.roles))
+
+
+def get(session: Session, job_id: str, actor: Actor | None = None) -> Job:
+    """A job by id, as ``actor`` may see it; NotFound otherwise.
+
+    Another owner's job is answered exactly like a missing one (not 403), so ids cannot be
+    confirmed by guessing.
+    """
     job = session.get(Job, job_id) if is_id(job_id) else None
-    if job is None:
-        raise NotFound(f"no job {job_id}")
+    if job is None or not (sees_all(actor) or (actor and job.created_by == actor.id)):
+        raise NotFound("no such job")
     return job
 
 
-def describe(job: Job) -> dict[str, Any]:
-    """The public JSON shape of a job."""
+NO_WORKER_HINT = (
+    "no worker has claimed this job: start `governance worker`, or run the server with "
+    "`governance up` or `governance serve` (which run jobs in-process unless --no-jobs)"
+)
+
+
+def waiting(job: Job, now: datetime, unclaimed_after: timedelta) -> dict[str, Any] | None:
+    """For a job queued longer than ``unclaimed_after``: how long, and how to get it run."""
+    if job.state != "queued" or job.created_at is None:
+        return None
+    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
+    age = now - created
+    if age < unclaimed_after:
+        return None
+    return {"unclaimed_seconds": int(age.total_seconds()), "hint": NO_WORKER_HINT}
+
+
+def describe(
+    job: Job, now: datetime | None = None, unclaimed_after: timedelta | None = None
+) -> dict[str, Any]:
+    """The public JSON shape of a job (with ``waiting`` when it sat unclaimed too long).
+
+    Result keys starting with ``_`` are internal (e.g. a stored report) and are left out.
+    """
 
     def iso(moment: datetime | None) -> str | None:
         return moment.isoformat().replace("+00:00", "Z") if moment else None
@@ -217,8 +259,9 @@ def describe(job: Job) -> dict[str, Any]:
             "total": total,
             "percent": round(100 * job.progress_done / total, 1) if total else None,
         },
-        "result": job.result,
+        "result": _public(job.result),
         "error": job.error,
+        "waiting": waiting(job, now, unclaimed_after) if now and unclaimed_after else None,
         "attempts": job.attempts,
         "created_at": iso(job.created_at),
         "started_at": iso(job.started_at),
@@ -226,6 +269,36 @@ def describe(job: Job) -> dict[str, Any]:
     }
 
 
-def recent(session: Session, limit: int = 50) -> list[Job]:
-    """The most recent jobs, newest first."""
-    return list(session.scalars(select(Job).order_by(Job.created_at.desc()).limit(limit)))
+def _public(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {k: v for k, v in result.items() if not k.startswith("_")}
+
+
+def tick(call: Call, worker: str) -> Job | None:
+    """One poll of a worker: sign a checkpoint if one is due, then claim and run one job.
+
+    Shared by ``governance worker`` and the job runner inside ``up``/``serve``; the claim is
+    exclusive across processes and machines (see ``claim``). Returns the job run, if any.
+    """
+    now = call.now()
+    # Entries written during a quiet spell still get signed within CHECKPOINT_SECONDS.
+    if call.audit.checkpoint_if_stale(call.session, now) is not None:
+        log.info("signed an audit checkpoint")
+    call.session.commit()
+    job = claim(call.session, worker, now)
+    if job is None:
+        return None
+    log.info("%s running %s job %s", worker, job.kind, job.id)
+    done = run(call, job)
+    log.info("job %s %s", done.id, done.state)
+    return done
+
+
+def recent(session: Session, limit: int = 50, actor: Actor | None = None) -> list[Job]:
+    """The most recent jobs ``actor`` may see, newest first."""
+    query = select(Job).order_by(Job.created_at.desc()).limit(limit)
+    if not sees_all(actor):
+        assert actor is not None
+        query = query.where(Job.created_by == actor.id)
+    return list(session.scalars(query))

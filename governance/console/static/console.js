@@ -33,4 +33,10 @@
         });
     }, 1000);
   }
+
+  // A report being built by a job: follow its link every two seconds until the PDF arrives.
+  var follow = document.getElementById('report-follow');
+  if (follow && document.getElementById('report-pending')) {
+    setTimeout(function () { location.href = follow.href; }, 2000);
+  }
 })();
