@@ -37,14 +37,26 @@ FIELDS = (
     "marketing",
 )
 READ_ONLY = ("id", "created_at", "updated_at")
+# What a partial update is validated against: the locale and the birth date / resident id pair.
+LOCALE_FIELDS = ("country", "language", "date_of_birth", "national_id")
 STRUCTURED = {"address"}
 MAX_PAGE = 500
 
 
 def validate_customer(
-    data: Any, *, partial: bool = False, default_region: str = "CN"
+    data: Any,
+    *,
+    partial: bool = False,
+    default_region: str = "CN",
+    stored: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Normalise and validate a customer document; raises ValidationError with field details."""
+    """Normalise and validate a customer document; raises ValidationError with field details.
+
+    ``stored`` (for a partial update: the record's current country, language, date of birth
+    and national id) gives the locale to read phones and dates in, and the other half of the
+    birth date / resident id check, when the update does not carry them itself.
+    """
+    stored = stored or {}
     if not isinstance(data, dict):
         raise ValidationError("expected a JSON object", [{"field": "", "message": "not an object"}])
     errors: list[dict[str, str]] = []
@@ -53,14 +65,16 @@ def validate_customer(
             errors.append({"field": name, "message": "is read-only"})
         elif name not in FIELDS:
             errors.append({"field": name, "message": "is not a known field"})
-    country = data.get("country")
+    country = _safe_country(data["country"] if "country" in data else stored.get("country"))
+    language = data["language"] if "language" in data else stored.get("language")
+    day_order = norm.month_first(country, _safe_language(language))
     steps: dict[str, Any] = {
         "external_ref": lambda v: norm.clean_text(v, max_length=128),
         "full_name": lambda v: norm.clean_text(v, max_length=200, required=not partial),
         "email": norm.normalise_email,
-        "phone": lambda v: norm.normalise_phone(v, default_region),
-        "date_of_birth": norm.normalise_birth_date,
-        "national_id": lambda v: norm.normalise_national_id(v, _safe_country(country)),
+        "phone": lambda v: norm.normalise_phone(v, default_region, country),
+        "date_of_birth": lambda v: norm.normalise_birth_date(v, month_first=day_order),
+        "national_id": lambda v: norm.normalise_national_id(v, country),
         "address": norm.normalise_address,
         "country": norm.normalise_country,
         "language": norm.normalise_language,
@@ -76,6 +90,11 @@ def validate_customer(
             errors.append({"field": name, "message": str(exc)})
     if partial and "full_name" in clean and clean["full_name"] is None:
         errors.append({"field": "full_name", "message": "cannot be removed"})
+    try:
+        merged = {**stored, **clean} if {"date_of_birth", "national_id"} & set(clean) else {}
+        norm.check_birth_date_matches_id(merged.get("date_of_birth"), merged.get("national_id"))
+    except norm.FieldError as exc:
+        errors.append({"field": "date_of_birth", "message": str(exc)})
     if errors:
         raise ValidationError("the customer has invalid fields", errors)
     return clean
@@ -84,6 +103,13 @@ def validate_customer(
 def _safe_country(value: Any) -> str | None:
     try:
         return norm.normalise_country(value)
+    except norm.FieldError:
+        return None
+
+
+def _safe_language(value: Any) -> str | None:
+    try:
+        return norm.normalise_language(value)
     except norm.FieldError:
         return None
 
@@ -270,11 +296,14 @@ def get_customer(
 
 def update_customer(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
     """Apply a partial update (JSON merge semantics: null removes a field)."""
-    clean = validate_customer(
-        data, partial=True, default_region=call.settings.get("DEFAULT_REGION", "CN")
-    )
     customer = load(call, customer_id)
     key = call.vault.subject_key(call.session, customer.id)
+    clean = validate_customer(
+        data,
+        partial=True,
+        default_region=call.settings.get("DEFAULT_REGION", "CN"),
+        stored=decrypt_customer(call, customer, key, LOCALE_FIELDS),
+    )
     merged = {**decrypt_customer(call, customer, key, ("full_name", "date_of_birth")), **clean}
     duplicate = find_duplicate(call, lookup_keys(call, merged), exclude=customer.id)
     if duplicate:
