@@ -122,6 +122,7 @@ class Lookup:
     phone: bytes | None
     national_id: bytes | None
     name_dob: bytes | None
+    external_ref: bytes | None = None  # unique per customer: an update target, not a duplicate
 
 
 def lookup_keys(call: Call, clean: dict[str, Any]) -> Lookup:
@@ -137,6 +138,7 @@ def lookup_keys(call: Call, clean: dict[str, Any]) -> Lookup:
         vault.blind_index("phone", clean.get("phone")),
         vault.blind_index("national_id", clean.get("national_id")),
         name_dob,
+        vault.blind_index("external_ref", clean.get("external_ref")),
     )
 
 
@@ -171,7 +173,7 @@ def protected_values(
             values[f"{name}_ct"] = vault.seal(key, TABLE, name, customer_id, value)
         else:
             values[name] = value if name != "marketing" else (value or {})
-    for field in ("email", "phone", "national_id"):
+    for field in ("email", "phone", "national_id", "external_ref"):
         if field in clean:
             values[f"{field}_bidx"] = getattr(lookup, field)
     if "full_name" in clean or "date_of_birth" in clean:
@@ -253,7 +255,9 @@ def create_customer(call: Call, data: Any, *, reveal: bool = False) -> dict[str,
 def _check_external_ref(call: Call, ref: str | None, exclude: str | None = None) -> None:
     if ref is None:
         return
-    query = select(Customer.id).where(Customer.external_ref == ref)
+    query = select(Customer.id).where(
+        Customer.external_ref_bidx == call.vault.blind_index("external_ref", ref)
+    )
     if exclude:
         query = query.where(Customer.id != exclude)
     found = call.session.scalars(query).first()

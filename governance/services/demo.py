@@ -138,13 +138,15 @@ def _add_history(call: Call, rng: random.Random, docs: dict[int, dict[str, Any]]
 
     from governance.models import Customer
 
-    refs = {d["external_ref"]: d for d in docs.values()}
+    refs = {call.vault.blind_index("external_ref", d["external_ref"]): d for d in docs.values()}
     rows = call.session.execute(
-        select(Customer.id, Customer.external_ref).where(Customer.external_ref.in_(list(refs)))
+        select(Customer.id, Customer.external_ref_bidx).where(
+            Customer.external_ref_bidx.in_(list(refs))
+        )
     )
     now = call.now()
-    for customer_id, ref in rows:
-        doc = refs[ref]
+    for customer_id, ref_index in rows:
+        doc = refs[bytes(ref_index)]
         currency = {"CN": "CNY", "US": "USD", "GB": "GBP", "DE": "EUR"}[doc["country"]]
         for _ in range(rng.randrange(0, 3)):
             records.add_order(
