@@ -13,7 +13,7 @@ on the target and one ``customer.erase`` entry on the source, in the same transa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
@@ -114,9 +114,13 @@ def _move_records(
     """Re-home the source's orders and interactions, sealed again for the target."""
     vault = call.vault
     moved: dict[str, list[str]] = {"orders": [], "interactions": []}
-    sealed = {"orders": (Order, ("comment", "items")), "interactions": (Interaction, ("note",))}
+    sealed: dict[str, tuple[type[Order] | type[Interaction], tuple[str, ...]]] = {
+        "orders": (Order, ("comment", "items")),
+        "interactions": (Interaction, ("note",)),
+    }
     for table, (model, fields) in sealed.items():
-        rows = call.session.scalars(select(model).where(model.customer_id == source_id))
+        query = select(model).where(model.customer_id == source_id)
+        rows = cast("list[Order | Interaction]", list(call.session.scalars(query)))
         for row in rows:
             for name in fields:
                 structured = name == "items"
