@@ -89,7 +89,9 @@ def spot_check(call: Any, source: Path, samples: int = 5) -> str:
         by_ref = {row["external_ref"]: row for row in csv.DictReader(fh)}
     refs = random.Random(5).sample(sorted(by_ref), min(samples, len(by_ref)))
     for ref in refs:
-        found = call.session.scalars(select(Customer).where(Customer.external_ref == ref)).one()
+        index = call.vault.blind_index("external_ref", ref)  # external_ref is encrypted
+        query = select(Customer).where(Customer.external_ref_bidx == index)
+        found = call.session.scalars(query).one()
         key = call.vault.subject_key(call.session, found.id)
         doc = customers.to_document(call, found, key)
         row = by_ref[ref]

@@ -100,6 +100,23 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
             register_key_versions(deps(app).call(db.session))
             db.session.commit()
             db.session.remove()
+        encrypt_legacy_values(app)
+
+
+def encrypt_legacy_values(app: Flask) -> dict[str, int]:
+    """Seal values an older schema stored in clear (revision 0003); a no-op once done."""
+    from governance.database import release_deleted_pages
+    from governance.services import legacy_fields
+
+    with app.app_context():
+        call = deps(app).call(db.session)
+        moved: dict[str, int] = {}
+        if legacy_fields.schema_has_legacy_columns(call) and legacy_fields.pending(call):
+            moved = legacy_fields.encrypt_legacy_fields(call)
+            release_deleted_pages(db.engine)  # the WAL's page images still hold the clear values
+            log.warning("encrypted values stored in clear before revision 0003: %s", moved)
+        db.session.remove()
+    return moved
 
 
 def register_key_versions(call: Call) -> list[int]:

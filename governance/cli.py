@@ -124,6 +124,6 @@ def main() -> None:
         raise
 
 
-from governance.commands import admin, audit, core, keys, pii, run  # noqa: E402,F401
+from governance.commands import admin, audit, core, customers, keys, pii, run  # noqa: E402,F401
 
 __all__ = ["app_call", "cli", "main", "progress_runner", "run_job_foreground", "Path"]

@@ -161,7 +161,7 @@ CUSTOMER = {
     "full_name": "  Alice   Example ",
     "email": " Alice.Example@Example.COM ",
     "phone": "+86 138 0013 8000",
-    "date_of_birth": "1990-04-01",
+    "date_of_birth": "1949-12-31",
     "national_id": "11010519491231002X",
     "address": {"line1": "1 Example Road", "city": "Beijing", "postal_code": "100000"},
     "country": "cn",

@@ -75,7 +75,7 @@ def up(no_serve: bool, demo: int, host: str, port: int) -> None:
     from sqlalchemy import func, select
 
     from governance import create_app
-    from governance.bootstrap import deps, register_key_versions
+    from governance.bootstrap import deps, encrypt_legacy_values, register_key_versions
     from governance.extensions import db
     from governance.models import Customer
     from governance.services import demo as demo_service
@@ -85,6 +85,7 @@ def up(no_serve: bool, demo: int, host: str, port: int) -> None:
     with app.app_context():
         register_key_versions(deps(app).call(db.session))
         db.session.commit()
+    encrypt_legacy_values(app)  # an older store upgraded just now: seal its clear columns
     _seed_policy(app)
     admin = ensure_demo_admin(app)
     if admin:

@@ -21,7 +21,10 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "customers"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    external_ref: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # Clear values from before revision 0003: encrypted into external_ref_ct and emptied when
+    # the server starts (services/legacy_fields.py); never written otherwise.
+    external_ref_legacy: Mapped[str | None] = mapped_column(String(128), unique=True)
+    external_ref_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     full_name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     email_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -32,6 +35,9 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
     phone_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
     national_id_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
     name_dob_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
+    external_ref_bidx: Mapped[bytes | None] = mapped_column(
+        LargeBinary(16), unique=True, index=True
+    )
     country: Mapped[str | None] = mapped_column(String(2), index=True)
     language: Mapped[str | None] = mapped_column(String(35))
     marketing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -56,7 +62,9 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     ordered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     currency: Mapped[str] = mapped_column(String(3))
-    items: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Clear items from before revision 0003 (see Customer.external_ref_legacy); new rows: [].
+    items_legacy: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    items_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     comment_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

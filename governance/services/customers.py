@@ -40,14 +40,26 @@ FIELDS = (
     "marketing",
 )
 READ_ONLY = ("id", "created_at", "updated_at")
+# What a partial update is validated against: the locale and the birth date / resident id pair.
+LOCALE_FIELDS = ("country", "language", "date_of_birth", "national_id")
 STRUCTURED = {"address"}
 MAX_PAGE = 500
 
 
 def validate_customer(
-    data: Any, *, partial: bool = False, default_region: str = "CN"
+    data: Any,
+    *,
+    partial: bool = False,
+    default_region: str = "CN",
+    stored: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Normalise and validate a customer document; raises ValidationError with field details."""
+    """Normalise and validate a customer document; raises ValidationError with field details.
+
+    ``stored`` (for a partial update: the record's current country, language, date of birth
+    and national id) gives the locale to read phones and dates in, and the other half of the
+    birth date / resident id check, when the update does not carry them itself.
+    """
+    stored = stored or {}
     if not isinstance(data, dict):
         raise ValidationError("expected a JSON object", [{"field": "", "message": "not an object"}])
     errors: list[dict[str, str]] = []
@@ -56,14 +68,16 @@ def validate_customer(
             errors.append({"field": name, "message": "is read-only"})
         elif name not in FIELDS:
             errors.append({"field": name, "message": "is not a known field"})
-    country = data.get("country")
+    country = _safe_country(data["country"] if "country" in data else stored.get("country"))
+    language = data["language"] if "language" in data else stored.get("language")
+    day_order = norm.month_first(country, _safe_language(language))
     steps: dict[str, Any] = {
         "external_ref": lambda v: norm.clean_text(v, max_length=128),
         "full_name": lambda v: norm.clean_text(v, max_length=200, required=not partial),
         "email": norm.normalise_email,
-        "phone": lambda v: norm.normalise_phone(v, default_region),
-        "date_of_birth": norm.normalise_birth_date,
-        "national_id": lambda v: norm.normalise_national_id(v, _safe_country(country)),
+        "phone": lambda v: norm.normalise_phone(v, default_region, country),
+        "date_of_birth": lambda v: norm.normalise_birth_date(v, month_first=day_order),
+        "national_id": lambda v: norm.normalise_national_id(v, country),
         "address": norm.normalise_address,
         "country": norm.normalise_country,
         "language": norm.normalise_language,
@@ -79,6 +93,11 @@ def validate_customer(
             errors.append({"field": name, "message": str(exc)})
     if partial and "full_name" in clean and clean["full_name"] is None:
         errors.append({"field": "full_name", "message": "cannot be removed"})
+    try:
+        merged = {**stored, **clean} if {"date_of_birth", "national_id"} & set(clean) else {}
+        norm.check_birth_date_matches_id(merged.get("date_of_birth"), merged.get("national_id"))
+    except norm.FieldError as exc:
+        errors.append({"field": "date_of_birth", "message": str(exc)})
     if errors:
         raise ValidationError("the customer has invalid fields", errors)
     return clean
@@ -91,6 +110,13 @@ def _safe_country(value: Any) -> str | None:
         return None
 
 
+def _safe_language(value: Any) -> str | None:
+    try:
+        return norm.normalise_language(value)
+    except norm.FieldError:
+        return None
+
+
 @dataclass
 class Lookup:
     """Blind-index values of one normalised customer, used for lookups and duplicates."""
@@ -99,6 +125,7 @@ class Lookup:
     phone: bytes | None
     national_id: bytes | None
     name_dob: bytes | None
+    external_ref: bytes | None = None  # unique per customer: an update target, not a duplicate
 
 
 def lookup_keys(call: Call, clean: dict[str, Any]) -> Lookup:
@@ -114,6 +141,7 @@ def lookup_keys(call: Call, clean: dict[str, Any]) -> Lookup:
         vault.blind_index("phone", clean.get("phone")),
         vault.blind_index("national_id", clean.get("national_id")),
         name_dob,
+        vault.blind_index("external_ref", clean.get("external_ref")),
     )
 
 
@@ -148,7 +176,7 @@ def protected_values(
             values[f"{name}_ct"] = vault.seal(key, TABLE, name, customer_id, value)
         else:
             values[name] = value if name != "marketing" else (value or {})
-    for field in ("email", "phone", "national_id"):
+    for field in ("email", "phone", "national_id", "external_ref"):
         if field in clean:
             values[f"{field}_bidx"] = getattr(lookup, field)
     if "full_name" in clean or "date_of_birth" in clean:
@@ -251,7 +279,9 @@ def refuse_conflicts(
 def _check_external_ref(call: Call, ref: str | None, exclude: str | None = None) -> None:
     if ref is None:
         return
-    query = select(Customer.id).where(Customer.external_ref == ref)
+    query = select(Customer.id).where(
+        Customer.external_ref_bidx == call.vault.blind_index("external_ref", ref)
+    )
     if exclude:
         query = query.where(Customer.id != exclude)
     found = call.session.scalars(query).first()
@@ -302,10 +332,15 @@ def update_customer(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
         validate_customer(data, partial=True, default_region=region)  # raises
     customer = load(call, customer_id)
     key = call.vault.subject_key(call.session, customer.id)
-    wanted = {"full_name", "date_of_birth"} | {name for name in data if name in FIELDS}
+    wanted = {"full_name", *LOCALE_FIELDS} | {name for name in data if name in FIELDS}
     current = decrypt_customer(call, customer, key, sorted(wanted))
     refuse_masks(data, current)
-    clean = validate_customer(merge_nested(data, current), partial=True, default_region=region)
+    clean = validate_customer(
+        merge_nested(data, current),
+        partial=True,
+        default_region=region,
+        stored={name: current[name] for name in LOCALE_FIELDS},
+    )
     lookup = lookup_keys(call, {**current, **clean})
     # only the values this patch changes are checked: a patch of the language is not refused
     # for a name + birth date the record already had

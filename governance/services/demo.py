@@ -16,6 +16,7 @@ from typing import Any
 
 from faker import Faker
 
+from governance.services import normalise as norm
 from governance.services import records
 from governance.services.context import Call
 from governance.services.imports import Importer
@@ -71,6 +72,8 @@ def fake_customer(rng: random.Random, fakers: dict[str, Faker], index: int) -> d
             f"+86 {mobile[:3]} {mobile[3:7]} {mobile[7:]}" if rng.random() < 0.5 else mobile
         )
         doc["national_id"] = fk.ssn(min_age=18, max_age=75)
+        # GB 11643 encodes the birth date: the record must agree with its own id number.
+        doc["date_of_birth"] = norm.birth_date_of_id(doc["national_id"])
         doc["address"] = {
             "line1": fk.street_address(),
             "city": fk.city(),
@@ -135,13 +138,15 @@ def _add_history(call: Call, rng: random.Random, docs: dict[int, dict[str, Any]]
 
     from governance.models import Customer
 
-    refs = {d["external_ref"]: d for d in docs.values()}
+    refs = {call.vault.blind_index("external_ref", d["external_ref"]): d for d in docs.values()}
     rows = call.session.execute(
-        select(Customer.id, Customer.external_ref).where(Customer.external_ref.in_(list(refs)))
+        select(Customer.id, Customer.external_ref_bidx).where(
+            Customer.external_ref_bidx.in_(list(refs))
+        )
     )
     now = call.now()
-    for customer_id, ref in rows:
-        doc = refs[ref]
+    for customer_id, ref_index in rows:
+        doc = refs[bytes(ref_index)]
         currency = {"CN": "CNY", "US": "USD", "GB": "GBP", "DE": "EUR"}[doc["country"]]
         for _ in range(rng.randrange(0, 3)):
             records.add_order(

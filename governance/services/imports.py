@@ -245,11 +245,18 @@ class Importer:
             )
 
     def _existing_refs(self, refs: list[str | None]) -> dict[str, Customer]:
-        wanted = [r for r in refs if r]
-        if not wanted:
-            return {}
-        rows = self.call.session.scalars(select(Customer).where(Customer.external_ref.in_(wanted)))
-        return {c.external_ref: c for c in rows if c.external_ref}
+        """Customers by the references they hold, found by blind index (never decrypted)."""
+        bidx = self.call.vault.blind_index
+        wanted = {bidx("external_ref", r): r for r in refs if r}
+        found: dict[str, Customer] = {}
+        indexes = list(wanted)
+        for start in range(0, len(indexes), 500):
+            query = select(Customer).where(
+                Customer.external_ref_bidx.in_(indexes[start : start + 500])
+            )
+            for customer in self.call.session.scalars(query):
+                found[wanted[bytes(customer.external_ref_bidx)]] = customer
+        return found
 
     def _existing_indexes(self, lookups: list[cs.Lookup]) -> dict[tuple[str, bytes], str]:
         taken: dict[tuple[str, bytes], str] = {}

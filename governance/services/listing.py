@@ -31,7 +31,9 @@ def customer_query(call: Call, filters: dict[str, str]) -> Select[Any]:
             Customer.national_id_bidx == bidx("national_id", norm.normalise_national_id(v, None))
         ),
         "country": lambda v: Customer.country == norm.normalise_country(v),
-        "external_ref": lambda v: Customer.external_ref == v,
+        "external_ref": lambda v: (
+            Customer.external_ref_bidx == bidx("external_ref", norm.clean_text(v, max_length=128))
+        ),
         "updated_since": lambda v: Customer.updated_at >= norm.parse_timestamp(v),
     }
     errors = []

@@ -1,8 +1,10 @@
 """Data cleaning on the way in: normalise and validate each customer field.
 
 Emails are trimmed and lower-cased, phone numbers become E.164 (``phonenumbers``), names and
-addresses are Unicode NFC with collapsed whitespace, dates are ISO 8601. Chinese resident identity
-numbers are checked against GB 11643-1999 (ISO 7064 MOD 11-2 check digit and birth date).
+addresses are Unicode NFC with collapsed whitespace, dates are ISO 8601 (a day and month written
+with slashes are read in the record's locale), language tags take BCP 47 (RFC 5646) case. Chinese
+resident identity numbers are checked against GB 11643-1999 (ISO 7064 MOD 11-2 check digit and
+birth date), and a date of birth must agree with the one the number encodes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ _PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
 _CN_ID = re.compile(r"^[1-9]\d{16}[\dX]$")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # the common case, parsed without strptime
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%d.%m.%Y", "%Y%m%d", "%Y年%m月%d日")
+# Day and month before a four-digit year, separated by "/" or "-": 31/12/1980, 12-31-1980.
+_LOCAL_DATE = re.compile(r"([0-9]{1,2})[/-]([0-9]{1,2})[/-]([0-9]{4})")
+# Where such dates put the month first (CLDR short date patterns: M/d/y); elsewhere day first.
+MONTH_FIRST_COUNTRIES = frozenset(
+    {"US", "PH", "FM", "MH", "PW", "AS", "GU", "MP", "PR", "VI", "UM"}
+)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 ADDRESS_KEYS = ("line1", "line2", "city", "region", "postal_code")
@@ -77,22 +85,35 @@ def normalise_email(value: Any) -> str | None:
     return text
 
 
-def normalise_phone(value: Any, default_region: str) -> str | None:
-    """Parse a phone number and return it in E.164."""
+def normalise_phone(value: Any, default_region: str, country: str | None = None) -> str | None:
+    """Parse a phone number and return it in E.164.
+
+    A number written without its international prefix is read in the record's ``country`` when
+    it has one, else in ``default_region``. It is never re-read in another region when it is not
+    valid in the record's own: that would turn a foreign number into a local one.
+    """
     text = clean_text(value, max_length=40)
     if text is None:
         return None
+    region = country or default_region
     try:
-        number = phonenumbers.parse(text, default_region)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         raise FieldError("is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
+        if country and not text.startswith(("+", "00")):
+            raise FieldError(f"is not a valid phone number in {country} (write it with +)")
         raise FieldError("is not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def parse_date(value: Any) -> date | None:
-    """Parse a date in ISO 8601 or a common local format."""
+def parse_date(value: Any, month_first: bool | None = None) -> date | None:
+    """Parse a date in ISO 8601 or a common local format.
+
+    ``month_first`` is the record's locale for dates such as 04/05/1980 (True: 5 April, False:
+    4 May, None: unknown). A form only one reading makes a date (31/12/1980) is read that way;
+    one both readings allow is refused when the locale is unknown.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, date) and not isinstance(value, datetime):
@@ -110,12 +131,44 @@ def parse_date(value: Any) -> date | None:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
+    local = _LOCAL_DATE.fullmatch(text)
+    if local:
+        return _local_date(int(local[1]), int(local[2]), int(local[3]), month_first)
     raise FieldError("is not a date (expected YYYY-MM-DD)")
 
 
-def normalise_birth_date(value: Any, today: date | None = None) -> str | None:
-    """A plausible date of birth as ISO 8601."""
-    parsed = parse_date(value)
+def _local_date(first: int, second: int, year: int, month_first: bool | None) -> date:
+    """A day/month/year or month/day/year date, read in the locale when both are possible."""
+    readings = {}
+    for is_month_first, (month, day) in ((True, (first, second)), (False, (second, first))):
+        try:
+            readings[is_month_first] = date(year, month, day)
+        except ValueError:
+            continue
+    if len(set(readings.values())) == 1:
+        return next(iter(readings.values()))
+    if not readings:
+        raise FieldError("is not a date (expected YYYY-MM-DD)")
+    if month_first is None:
+        raise FieldError("is ambiguous without the record's country (write YYYY-MM-DD)")
+    return readings[month_first]
+
+
+def month_first(country: str | None, language: str | None = None) -> bool | None:
+    """Whether the record's locale writes the month before the day (None: no locale known)."""
+    if country:
+        return country in MONTH_FIRST_COUNTRIES
+    region = (language or "").rpartition("-")[2]
+    if len(region) == 2 and region.isupper():
+        return region in MONTH_FIRST_COUNTRIES
+    return None
+
+
+def normalise_birth_date(
+    value: Any, today: date | None = None, month_first: bool | None = None
+) -> str | None:
+    """A plausible date of birth as ISO 8601 (local forms read with ``month_first``)."""
+    parsed = parse_date(value, month_first)
     if parsed is None:
         return None
     today = today or datetime.now(UTC).date()
@@ -159,6 +212,20 @@ def cn_id_valid(number: str) -> bool:
     return _ID_CHECK[total % 11] == number[17]
 
 
+def birth_date_of_id(number: str | None) -> str | None:
+    """The birth date (ISO 8601) a GB 11643 resident identity number encodes, else None."""
+    if not number or len(number) != 18 or not cn_id_valid(number):
+        return None
+    return f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
+
+
+def check_birth_date_matches_id(birth_date: str | None, national_id: str | None) -> None:
+    """Raise FieldError when a date of birth disagrees with the one the resident id encodes."""
+    encoded = birth_date_of_id(national_id)
+    if birth_date and encoded and birth_date != encoded:
+        raise FieldError("does not match the birth date in national_id (GB 11643)")
+
+
 def normalise_national_id(value: Any, country: str | None) -> str | None:
     """A resident id (checked for CN) or passport-style number, spaces removed, upper case."""
     text = clean_text(value, max_length=40)
@@ -188,12 +255,26 @@ def normalise_country(value: Any) -> str | None:
 
 
 def normalise_language(value: Any) -> str | None:
-    """A BCP 47 language tag such as ``en`` or ``zh-CN``."""
+    """A BCP 47 language tag in its canonical case: ``en-US``, ``zh-Hans-CN``, ``es-419``.
+
+    RFC 5646 section 2.1.1: language lower case, script title case, region upper case, other
+    subtags lower case; the case carries no meaning, so ``en-us`` and ``EN_us`` are ``en-US``.
+    """
     text = clean_text(value, max_length=35)
     if text is None:
         return None
     head, *rest = text.replace("_", "-").split("-")
-    tag = "-".join([head.lower(), *rest])
+    subtags = [head.lower()]
+    for index, part in enumerate(rest):
+        if subtags[-1] in ("x", "u", "t") or len(part) == 1:
+            subtags.append(part.lower())  # extensions and private use: lower case
+        elif len(part) == 2 or (len(part) == 3 and part.isdigit()):
+            subtags.append(part.upper() if index < 3 else part.lower())
+        elif len(part) == 4 and part.isalpha() and index == 0:
+            subtags.append(part.title())
+        else:
+            subtags.append(part.lower())
+    tag = "-".join(subtags)
     if not _LANGUAGE.match(tag):
         raise FieldError("is not a language tag such as en or zh-CN")
     return tag

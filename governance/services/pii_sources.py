@@ -27,7 +27,7 @@ TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
     "orders": ("comment", "items"),
     "interactions": ("note", "channel"),
 }
-STRUCTURED = {("customers", "address")}
+STRUCTURED = {("customers", "address"), ("orders", "items")}
 READ_BATCH = 500  # rows read (and data keys unwrapped) per query
 Key = tuple[str, str, str, str | None]  # table, column, record id, subject id
 UNREADABLE = object()  # a field that failed to decrypt or whose data key is gone

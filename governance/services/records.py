@@ -1,7 +1,8 @@
 """Orders (purchase history) and interactions (contact notes) of a customer.
 
-Free text (order comments, interaction notes) is encrypted with the customer's data key, and the
-associated data binds it to the customer *and* the record, so it cannot be moved between rows.
+Free text (order comments, interaction notes) and order items are encrypted with the customer's
+data key, and the associated data binds them to the customer *and* the record, so they cannot be
+moved between rows.
 """
 
 from __future__ import annotations
@@ -84,16 +85,16 @@ def _iso(moment: Any) -> str:
 
 
 def order_document(call: Call, order: Order, key: Any) -> dict[str, Any]:
-    comment = call.vault.open(
-        key, "orders", "comment", order.customer_id, order.comment_ct, row_id=order.id
-    )
+    vault, subject = call.vault, order.customer_id
+    comment = vault.open(key, "orders", "comment", subject, order.comment_ct, row_id=order.id)
+    items = vault.open(key, "orders", "items", subject, order.items_ct, True, row_id=order.id)
     return {
         "id": order.id,
         "customer_id": order.customer_id,
         "ordered_at": _iso(order.ordered_at),
         "amount": f"{order.amount:.2f}",
         "currency": order.currency,
-        "items": order.items or [],
+        "items": items or [],
         "comment": comment,
         "created_at": _iso(order.created_at),
     }
@@ -122,10 +123,18 @@ class RecordKind:
     validate: Callable[[Any], dict[str, Any]]
     document: Callable[[Call, Any, Any], dict[str, Any]]
     newest_first: Any
+    structured: tuple[str, ...] = ()  # JSON fields sealed beside the text field
 
 
 ORDERS = RecordKind(
-    Order, "orders", "comment", "order", validate_order, order_document, Order.ordered_at.desc()
+    Order,
+    "orders",
+    "comment",
+    "order",
+    validate_order,
+    order_document,
+    Order.ordered_at.desc(),
+    structured=("items",),
 )
 INTERACTIONS = RecordKind(
     Interaction,
@@ -144,9 +153,13 @@ def _add(call: Call, kind: RecordKind, customer_id: str, data: Any) -> dict[str,
     key = call.vault.subject_key(call.session, customer.id)
     now = call.now()
     text, screening = _screen(call, kind, customer.id, clean.pop(kind.text_field))
+    sealed_json = {name: clean.pop(name) for name in kind.structured}
     row = kind.model(id=new_id(), customer_id=customer.id, created_at=now, updated_at=now, **clean)
     sealed = call.vault.seal(key, kind.table, kind.text_field, customer.id, text, row_id=row.id)
     setattr(row, f"{kind.text_field}_ct", sealed)
+    for name, value in sealed_json.items():
+        blob = call.vault.seal(key, kind.table, name, customer.id, value or None, row_id=row.id)
+        setattr(row, f"{name}_ct", blob)
     call.session.add(row)
     call.session.flush()
     call.audit.record(

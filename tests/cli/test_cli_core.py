@@ -49,7 +49,7 @@ def test_import_reports_every_row_and_rejected_rows_change_nothing(
             "Zhang Wei",
             "ZW@Example.com",
             "13800138000",
-            "1985-02-03",
+            "1949-12-31",
             "11010519491231002X",
             "1 Road",
             "Beijing",

@@ -1,13 +1,14 @@
 """ARCHITECTURE invariant 1: no plaintext PII at rest or in logs.
 
 Distinctive values (names in Latin and Chinese script, e-mails, phones, CN resident ids and a
-passport number, birth dates, addresses, order comments, interaction notes) go in through the
-API. Then everything is scanned for them, in their given and normalised forms (lower-cased
-e-mail, E.164 phone, upper-cased id), as raw UTF-8, JSON ``\\u`` escapes and hex: every file the
-test's server wrote (the SQLite database, its WAL, the instance folder), on PostgreSQL every
-table's raw contents via ``COPY … TO STDOUT`` (binary format, so bytea columns come out as the
-stored bytes), and everything logged (caplog at DEBUG, captured stdout/stderr, CLI output). The
-scan runs after the writes, again after a KEK rotation, and again after an erasure.
+passport number, birth dates, addresses, order comments and items, interaction notes, external
+references) go in through the API. Then everything is scanned for them, in their given and
+normalised forms (lower-cased e-mail, E.164 phone, upper-cased id), as raw UTF-8, JSON ``\\u``
+escapes and hex: every file the test's server wrote (the SQLite database, its WAL, the instance
+folder), on PostgreSQL every table's raw contents via ``COPY … TO STDOUT`` (binary format, so
+bytea columns come out as the stored bytes), and everything logged (caplog at DEBUG, captured
+stdout/stderr, CLI output). The scan runs after the writes, again after a KEK rotation, and
+again after an erasure.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from sqlalchemy import inspect
 from governance.cli import cli
 from governance.extensions import db
 
-CONTROL = "Control-Ref-Kumquat"  # a clear (not personal) column: proves the scan sees the data
 CUSTOMERS = [
     {
         "full_name": "Zebulon Quixote-Marchetti",
@@ -54,11 +54,12 @@ CUSTOMERS = [
         "date_of_birth": "1966-06-19",
         "address": {"line1": "13 Pemberley Crescent", "city": "Lower Slaughterbury"},
         "country": "GB",
-        "external_ref": CONTROL,
+        "external_ref": "Ref-Kumquat-Ocelot",
     },
 ]  # fmt: skip
 NOTES = ["Unguessable-Note-Phrase, call back on 139 8765 4321", "Narwhal-Callback-Memo 翠鸾"]
 COMMENTS = ["Wobbegong-Comment", "Ptarmigan delivery instructions"]
+ITEMS = [[{"sku": "SKU-1", "engraving": "Capybara-Engraving"}], ["Gift for Quetzalcoatl-Item"]]
 NEEDLES = [
     # names, e-mails (given and lower-cased), phones (given, national, E.164)
     "Zebulon", "Quixote", "Marchetti", "欧阳翠鸾", "翠鸾", "Philippa", "Thistlewaite",
@@ -70,7 +71,7 @@ NEEDLES = [
     "330382193711234577", "110105195810027340", "GB7Q4K9Z2", "1937-11-23", "1958-10-02",
     "1966-06-19", "Xylophone", "Quzhouville", "青藏高原路", "Wumingshan", "Pemberley",
     "Slaughterbury", "Unguessable-Note-Phrase", "Narwhal-Callback", "Wobbegong-Comment",
-    "Ptarmigan",
+    "Ptarmigan", "Kumquat-Ocelot", "Capybara-Engraving", "Quetzalcoatl-Item",
 ]  # fmt: skip
 
 
@@ -118,7 +119,7 @@ def write_everything(client: Any, crm: dict[str, str]) -> list[str]:
         note = {"channel": "phone", "occurred_at": "2026-01-01T00:00:00Z", "note": NOTES[n % 2]}
         assert client.post(f"{base}/interactions", headers=crm, json=note).status_code == 201
         order = {"ordered_at": "2026-01-01", "amount": "1", "currency": "CNY",
-                 "comment": COMMENTS[n % 2]}  # fmt: skip
+                 "comment": COMMENTS[n % 2], "items": ITEMS[n % 2]}  # fmt: skip
         assert client.post(f"{base}/orders", headers=crm, json=order).status_code == 201
     return ids
 
@@ -129,17 +130,20 @@ def read_everything(client: Any, crm: dict[str, str], ids: list[str]) -> None:
     assert doc["email"] == CUSTOMERS[0]["email"].lower() and doc["phone"] == "+8613987654321"
     assert client.get(f"/api/v1/customers/{ids[1]}", headers=crm).json["full_name"] == "欧阳翠鸾"
     for query in ("email=zebulon.QUIXOTE@invariant-example.org", "phone=13712349876",
-                  "national_id=gb7q4k9z2"):  # fmt: skip
+                  "national_id=gb7q4k9z2", "external_ref=Ref-Kumquat-Ocelot"):  # fmt: skip
         assert len(client.get(f"/api/v1/customers?{query}", headers=crm).json["items"]) == 1
+    orders = client.get(f"/api/v1/customers/{ids[1]}/orders", headers=crm).json
+    assert orders["items"][0]["items"] == ITEMS[1]
     notes = client.get(f"/api/v1/customers/{ids[0]}/interactions", headers=crm).json
     assert NOTES[0] in json.dumps(notes, ensure_ascii=False)
     patch = {"address": {"line1": "78 Xylophone Boulevard", "city": "Quzhouville"}}
     assert client.patch(f"/api/v1/customers/{ids[0]}", headers=crm, json=patch).status_code == 200
 
 
-def assert_no_plaintext(app: Any, folder: Path, logs: str, when: str) -> None:
+def assert_no_plaintext(app: Any, folder: Path, logs: str, when: str, control: str) -> None:
+    """``control``: a value stored in clear (a customer id), proving the scan sees the rows."""
     at_rest = raw_bytes(app, folder)
-    assert CONTROL.encode() in at_rest, "the scan does not see the stored rows"
+    assert control.encode() in at_rest, "the scan does not see the stored rows"
     assert found(at_rest) == [], f"plaintext at rest {when}"
     assert found(logs.encode("utf-8")) == [], f"plaintext in the logs {when}"
 
@@ -161,14 +165,15 @@ def test_no_plaintext_in_database_or_logs(
     bad = {**CUSTOMERS[2], "date_of_birth": "Zebulon", "email": "x@example.org", "phone": None}
     assert client.post("/api/v1/customers", headers=crm, json=bad).status_code == 422
     out: list[str] = []
-    assert_no_plaintext(app, tmp_path, caplog.text + "".join(capfd.readouterr()), "after writes")
+    logs = caplog.text + "".join(capfd.readouterr())
+    assert_no_plaintext(app, tmp_path, logs, "after writes", ids[2])
 
     rotated = runner.invoke(cli, ["keys", "rotate"])
     assert rotated.exit_code == 0, rotated.output
     out.append(rotated.output)
     read_everything(client, crm, ids)
     logs = caplog.text + "".join(capfd.readouterr()) + "".join(out)
-    assert_no_plaintext(app, tmp_path, logs, "after a key rotation")
+    assert_no_plaintext(app, tmp_path, logs, "after a key rotation", ids[2])
 
     dpo = app.test_client()
     login_as(app, dpo, "dpo")
@@ -176,4 +181,4 @@ def test_no_plaintext_in_database_or_logs(
     assert erased.status_code in (200, 204), erased.get_data(as_text=True)
     assert client.get(f"/api/v1/customers/{ids[0]}", headers=crm).status_code == 410
     logs = caplog.text + "".join(capfd.readouterr()) + "".join(out)
-    assert_no_plaintext(app, tmp_path, logs, "after an erasure")
+    assert_no_plaintext(app, tmp_path, logs, "after an erasure", ids[2])
