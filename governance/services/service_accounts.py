@@ -7,6 +7,7 @@ change commits (security/token_cache.py).
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -127,14 +128,28 @@ def revoke_token(call: Call, token_id: str) -> ApiToken:
 
 
 def rotate_token(call: Call, token_id: str, expires_days: int | None = None) -> str:
-    """Revoke a token and issue a new one for the same account (a revoked one stays dead)."""
+    """Revoke a token and issue a new one for the same account (a revoked one stays dead).
+
+    Without ``expires_days`` the replacement keeps the old token's lifetime, counted from now:
+    rotating is not a way to turn a token that expires into one that never does.
+    """
     current = call.session.get(ApiToken, token_id)
     if current is not None and current.revoked_at is not None:
         raise Conflict("the token is already revoked; issue a new one instead")
     old = revoke_token(call, token_id)
     account = call.session.get(ServiceAccount, old.service_account_id)
     assert account is not None
+    if expires_days is None:
+        expires_days = lifetime_days(old)
     return create_token(call, account, expires_days)
+
+
+def lifetime_days(token: ApiToken) -> int | None:
+    """Whole days from a token's creation to its expiry (rounded up, at least 1); None: never."""
+    if token.expires_at is None:
+        return None
+    seconds = (token.expires_at - token.created_at).total_seconds()
+    return min(3650, max(1, math.ceil(seconds / 86400)))
 
 
 def token_expired(token: ApiToken, now: datetime) -> bool:
