@@ -6,12 +6,15 @@ fixation); the login completes only after the second factor.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import login_user
+from werkzeug.exceptions import HTTPException
 
 from governance.console import bp
 from governance.console.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm
@@ -25,9 +28,38 @@ from governance.web import current_call
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("console.index")
+    """Where to go after sign-in or re-auth: ``target`` if it is a page of this server.
+
+    Browsers drop tabs and line breaks from a ``Location`` and read ``\\`` as ``/``, so
+    ``/\t/evil.example`` would leave the site; a line break would even break the header. Only
+    a plain path (optionally with a query) that the URL map serves to a GET is kept, else the
+    dashboard.
+    """
+    if not target or _UNSAFE.search(target):
+        return url_for("console.index")
+    parts = urlsplit(target)
+    path = parts.path
+    if parts.scheme or parts.netloc or parts.fragment or not path.startswith("/"):
+        return url_for("console.index")
+    if path.startswith("//") or not _served(unquote(path)):
+        return url_for("console.index")
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+# Control characters, any whitespace (Unicode too) and backslashes: never in a path we serve.
+_UNSAFE = re.compile(r"[\x00-\x20\x7f-\xa0\\\s\u2000-\u200f\u2028-\u202f\ufeff]")
+
+
+def _served(path: str) -> bool:
+    """True if a GET of ``path`` reaches a view (no 404, 405 or redirect)."""
+    if _UNSAFE.search(path) or path.startswith("//"):  # after percent-decoding too
+        return False
+    adapter = current_app.url_map.bind("localhost")
+    try:
+        adapter.match(path, method="GET")
+    except HTTPException:  # NotFound, MethodNotAllowed, RequestRedirect
+        return False
+    return True
 
 
 def _fresh_session(**values: Any) -> None:

@@ -205,3 +205,66 @@ def test_sign_out_is_a_csrf_checked_post(app: Any, client: Any) -> None:
     res = sign_out(client)
     assert res.status_code == 302 and res.headers["Location"].endswith("/login")
     assert client.get("/").status_code == 302
+
+
+# Issue item 14: where a sign-in or a re-authentication may send the browser afterwards.
+OFFSITE_NEXT = [
+    "/%09/evil.example",  # the tab is dropped by the browser: //evil.example
+    "/%0d/evil.example",  # a line break in Location (was a 500)
+    "/%0a/evil.example",
+    "/%0d%0aSet-Cookie:%20x=1",
+    "//evil",
+    "%2F%2Fevil",
+    "/%2F/evil",
+    "/\\evil",
+    "/%5Cevil",
+    "%5C%5Cevil",
+    "/%20/evil",
+    "/%E2%80%8B/evil",  # a zero-width space
+    "https://evil",
+    "https:%2F%2Fevil",
+    "HTTPS://evil",
+    "javascript:alert(1)",
+    "evil",
+    "/no-such-page",
+    "/logout%2F..%2F%2Fevil",
+]
+
+
+def _signed_in_via(client: Any, query: str, secret: str) -> Any:
+    page = client.get(f"/login?next={query}")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(True))
+    assert token, "no CSRF token on /login"
+    first = client.post(
+        f"/login?next={query}",
+        data={"email": "dpo@example.com", "password": PASSWORD, "csrf_token": token.group(1)},
+    )
+    assert first.status_code == 302 and first.location.endswith("/login/mfa")
+    return submit_code(client, totp_now(secret))
+
+
+@pytest.mark.parametrize("probe", OFFSITE_NEXT)
+def test_sign_in_never_redirects_off_site(app: Any, client: Any, probe: str) -> None:
+    _, secret = make_user(app, "dpo", "dpo@example.com")
+    done = _signed_in_via(client, probe, secret)
+    assert done.status_code == 302 and done.location == "/"
+
+
+def test_sign_in_returns_to_the_page_asked_for(app: Any, client: Any) -> None:
+    _, secret = make_user(app, "dpo", "dpo@example.com")
+    done = _signed_in_via(client, "/customers%3Fcountry%3DCN", secret)
+    assert done.status_code == 302 and done.location == "/customers?country=CN"
+
+
+@pytest.mark.parametrize("probe", [*OFFSITE_NEXT, "/customers"])
+def test_reauth_never_redirects_off_site(app: Any, client: Any, probe: str) -> None:
+    login_as(app, client, "dpo")
+    page = client.get(f"/reauth?next={probe}")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(True))
+    assert token, "no CSRF token on /reauth"
+    res = client.post(
+        f"/reauth?next={probe}", data={"password": PASSWORD, "csrf_token": token.group(1)}
+    )
+    assert res.status_code == 302
+    assert res.location == ("/customers" if probe == "/customers" else "/")
