@@ -6,6 +6,7 @@ in the same transaction. TOTP secrets are stored encrypted under the account's o
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from argon2 import Parameters
@@ -30,6 +31,18 @@ class AccountLocked(Unauthenticated):
 
 def _params() -> Parameters:
     return PASSWORD_PARAMS.get("default", passwords.PRODUCTION_PARAMETERS)
+
+
+_STAND_IN: dict[str, str] = {}
+
+
+def _stand_in_hash() -> str:
+    """A hash of a random secret, made once per parameter set, verified for unknown accounts."""
+    params = _params()
+    key = repr(params)  # argon2's Parameters is not hashable
+    if key not in _STAND_IN:
+        _STAND_IN[key] = passwords.hash_password(secrets.token_urlsafe(24), params=params)
+    return _STAND_IN[key]
 
 
 def checked_roles(roles: list[str], kind: str) -> list[str]:
@@ -106,11 +119,11 @@ def password_login(call: Call, email: str, password: str) -> User:
     if user is not None and user.locked_until is not None and user.locked_until > now:
         record(call, "login.password", "denied", user_id=user.id, reason="locked")
         raise AccountLocked("the account is temporarily locked")
-    if (
-        user is None
-        or user.state != "active"
-        or not passwords.verify_password(user.password_hash, password or "")
-    ):
+    # One argon2 verification whatever the account: an unknown or disabled one is checked
+    # against a stand-in hash, so the answer's timing does not say whether the account exists.
+    stored = user.password_hash if user is not None else _stand_in_hash()
+    matches = passwords.verify_password(stored, password or "")
+    if user is None or user.state != "active" or not matches:
         if user is not None:
             _fail(call, user, "login.password")
         else:

@@ -268,3 +268,45 @@ def test_reauth_never_redirects_off_site(app: Any, client: Any, probe: str) -> N
     )
     assert res.status_code == 302
     assert res.location == ("/customers" if probe == "/customers" else "/")
+
+
+def test_sign_in_takes_as_long_whether_or_not_the_account_exists(
+    app: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue item 18: an unknown or disabled account costs one argon2 verification too."""
+    import statistics
+    import time
+
+    from argon2 import Parameters, Type
+
+    # Hashes costly enough (tens of ms) that skipping the verification would show.
+    slow = Parameters(
+        type=Type.ID, version=19, salt_len=16, hash_len=32,
+        time_cost=1, memory_cost=16384, parallelism=1,
+    )  # fmt: skip
+    monkeypatch.setitem(identity.PASSWORD_PARAMS, "default", slow)
+    make_user(app, "dpo", "dpo@example.com")
+    make_user(app, "support", "off@example.com")
+    with service(app) as call:
+        identity.set_state(call, "off@example.com", "disabled")
+    client.post("/login", data={"email": "x@example.com", "password": "warm-up"})
+
+    def median_seconds(email: str, group: int) -> float:
+        times = []
+        for i in range(3):  # below the lockout (5) and, per address, the sign-in rate limit
+            address = {"REMOTE_ADDR": f"10.0.{group}.{i}"}
+            form = {"email": email, "password": "Not-The-Password-99"}
+            form["csrf_token"] = re.search(
+                r'name="csrf_token" type="hidden" value="([^"]+)"',
+                client.get("/login").get_data(as_text=True),
+            ).group(1)
+            start = time.perf_counter()
+            res = client.post("/login", data=form, environ_base=address)
+            times.append(time.perf_counter() - start)
+            assert res.status_code == 401
+        return statistics.median(times)
+
+    known = median_seconds("dpo@example.com", 1)
+    unknown = median_seconds("nobody@example.com", 2)
+    disabled = median_seconds("off@example.com", 3)
+    assert unknown > 0.5 * known and disabled > 0.5 * known, (known, unknown, disabled)
