@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +23,7 @@ from governance.errors import GovernanceError, Unauthenticated
 from governance.extensions import db
 from governance.models import User
 from governance.security.guard import SessionUser
+from governance.security.sessions import end_session, start_session
 from governance.services import identity
 from governance.services.context import Actor
 from governance.web import current_call
@@ -76,11 +78,19 @@ def _pending_user() -> User | None:
     return user if user is not None and user.state == "active" else None
 
 
+def _server_session(user: User) -> str:
+    """A new server-side session for ``user`` (committed); its secret id goes in the cookie."""
+    idle = timedelta(minutes=current_app.config["SESSION_MINUTES"])
+    sid = start_session(db.session, user.id, datetime.now(UTC), idle)
+    db.session.commit()
+    return sid
+
+
 def _complete_login(user: User) -> Any:
     nxt = session.get("next")
-    _fresh_session(
-        mfa_ok=True, pwd=user.password_hash[-16:], seen=int(time.time()), auth_at=int(time.time())
-    )
+    sid = _server_session(user)
+    _fresh_session(mfa_ok=True, seen=int(time.time()), auth_at=int(time.time()))
+    session["sid"] = sid  # the cookie holds no part of the password hash, only this id
     login_user(SessionUser(user))
     return redirect(_safe_next(nxt))
 
@@ -160,6 +170,8 @@ def logout() -> Any:
     out); a GET only shows the button."""
     if request.method == "GET":
         return render_template("logout.html")
+    end_session(db.session, session.get("sid"))  # a copy of the cookie is worth nothing now
+    db.session.commit()
     session.clear()
     flash("You are signed out.", "ok")
     return redirect(url_for("console.login"))
@@ -178,7 +190,7 @@ def account() -> Any:
             flash(exc.detail, "error")
             return render_template("account.html", form=form, user=user), exc.status
         db.session.commit()
-        session["pwd"] = user.password_hash[-16:]
+        session["sid"] = _server_session(user)  # every session ended; this browser gets a new one
         flash("Password changed.", "ok")
         return redirect(url_for("console.account"))
     return render_template("account.html", form=form, user=user)

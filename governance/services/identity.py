@@ -17,6 +17,7 @@ from governance.models import PasswordHistory, User
 from governance.models.ids import new_id
 from governance.security import mfa, passwords
 from governance.security.masking import default_visibility, requires_mfa
+from governance.security.sessions import end_user_sessions
 from governance.services import normalise as norm
 from governance.services.context import Call
 
@@ -247,7 +248,8 @@ def change_password(call: Call, user: User, current: str, new: str) -> None:
     call.session.add(
         PasswordHistory(user_id=user.id, password_hash=user.password_hash, created_at=call.now())
     )
-    record(call, "password.change", user_id=user.id)
+    ended = end_user_sessions(call.session, user.id)
+    record(call, "password.change", user_id=user.id, sessions_ended=ended)
 
 
 def set_state(call: Call, email: str, state: str) -> User:
@@ -258,9 +260,12 @@ def set_state(call: Call, email: str, state: str) -> User:
     if state == "disabled":
         _keep_an_admin(call, user, [])
     user.state = state
+    ended = 0
     if state == "active":
         user.failed_attempts, user.locked_until = 0, None
-    record(call, "user.state", user_id=user.id, state=state)
+    else:
+        ended = end_user_sessions(call.session, user.id)
+    record(call, "user.state", user_id=user.id, state=state, sessions_ended=ended)
     return user
 
 
@@ -282,7 +287,8 @@ def set_roles(call: Call, email: str, roles: list[str]) -> User:
     checked = checked_roles(roles, "person")
     _keep_an_admin(call, user, checked)
     user.roles = checked
-    record(call, "user.roles", user_id=user.id, roles=user.roles)
+    ended = end_user_sessions(call.session, user.id)  # they sign in again under the new roles
+    record(call, "user.roles", user_id=user.id, roles=user.roles, sessions_ended=ended)
     return user
 
 
@@ -291,7 +297,8 @@ def reset_mfa(call: Call, email: str) -> User:
     user = _must(call, email)
     user.totp_secret_ct, user.totp_enrolled, user.totp_last_step = None, False, None
     user.recovery_hashes = []
-    record(call, "mfa.reset", user_id=user.id)
+    ended = end_user_sessions(call.session, user.id)  # whoever held the old factor is out too
+    record(call, "mfa.reset", user_id=user.id, sessions_ended=ended)
     return user
 
 
