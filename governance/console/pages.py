@@ -71,12 +71,14 @@ def index() -> Any:
         or 0,
     }
     from governance.services.pii_review import undeclared_confirmed
+    from governance.services.service_accounts import grant_refusals
 
     return render_template(
         "dashboard.html",
         figures=figures,
         jobs=jobs.recent(session, 5),
         pii_undeclared=undeclared_confirmed(current_call()),
+        grant_refusals=grant_refusals(current_call()),  # separation of duties (identity)
     )
 
 

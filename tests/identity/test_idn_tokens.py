@@ -108,14 +108,14 @@ def test_session_api_write_needs_the_csrf_header(app: Any, client: Any) -> None:
     from conftest import login_as
 
     login_as(app, client, "admin")
-    body = {"name": "crm", "roles": ["crm_app"]}
-    res = client.post("/api/v1/service-accounts", json=body)
+    body = {"email": "new@example.com", "roles": ["auditor"], "password": PASSWORD}
+    res = client.post("/api/v1/users", json=body)
     assert res.status_code == 401 and res.mimetype == "application/problem+json"
     assert audit(app, "auth.session")[0]["details"]["reason"].startswith("API write")
-    forged = client.post("/api/v1/service-accounts", json=body, headers={"X-CSRFToken": "x.y"})
+    forged = client.post("/api/v1/users", json=body, headers={"X-CSRFToken": "x.y"})
     assert forged.status_code == 401
     token = csrf_from(client, "/account")
-    ok = client.post("/api/v1/service-accounts", json=body, headers={"X-CSRFToken": token})
+    ok = client.post("/api/v1/users", json=body, headers={"X-CSRFToken": token})
     assert ok.status_code == 201
 
 
