@@ -208,22 +208,23 @@ def make_user(app: Any, role: str | list[str], email: str | None = None, enrol: 
 def login_as(app: Any, client: Any, role: str | list[str], email: str | None = None) -> str:
     """Give ``client`` a signed-in console session (password and MFA done) for a new user."""
     import time
+    from datetime import UTC, datetime, timedelta
 
     from governance.extensions import db
-    from governance.models import User
+    from governance.security.sessions import start_session
 
     user_id, _ = make_user(app, role, email)
     with app.app_context():
-        pwd = db.session.get(User, user_id).password_hash[-16:]
+        sid = start_session(db.session, user_id, datetime.now(UTC), timedelta(minutes=30))
+        db.session.commit()
     with client.session_transaction() as sess:
         sess.update(
             _user_id=user_id,
             _fresh=True,
             mfa_ok=True,
-            pwd=pwd,
             seen=int(time.time()),
             auth_at=int(time.time()),
-            sid="test",
+            sid=sid,
         )
     return user_id
 

@@ -112,6 +112,26 @@ def tokens_create(account: str, roles: tuple[str, ...], expires_days: int | None
     click.echo(token)
 
 
+@tokens.command("rotate")
+@click.argument("token_id")
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, 3650),
+    help="Lifetime of the replacement; by default the same as the token it replaces.",
+)
+@with_appcontext
+def tokens_rotate(token_id: str, expires_days: int | None) -> None:
+    """Revoke a token and print its replacement alone on the last line."""
+    from governance.services import service_accounts
+
+    if token_id.startswith("gov_"):
+        token_id = token_id.split("_")[1]
+    token = service_accounts.rotate_token(app_call(), token_id, expires_days)
+    _commit()
+    click.echo(f"revoked {token_id}; replacement shown once:", err=True)
+    click.echo(token)
+
+
 @tokens.command("revoke")
 @click.argument("token_id")
 @with_appcontext

@@ -6,6 +6,8 @@ changing roles, re-enabling, resetting MFA, issuing or rotating a token, reloadi
 needs a password entry within ``GOVERNANCE_REAUTH_MINUTES`` (``require_recent_auth``); taking
 access away (disabling, revoking) never does, so stopping an intruder is one click. The identity
 and policy services audit every action; these views only parse forms, call them and render.
+Giving an application a role that reads customer data, or a token of one, is refused here
+(separation of duties, ``services/service_accounts.py``): the operator's CLI does that.
 """
 
 from __future__ import annotations

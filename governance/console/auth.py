@@ -6,12 +6,16 @@ fixation); the login completes only after the second factor.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import login_user
+from werkzeug.exceptions import HTTPException
 
 from governance.console import bp
 from governance.console.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm
@@ -19,15 +23,45 @@ from governance.errors import GovernanceError, Unauthenticated
 from governance.extensions import db
 from governance.models import User
 from governance.security.guard import SessionUser
+from governance.security.sessions import end_session, start_session
 from governance.services import identity
 from governance.services.context import Actor
 from governance.web import current_call
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("console.index")
+    """Where to go after sign-in or re-auth: ``target`` if it is a page of this server.
+
+    Browsers drop tabs and line breaks from a ``Location`` and read ``\\`` as ``/``, so
+    ``/\t/evil.example`` would leave the site; a line break would even break the header. Only
+    a plain path (optionally with a query) that the URL map serves to a GET is kept, else the
+    dashboard.
+    """
+    if not target or _UNSAFE.search(target):
+        return url_for("console.index")
+    parts = urlsplit(target)
+    path = parts.path
+    if parts.scheme or parts.netloc or parts.fragment or not path.startswith("/"):
+        return url_for("console.index")
+    if path.startswith("//") or not _served(unquote(path)):
+        return url_for("console.index")
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+# Control characters, any whitespace (Unicode too) and backslashes: never in a path we serve.
+_UNSAFE = re.compile(r"[\x00-\x20\x7f-\xa0\\\s\u2000-\u200f\u2028-\u202f\ufeff]")
+
+
+def _served(path: str) -> bool:
+    """True if a GET of ``path`` reaches a view (no 404, 405 or redirect)."""
+    if _UNSAFE.search(path) or path.startswith("//"):  # after percent-decoding too
+        return False
+    adapter = current_app.url_map.bind("localhost")
+    try:
+        adapter.match(path, method="GET")
+    except HTTPException:  # NotFound, MethodNotAllowed, RequestRedirect
+        return False
+    return True
 
 
 def _fresh_session(**values: Any) -> None:
@@ -44,11 +78,19 @@ def _pending_user() -> User | None:
     return user if user is not None and user.state == "active" else None
 
 
+def _server_session(user: User) -> str:
+    """A new server-side session for ``user`` (committed); its secret id goes in the cookie."""
+    idle = timedelta(minutes=current_app.config["SESSION_MINUTES"])
+    sid = start_session(db.session, user.id, datetime.now(UTC), idle)
+    db.session.commit()
+    return sid
+
+
 def _complete_login(user: User) -> Any:
     nxt = session.get("next")
-    _fresh_session(
-        mfa_ok=True, pwd=user.password_hash[-16:], seen=int(time.time()), auth_at=int(time.time())
-    )
+    sid = _server_session(user)
+    _fresh_session(mfa_ok=True, seen=int(time.time()), auth_at=int(time.time()))
+    session["sid"] = sid  # the cookie holds no part of the password hash, only this id
     login_user(SessionUser(user))
     return redirect(_safe_next(nxt))
 
@@ -128,6 +170,8 @@ def logout() -> Any:
     out); a GET only shows the button."""
     if request.method == "GET":
         return render_template("logout.html")
+    end_session(db.session, session.get("sid"))  # a copy of the cookie is worth nothing now
+    db.session.commit()
     session.clear()
     flash("You are signed out.", "ok")
     return redirect(url_for("console.login"))
@@ -146,7 +190,7 @@ def account() -> Any:
             flash(exc.detail, "error")
             return render_template("account.html", form=form, user=user), exc.status
         db.session.commit()
-        session["pwd"] = user.password_hash[-16:]
+        session["sid"] = _server_session(user)  # every session ended; this browser gets a new one
         flash("Password changed.", "ok")
         return redirect(url_for("console.account"))
     return render_template("account.html", form=form, user=user)

@@ -77,6 +77,7 @@ def _count(model: Any, *where: Any) -> int:
 def index() -> Any:
     from governance.console.visible import may_get
     from governance.services.pii_review import undeclared_confirmed
+    from governance.services.service_accounts import grant_refusals
 
     call = current_call()
     roles = call.actor.roles
@@ -94,6 +95,10 @@ def index() -> Any:
         jobs=jobs.recent(db.session, 5, call.actor) if may_get(roles, "console.jobs") else None,
         # An alert every role sees (issue 6): a count of places, no customer data.
         pii_undeclared=undeclared_confirmed(call),
+        # Separation of duties: refused grants, for those who administer or audit access.
+        grant_refusals=(
+            grant_refusals(call) if may_get(roles, "console.users", "console.audit") else 0
+        ),
     )
 
 

@@ -7,6 +7,7 @@ from governance.models.customer import Customer, DataKey, Interaction, KeyVersio
 from governance.models.identity import (
     ApiToken,
     CasbinRule,
+    ConsoleSession,
     PasswordHistory,
     ServiceAccount,
     User,
@@ -22,6 +23,7 @@ __all__ = [
     "AuditNode",
     "AuditState",
     "CasbinRule",
+    "ConsoleSession",
     "Customer",
     "DataKey",
     "Interaction",

@@ -40,6 +40,17 @@ class PasswordHistory(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ConsoleSession(db.Model):  # type: ignore[name-defined,misc]
+    """A signed-in console session; deleting the row ends it (the cookie holds the secret id)."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's sid
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ServiceAccount(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "service_accounts"
 

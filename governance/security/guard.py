@@ -16,7 +16,7 @@ token in an ``X-CSRFToken`` header: a cookie alone never changes anything throug
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NoReturn
 
 from flask import Flask, Request, current_app, g, request, session
@@ -30,6 +30,7 @@ from governance.models import ApiToken, CasbinRule, ServiceAccount, User
 from governance.security.authz import Authorizer
 from governance.security.ratelimit import RateLimited, RateLimiter
 from governance.security.ratelimit import headers as ratelimit_headers
+from governance.security.sessions import session_state
 from governance.security.token_cache import TokenCache, VerifiedToken, register
 from governance.security.tokens import MalformedToken, parse_bearer, verify_token_hash
 from governance.services.context import Actor
@@ -143,12 +144,24 @@ class SessionUser(UserMixin):  # type: ignore[misc]
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> SessionUser | None:
-    """A session counts only after MFA, while the password is unchanged and the user active."""
+    """A session counts only after MFA, while its server-side row exists and the user is active.
+
+    The row goes when the user signs out, changes the password, is disabled, has two-factor
+    reset or roles changed (``security/sessions.py``).
+    """
     if not session.get("mfa_ok"):
         return None
     user = db.session.get(User, user_id)
-    if user is None or user.state != "active" or session.get("pwd") != user.password_hash[-16:]:
+    if user is None or user.state != "active":
         return None
+    idle = timedelta(minutes=current_app.config["SESSION_MINUTES"])
+    state = session_state(db.session, session.get("sid"), user.id, datetime.now(UTC), idle)
+    if state != "active":
+        if state == "idle":
+            g.session_end = "idle timeout"
+        return None
+    if db.session.dirty:  # its last use was refreshed: keep that, apart from the request's work
+        db.session.commit()
     return SessionUser(user)
 
 
@@ -156,7 +169,10 @@ def _session_actor() -> Actor | None:
     """The signed-in person, or None (``g.session_end`` says why a session just ended)."""
     if not current_user.is_authenticated:
         if session.get("_user_id"):
-            g.session_end = "session revoked (password changed, account disabled or no MFA)"
+            g.session_end = g.get("session_end") or (
+                "session revoked (signed out, password, roles or two-factor changed, "
+                "account disabled, or no MFA)"
+            )
             session.clear()
         return None
     last = session.get("seen", 0)

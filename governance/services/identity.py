@@ -6,6 +6,7 @@ in the same transaction. TOTP secrets are stored encrypted under the account's o
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from argon2 import Parameters
@@ -16,6 +17,7 @@ from governance.models import PasswordHistory, User
 from governance.models.ids import new_id
 from governance.security import mfa, passwords
 from governance.security.masking import default_visibility, requires_mfa
+from governance.security.sessions import end_user_sessions
 from governance.services import normalise as norm
 from governance.services.context import Call
 
@@ -30,6 +32,18 @@ class AccountLocked(Unauthenticated):
 
 def _params() -> Parameters:
     return PASSWORD_PARAMS.get("default", passwords.PRODUCTION_PARAMETERS)
+
+
+_STAND_IN: dict[str, str] = {}
+
+
+def _stand_in_hash() -> str:
+    """A hash of a random secret, made once per parameter set, verified for unknown accounts."""
+    params = _params()
+    key = repr(params)  # argon2's Parameters is not hashable
+    if key not in _STAND_IN:
+        _STAND_IN[key] = passwords.hash_password(secrets.token_urlsafe(24), params=params)
+    return _STAND_IN[key]
 
 
 def checked_roles(roles: list[str], kind: str) -> list[str]:
@@ -106,11 +120,11 @@ def password_login(call: Call, email: str, password: str) -> User:
     if user is not None and user.locked_until is not None and user.locked_until > now:
         record(call, "login.password", "denied", user_id=user.id, reason="locked")
         raise AccountLocked("the account is temporarily locked")
-    if (
-        user is None
-        or user.state != "active"
-        or not passwords.verify_password(user.password_hash, password or "")
-    ):
+    # One argon2 verification whatever the account: an unknown or disabled one is checked
+    # against a stand-in hash, so the answer's timing does not say whether the account exists.
+    stored = user.password_hash if user is not None else _stand_in_hash()
+    matches = passwords.verify_password(stored, password or "")
+    if user is None or user.state != "active" or not matches:
         if user is not None:
             _fail(call, user, "login.password")
         else:
@@ -234,7 +248,8 @@ def change_password(call: Call, user: User, current: str, new: str) -> None:
     call.session.add(
         PasswordHistory(user_id=user.id, password_hash=user.password_hash, created_at=call.now())
     )
-    record(call, "password.change", user_id=user.id)
+    ended = end_user_sessions(call.session, user.id)
+    record(call, "password.change", user_id=user.id, sessions_ended=ended)
 
 
 def set_state(call: Call, email: str, state: str) -> User:
@@ -245,9 +260,12 @@ def set_state(call: Call, email: str, state: str) -> User:
     if state == "disabled":
         _keep_an_admin(call, user, [])
     user.state = state
+    ended = 0
     if state == "active":
         user.failed_attempts, user.locked_until = 0, None
-    record(call, "user.state", user_id=user.id, state=state)
+    else:
+        ended = end_user_sessions(call.session, user.id)
+    record(call, "user.state", user_id=user.id, state=state, sessions_ended=ended)
     return user
 
 
@@ -269,7 +287,8 @@ def set_roles(call: Call, email: str, roles: list[str]) -> User:
     checked = checked_roles(roles, "person")
     _keep_an_admin(call, user, checked)
     user.roles = checked
-    record(call, "user.roles", user_id=user.id, roles=user.roles)
+    ended = end_user_sessions(call.session, user.id)  # they sign in again under the new roles
+    record(call, "user.roles", user_id=user.id, roles=user.roles, sessions_ended=ended)
     return user
 
 
@@ -278,7 +297,8 @@ def reset_mfa(call: Call, email: str) -> User:
     user = _must(call, email)
     user.totp_secret_ct, user.totp_enrolled, user.totp_last_step = None, False, None
     user.recovery_hashes = []
-    record(call, "mfa.reset", user_id=user.id)
+    ended = end_user_sessions(call.session, user.id)  # whoever held the old factor is out too
+    record(call, "mfa.reset", user_id=user.id, sessions_ended=ended)
     return user
 
 

@@ -3,21 +3,67 @@
 A token is bound to one service account and so to its (service) roles. Every change is audited
 in the same transaction; the guard's token cache forgets a changed token or account when the
 change commits (security/token_cache.py).
+
+Separation of duties: a person (the admin, through the console or the API) may not give an
+application a role that reads customer data, nor take a token (issue or rotate) of an account
+holding one: the admin would hold customer data it is not allowed to see. The refusal is
+audited as ``access.grant_refused`` and shown on the dashboard. An operator on the server
+machine does it with ``governance tokens create`` (audited as that operator).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from governance.errors import Conflict, NotFound, ValidationError
-from governance.models import ApiToken, ServiceAccount
+from governance.errors import Conflict, Forbidden, NotFound, ValidationError
+from governance.models import ApiToken, AuditEntry, ServiceAccount
 from governance.models.ids import new_id
 from governance.security import tokens
+from governance.security.masking import HIDDEN, default_visibility
 from governance.services import normalise as norm
 from governance.services.context import Call
 from governance.services.identity import checked_roles, record
+
+GRANT_REFUSED = "access.grant_refused"
+
+
+def reads_customer_data(roles: list[str]) -> bool:
+    """True if any of ``roles`` sees some customer field, in clear or masked."""
+    policy = default_visibility()
+    return any(
+        level != HIDDEN
+        for role in roles
+        if role in policy.roles
+        for level in policy.roles[role].fields.values()
+    )
+
+
+def _separation_of_duties(call: Call, attempted: str, roles: list[str], **details: str) -> None:
+    """Refuse (403, audited on its own) a person granting an application customer data."""
+    if call.actor.type != "user" or not reads_customer_data(roles):
+        return
+    call.audit.record_alone(
+        call.session,
+        call.actor,
+        GRANT_REFUSED,
+        now=call.now(),
+        resource="identity",
+        outcome="denied",
+        details={"attempted": attempted, "roles": sorted(roles), **details},
+    )
+    raise Forbidden(
+        "a role that reads customer data is granted to an application by an operator on the "
+        "server (governance tokens create), not from the console or the API"
+    )
+
+
+def grant_refusals(call: Call) -> int:
+    """How many times a person was refused granting an application customer data."""
+    query = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == GRANT_REFUSED)
+    return int(call.session.scalar(query) or 0)
 
 
 def service_account(call: Call, name: str, roles: list[str] | None = None) -> ServiceAccount:
@@ -29,17 +75,16 @@ def service_account(call: Call, name: str, roles: list[str] | None = None) -> Se
         select(ServiceAccount).where(ServiceAccount.name == clean)
     ).first()
     if account is None:
-        account = ServiceAccount(
-            id=new_id(),
-            name=clean,
-            roles=checked_roles(roles or [], "service"),
-            created_at=call.now(),
-        )
+        checked = checked_roles(roles or [], "service")
+        _separation_of_duties(call, "service_account.create", checked)
+        account = ServiceAccount(id=new_id(), name=clean, roles=checked, created_at=call.now())
         call.session.add(account)
         call.session.flush()
         record(call, "service_account.create", account_id=account.id, roles=account.roles)
     elif roles and sorted(set(roles)) != sorted(account.roles):
-        account.roles = checked_roles(roles, "service")
+        checked = checked_roles(roles, "service")
+        _separation_of_duties(call, "service_account.roles", checked, account_id=account.id)
+        account.roles = checked
         record(call, "service_account.roles", account_id=account.id, roles=account.roles)
     return account
 
@@ -94,6 +139,7 @@ def create_token(call: Call, account: ServiceAccount, expires_days: int | None =
     """A new API token for ``account``; the full token is returned once, only its hash stored."""
     if expires_days is not None and not 1 <= expires_days <= 3650:
         raise ValidationError("bad expiry", [{"field": "expires_days", "message": "1 to 3650"}])
+    _separation_of_duties(call, "token.create", list(account.roles), account_id=account.id)
     token_id, full = tokens.generate_token()
     expires = call.now() + timedelta(days=expires_days) if expires_days else None
     call.session.add(
@@ -127,14 +173,31 @@ def revoke_token(call: Call, token_id: str) -> ApiToken:
 
 
 def rotate_token(call: Call, token_id: str, expires_days: int | None = None) -> str:
-    """Revoke a token and issue a new one for the same account (a revoked one stays dead)."""
+    """Revoke a token and issue a new one for the same account (a revoked one stays dead).
+
+    Without ``expires_days`` the replacement keeps the old token's lifetime, counted from now:
+    rotating is not a way to turn a token that expires into one that never does.
+    """
     current = call.session.get(ApiToken, token_id)
     if current is not None and current.revoked_at is not None:
         raise Conflict("the token is already revoked; issue a new one instead")
+    owner = call.session.get(ServiceAccount, current.service_account_id) if current else None
+    if owner is not None:  # a replacement is a new secret for whoever rotates
+        _separation_of_duties(call, "token.rotate", list(owner.roles), account_id=owner.id)
     old = revoke_token(call, token_id)
     account = call.session.get(ServiceAccount, old.service_account_id)
     assert account is not None
+    if expires_days is None:
+        expires_days = lifetime_days(old)
     return create_token(call, account, expires_days)
+
+
+def lifetime_days(token: ApiToken) -> int | None:
+    """Whole days from a token's creation to its expiry (rounded up, at least 1); None: never."""
+    if token.expires_at is None:
+        return None
+    seconds = (token.expires_at - token.created_at).total_seconds()
+    return min(3650, max(1, math.ceil(seconds / 86400)))
 
 
 def token_expired(token: ApiToken, now: datetime) -> bool:

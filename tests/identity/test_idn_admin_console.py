@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from conftest import PASSWORD, login_as, make_user
-from idn_helpers import audit, csrf_from, user_row
+from idn_helpers import audit, csrf_from, service, user_row
 
 from governance.security.authz import DEFAULT_POLICY_PATH, load_policy_csv
 
@@ -98,13 +98,22 @@ def test_support_calling_admin_pages_is_refused_and_audited(app: Any, client: An
     assert all(e["actor_role"] == "support" and e["outcome"] == "denied" for e in denied)
 
 
-def test_service_account_token_issue_shown_once_rotate_revoke(app: Any, client: Any) -> None:
+def _operator_token(app: Any, account: str = "crm-production", **kwargs: Any) -> tuple[str, str]:
+    """An application's account and token made the operator's way (the CLI, on the server)."""
+    from governance.services import service_accounts
+
+    with service(app) as call:
+        sa = service_accounts.service_account(call, account, ["crm_app"])
+        token = service_accounts.create_token(call, sa, **kwargs)
+        return sa.id, token
+
+
+def test_tokens_are_listed_never_shown_and_revoked_from_the_console(
+    app: Any, client: Any
+) -> None:
+    account_id, token = _operator_token(app, expires_days=30)
     login_as(app, client, "admin")
-    res = post(client, "/service-accounts", name="crm-production", role="crm_app")
-    assert res.status_code == 302
-    page = res.location
-    issued = post(client, page, action="issue", expires_days="30")
-    token = TOKEN.search(issued.get_data(as_text=True)).group(0)
+    page = f"/service-accounts/{account_id}"
     api = app.test_client()
     bearer = {"Authorization": f"Bearer {token}"}
     assert api.get("/api/v1/customers", headers=bearer).status_code == 200
@@ -112,28 +121,49 @@ def test_service_account_token_issue_shown_once_rotate_revoke(app: Any, client: 
     token_id = token.split("_")[1]
     assert token_id in listing and token not in listing  # the secret is never shown again
     assert TOKEN.search(client.get("/service-accounts").get_data(as_text=True)) is None
-    rotated = post(client, page, action="rotate", token_id=token_id)
-    new_token = TOKEN.search(rotated.get_data(as_text=True)).group(0)
+    assert post(client, page, action="revoke", token_id=token_id).status_code == 302
     assert api.get("/api/v1/customers", headers=bearer).status_code == 401
-    new_bearer = {"Authorization": f"Bearer {new_token}"}
-    assert api.get("/api/v1/customers", headers=new_bearer).status_code == 200
-    assert post(client, page, action="revoke", token_id=new_token.split("_")[1]).status_code == 302
-    assert api.get("/api/v1/customers", headers=new_bearer).status_code == 401
     assert post(client, page, action="rotate", token_id=token_id).status_code == 409
     mine = [e["action"] for e in audit(app) if e["actor_type"] == "user"]
-    assert mine == [
-        "service_account.create",
-        "token.create",
-        "token.revoke",
-        "token.create",
-        "token.revoke",
+    assert mine == ["token.revoke"]
+
+
+def test_admin_cannot_give_itself_customer_data_through_an_application(
+    app: Any, client: Any
+) -> None:
+    """Issue item 17: no crm_app account, token or rotation from the admin's console."""
+    account_id, token = _operator_token(app)
+    login_as(app, client, "admin")
+    page = f"/service-accounts/{account_id}"
+    created = post(client, "/service-accounts", name="mine", role="crm_app")
+    issued = post(client, page, action="issue", expires_days="30")
+    rotated = post(client, page, action="rotate", token_id=token.split("_")[1])
+    for res in (created, issued, rotated):
+        assert res.status_code == 403
+        assert TOKEN.search(res.get_data(as_text=True)) is None
+        assert "operator" in res.get_data(as_text=True)
+    api = app.test_client()  # the operator's token was not revoked by the refused rotation
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/v1/customers", headers=bearer).status_code == 200
+    refused = audit(app, "access.grant_refused")
+    assert [(e["details"]["attempted"], e["outcome"]) for e in refused] == [
+        ("service_account.create", "denied"),
+        ("token.create", "denied"),
+        ("token.rotate", "denied"),
     ]
+    assert [e["action"] for e in audit(app) if e["actor_type"] == "user"] == [
+        "access.grant_refused"
+    ] * 3
+    assert "mine" not in client.get("/service-accounts").get_data(as_text=True)
+    dashboard = client.get("/").get_data(as_text=True)
+    assert 'data-figure="refused grants of customer data"' in dashboard
+    assert re.search(r'data-figure="refused grants of customer data">3<', dashboard)
 
 
 def test_disabling_a_service_account_stops_its_tokens(app: Any, client: Any) -> None:
+    account_id, token = _operator_token(app, "crm")
     login_as(app, client, "admin")
-    page = post(client, "/service-accounts", name="crm", role="crm_app").location
-    token = TOKEN.search(post(client, page, action="issue").get_data(as_text=True)).group(0)
+    page = f"/service-accounts/{account_id}"
     bearer = {"Authorization": f"Bearer {token}"}
     assert post(client, page, action="disable").status_code == 302
     assert app.test_client().get("/api/v1/customers", headers=bearer).status_code == 401

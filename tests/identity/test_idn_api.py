@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from conftest import PASSWORD, login_as, make_token, make_user
-from idn_helpers import audit, csrf_from
+from idn_helpers import audit, csrf_from, service
 
 from governance.security.authz import DEFAULT_POLICY_PATH, load_policy_csv
 
@@ -83,11 +83,13 @@ def test_granting_access_needs_a_recent_password(
 
 
 def test_service_accounts_and_tokens(app: Any, client: Any, admin: dict[str, str]) -> None:
-    res = client.post(
-        "/api/v1/service-accounts", json={"name": "crm", "roles": ["crm_app"]}, headers=admin
-    )
-    assert res.status_code == 201 and res.json["tokens"] == []
-    account_id = res.json["id"]
+    from governance.services import service_accounts
+
+    with service(app) as call:  # the operator's way: `governance tokens create` on the server
+        account = service_accounts.service_account(call, "crm", ["crm_app"])
+        account_id = account.id
+        token = service_accounts.create_token(call, account, 7)
+    token_id = token.split("_")[1]
     again = client.post(
         "/api/v1/service-accounts", json={"name": "crm", "roles": ["crm_app"]}, headers=admin
     )
@@ -96,12 +98,6 @@ def test_service_accounts_and_tokens(app: Any, client: Any, admin: dict[str, str
         "/api/v1/service-accounts", json={"name": "x", "roles": ["dpo"]}, headers=admin
     )
     assert person_role.status_code == 422
-    issued = client.post(
-        f"/api/v1/service-accounts/{account_id}/tokens", json={"expires_days": 7}, headers=admin
-    )
-    assert issued.status_code == 201
-    token, token_id = issued.json["token"], issued.json["id"]
-    assert token.startswith(f"gov_{token_id}_")
     bearer = {"Authorization": f"Bearer {token}"}
     api = app.test_client()
     assert api.get("/api/v1/customers", headers=bearer).status_code == 200
@@ -116,6 +112,32 @@ def test_service_accounts_and_tokens(app: Any, client: Any, admin: dict[str, str
         f"/api/v1/service-accounts/{account_id}/tokens", json={"expires_days": 0}, headers=admin
     )
     assert bad.status_code == 422
+
+
+def test_admin_cannot_grant_customer_data_to_an_application(
+    app: Any, client: Any, admin: dict[str, str]
+) -> None:
+    """Issue item 17 on the API: a crm_app account or token is refused (403, audited)."""
+    from governance.services import service_accounts
+
+    with service(app) as call:
+        account_id = service_accounts.service_account(call, "crm", ["crm_app"]).id
+    created = client.post(
+        "/api/v1/service-accounts", json={"name": "mine", "roles": ["crm_app"]}, headers=admin
+    )
+    issued = client.post(
+        f"/api/v1/service-accounts/{account_id}/tokens", json={"expires_days": 7}, headers=admin
+    )
+    for res in (created, issued):
+        assert res.status_code == 403 and res.mimetype == "application/problem+json"
+        assert set(res.json) >= {"type", "title", "status", "detail"}
+        assert "token" not in res.json
+    items = client.get("/api/v1/service-accounts").json["items"]
+    assert [(a["name"], a["tokens"]) for a in items] == [("crm", [])]
+    refused = audit(app, "access.grant_refused")
+    attempted = [e["details"]["attempted"] for e in refused]
+    assert attempted == ["service_account.create", "token.create"]
+    assert all(e["actor_type"] == "user" and e["outcome"] == "denied" for e in refused)
 
 
 def test_policy_lines_and_export(app: Any, client: Any) -> None:

@@ -205,3 +205,108 @@ def test_sign_out_is_a_csrf_checked_post(app: Any, client: Any) -> None:
     res = sign_out(client)
     assert res.status_code == 302 and res.headers["Location"].endswith("/login")
     assert client.get("/").status_code == 302
+
+
+# Issue item 14: where a sign-in or a re-authentication may send the browser afterwards.
+OFFSITE_NEXT = [
+    "/%09/evil.example",  # the tab is dropped by the browser: //evil.example
+    "/%0d/evil.example",  # a line break in Location (was a 500)
+    "/%0a/evil.example",
+    "/%0d%0aSet-Cookie:%20x=1",
+    "//evil",
+    "%2F%2Fevil",
+    "/%2F/evil",
+    "/\\evil",
+    "/%5Cevil",
+    "%5C%5Cevil",
+    "/%20/evil",
+    "/%E2%80%8B/evil",  # a zero-width space
+    "https://evil",
+    "https:%2F%2Fevil",
+    "HTTPS://evil",
+    "javascript:alert(1)",
+    "evil",
+    "/no-such-page",
+    "/logout%2F..%2F%2Fevil",
+]
+
+
+def _signed_in_via(client: Any, query: str, secret: str) -> Any:
+    page = client.get(f"/login?next={query}")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(True))
+    assert token, "no CSRF token on /login"
+    first = client.post(
+        f"/login?next={query}",
+        data={"email": "dpo@example.com", "password": PASSWORD, "csrf_token": token.group(1)},
+    )
+    assert first.status_code == 302 and first.location.endswith("/login/mfa")
+    return submit_code(client, totp_now(secret))
+
+
+@pytest.mark.parametrize("probe", OFFSITE_NEXT)
+def test_sign_in_never_redirects_off_site(app: Any, client: Any, probe: str) -> None:
+    _, secret = make_user(app, "dpo", "dpo@example.com")
+    done = _signed_in_via(client, probe, secret)
+    assert done.status_code == 302 and done.location == "/"
+
+
+def test_sign_in_returns_to_the_page_asked_for(app: Any, client: Any) -> None:
+    _, secret = make_user(app, "dpo", "dpo@example.com")
+    done = _signed_in_via(client, "/customers%3Fcountry%3DCN", secret)
+    assert done.status_code == 302 and done.location == "/customers?country=CN"
+
+
+@pytest.mark.parametrize("probe", [*OFFSITE_NEXT, "/customers"])
+def test_reauth_never_redirects_off_site(app: Any, client: Any, probe: str) -> None:
+    login_as(app, client, "dpo")
+    page = client.get(f"/reauth?next={probe}")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(True))
+    assert token, "no CSRF token on /reauth"
+    res = client.post(
+        f"/reauth?next={probe}", data={"password": PASSWORD, "csrf_token": token.group(1)}
+    )
+    assert res.status_code == 302
+    assert res.location == ("/customers" if probe == "/customers" else "/")
+
+
+def test_sign_in_takes_as_long_whether_or_not_the_account_exists(
+    app: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue item 18: an unknown or disabled account costs one argon2 verification too."""
+    import statistics
+    import time
+
+    from argon2 import Parameters, Type
+
+    # Hashes costly enough (tens of ms) that skipping the verification would show.
+    slow = Parameters(
+        type=Type.ID, version=19, salt_len=16, hash_len=32,
+        time_cost=1, memory_cost=16384, parallelism=1,
+    )  # fmt: skip
+    monkeypatch.setitem(identity.PASSWORD_PARAMS, "default", slow)
+    make_user(app, "dpo", "dpo@example.com")
+    make_user(app, "support", "off@example.com")
+    with service(app) as call:
+        identity.set_state(call, "off@example.com", "disabled")
+    client.post("/login", data={"email": "x@example.com", "password": "warm-up"})
+
+    def median_seconds(email: str, group: int) -> float:
+        times = []
+        for i in range(3):  # below the lockout (5) and, per address, the sign-in rate limit
+            address = {"REMOTE_ADDR": f"10.0.{group}.{i}"}
+            form = {"email": email, "password": "Not-The-Password-99"}
+            form["csrf_token"] = re.search(
+                r'name="csrf_token" type="hidden" value="([^"]+)"',
+                client.get("/login").get_data(as_text=True),
+            ).group(1)
+            start = time.perf_counter()
+            res = client.post("/login", data=form, environ_base=address)
+            times.append(time.perf_counter() - start)
+            assert res.status_code == 401
+        return statistics.median(times)
+
+    known = median_seconds("dpo@example.com", 1)
+    unknown = median_seconds("nobody@example.com", 2)
+    disabled = median_seconds("off@example.com", 3)
+    assert unknown > 0.5 * known and disabled > 0.5 * known, (known, unknown, disabled)

@@ -5,8 +5,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from conftest import PASSWORD, login_as, make_user
-from idn_helpers import audit, csrf_from, sign_in, sign_in_password, submit_code, totp_now
+from idn_helpers import (
+    audit,
+    csrf_from,
+    service,
+    sign_in,
+    sign_in_password,
+    sign_out,
+    submit_code,
+    totp_now,
+    user_row,
+)
+
+from governance.services import identity
 
 
 def test_session_cookie_rotates_and_a_planted_cookie_grants_nothing(app: Any) -> None:
@@ -125,3 +138,74 @@ def test_unauthenticated_console_request_goes_to_sign_in(app: Any, client: Any) 
         "reason": "no credentials",
         "path": "/users",
     }
+
+
+# Issue item 18: server-side sessions that end, and no password-hash material in the cookie.
+def _copy_session(source: Any, target: Any) -> None:
+    """Give ``target`` a byte-for-byte copy of ``source``'s session cookie (a stolen cookie)."""
+    target.set_cookie("session", source.get_cookie("session").value)
+
+
+def test_after_sign_out_a_copy_of_the_cookie_is_worthless(app: Any) -> None:
+    _, secret = make_user(app, "dpo", "dpo@example.com")
+    browser, thief = app.test_client(), app.test_client()
+    sign_in(browser, "dpo@example.com", secret)
+    _copy_session(browser, thief)
+    assert thief.get("/customers").status_code == 200  # the copy works while signed in
+    assert sign_out(browser).status_code == 302
+    res = thief.get("/customers")
+    assert res.status_code == 302 and res.location.startswith("/login")
+    assert thief.get("/customers").status_code == 302  # not renewed either
+    refusal = audit(app, "auth.required")[0]["details"]["reason"]
+    assert refusal.startswith("session revoked")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda call: identity.reset_mfa(call, "sup@example.com"),
+        lambda call: identity.set_roles(call, "sup@example.com", ["support", "analyst"]),
+        lambda call: identity.set_state(call, "sup@example.com", "disabled"),
+    ],
+    ids=["reset-mfa", "role-change", "disable"],
+)
+def test_admin_changes_end_every_session_of_the_user(app: Any, change: Any) -> None:
+    _, secret = make_user(app, "support", "sup@example.com")
+    laptop, phone = app.test_client(), app.test_client()
+    sign_in(laptop, "sup@example.com", secret)
+    _copy_session(laptop, phone)
+    assert laptop.get("/customers").status_code == 200
+    with service(app) as call:
+        change(call)
+    for client in (laptop, phone):
+        res = client.get("/customers")
+        assert res.status_code == 302 and res.location.startswith("/login")
+
+
+def test_reset_mfa_from_the_admin_console_ends_the_users_session(app: Any) -> None:
+    target_id, secret = make_user(app, "support", "sup@example.com")
+    user = app.test_client()
+    sign_in(user, "sup@example.com", secret)
+    admin = app.test_client()
+    login_as(app, admin, "admin")
+    token = csrf_from(admin, f"/users/{target_id}")
+    res = admin.post(f"/users/{target_id}", data={"action": "reset_mfa", "csrf_token": token})
+    assert res.status_code == 302
+    assert user.get("/customers").status_code == 302
+    assert admin.get("/users").status_code == 200  # the admin's own session is untouched
+    assert audit(app, "mfa.reset")[0]["details"]["sessions_ended"] == 1
+
+
+def test_the_session_cookie_holds_no_part_of_the_password_hash(app: Any) -> None:
+    import json
+
+    _, secret = make_user(app, "dpo", "dpo@example.com")
+    client = app.test_client()
+    sign_in(client, "dpo@example.com", secret)
+    serializer = app.session_interface.get_signing_serializer(app)
+    content = serializer.loads(client.get_cookie("session").value)
+    password_hash = user_row(app, "dpo@example.com")["password_hash"]
+    text = json.dumps(content)
+    pieces = {password_hash[i : i + 8] for i in range(len(password_hash) - 7)}
+    assert not any(piece in text for piece in pieces), sorted(content)
+    assert "pwd" not in content and len(content["sid"]) >= 43  # 256 random bits

@@ -108,14 +108,14 @@ def test_session_api_write_needs_the_csrf_header(app: Any, client: Any) -> None:
     from conftest import login_as
 
     login_as(app, client, "admin")
-    body = {"name": "crm", "roles": ["crm_app"]}
-    res = client.post("/api/v1/service-accounts", json=body)
+    body = {"email": "new@example.com", "roles": ["auditor"], "password": PASSWORD}
+    res = client.post("/api/v1/users", json=body)
     assert res.status_code == 401 and res.mimetype == "application/problem+json"
     assert audit(app, "auth.session")[0]["details"]["reason"].startswith("API write")
-    forged = client.post("/api/v1/service-accounts", json=body, headers={"X-CSRFToken": "x.y"})
+    forged = client.post("/api/v1/users", json=body, headers={"X-CSRFToken": "x.y"})
     assert forged.status_code == 401
     token = csrf_from(client, "/account")
-    ok = client.post("/api/v1/service-accounts", json=body, headers={"X-CSRFToken": token})
+    ok = client.post("/api/v1/users", json=body, headers={"X-CSRFToken": token})
     assert ok.status_code == 201
 
 
@@ -200,3 +200,50 @@ def test_shared_store_without_its_driver_is_refused_at_start() -> None:
         pytest.skip("the redis package is installed here")
     with pytest.raises(ConfigError, match="'redis' prerequisite not available"):
         load_config({"GOVERNANCE_RATELIMIT_STORAGE": "redis://localhost:6379/0"})
+
+
+def _expiry(app: Any, token: str) -> Any:
+    from governance.extensions import db
+    from governance.models import ApiToken
+
+    with app.app_context():
+        expires = db.session.get(ApiToken, token.split("_")[1]).expires_at
+        db.session.rollback()
+    return expires
+
+
+def test_rotating_a_token_keeps_its_lifetime(app: Any, client: Any) -> None:
+    """Issue item 8: the replacement of a 30-day token is a 30-day token, not "never"."""
+    token = make_token(app, "crm_app", "crm", expires_days=30)
+    with service(app) as call:
+        fresh = service_accounts.rotate_token(call, token.split("_")[1])
+        now = call.now()
+    expires = _expiry(app, fresh)
+    assert expires is not None
+    assert abs((expires - now) - timedelta(days=30)) < timedelta(minutes=1)
+    with service(app) as call:  # an explicit lifetime still wins; "never" stays never
+        chosen = service_accounts.rotate_token(call, fresh.split("_")[1], 7)
+    assert abs((_expiry(app, chosen) - now) - timedelta(days=7)) < timedelta(minutes=1)
+    forever = make_token(app, "crm_app", "crm-2")
+    with service(app) as call:
+        replacement = service_accounts.rotate_token(call, forever.split("_")[1])
+    assert _expiry(app, replacement) is None
+    assert [e["details"]["expires_at"] is None for e in audit(app, "token.create")] == [
+        False, False, False, True, True
+    ]  # fmt: skip
+
+
+def test_cli_rotate_keeps_the_lifetime_and_prints_the_replacement(app: Any, runner: Any) -> None:
+    from governance.cli import cli
+
+    token = make_token(app, "crm_app", "crm", expires_days=90)
+    res = runner.invoke(cli, ["tokens", "rotate", token], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    fresh = res.stdout.splitlines()[-1]
+    assert fresh.startswith("gov_") and fresh != token
+    lifetime = _expiry(app, fresh) - _expiry(app, token)
+    assert timedelta(0) <= lifetime < timedelta(minutes=1)  # same 90 days, from a moment later
+    again = runner.invoke(cli, ["tokens", "rotate", token])
+    assert again.exit_code != 0  # a revoked token is not rotated again
+    bearer = {"Authorization": f"Bearer {fresh}"}
+    assert app.test_client().get("/api/v1/customers", headers=bearer).status_code == 200
