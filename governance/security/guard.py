@@ -80,14 +80,10 @@ def record_refusal(actor: Actor, action: str, details: dict[str, object]) -> Non
     token before the guard ran) is not anonymous: its refusals stay one entry each.
     """
     tally: RefusalTally | None = current_app.extensions.get("governance.refusals")
-    aggregated = (
-        tally is not None
-        and actor.id is None
-        and action in AGGREGATED
-        and not session.get("_user_id")
-    )
-    if aggregated and tally and not tally.admit(actor.client, action):
-        return
+    if actor.id is not None or action not in AGGREGATED or session.get("_user_id"):
+        tally = None  # recorded one by one
+    if tally is not None and not tally.admit(actor.client, action):
+        return  # counted for the minute's summary entry
     db.session.rollback()
     appended = deps(current_app).audit.record(
         db.session,
@@ -99,7 +95,7 @@ def record_refusal(actor: Actor, action: str, details: dict[str, object]) -> Non
         details=details,
     )
     db.session.commit()
-    if aggregated and tally:
+    if tally is not None:
         tally.recorded(actor.client, appended.seq)
 
 
