@@ -222,12 +222,15 @@ def main() -> None:
                     db.session.execute(db.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
                     db.session.execute(db.text(f"TRUNCATE {table}"))
                     db.session.execute(db.text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+                # audit_state only moves forward (migration 0004): lift its trigger to reset it.
+                db.session.execute(db.text("ALTER TABLE audit_state DISABLE TRIGGER USER"))
                 db.session.execute(
                     db.text(
                         "UPDATE audit_state SET size = 0, frontier = :f, last_checkpoint_size = 0"
                     ),
                     {"f": '{"size":0,"hashes":[]}'},
                 )
+                db.session.execute(db.text("ALTER TABLE audit_state ENABLE TRIGGER USER"))
                 db.session.commit()
         big = create_app()
         with big.app_context():

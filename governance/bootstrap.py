@@ -19,6 +19,7 @@ from governance.extensions import db
 from governance.models import AuditCheckpoint, DataKey, KeyVersion
 from governance.policyfiles import load_field_rules
 from governance.secrets import master_keys, secret_key, signing_key
+from governance.services.audit_witness import CheckpointFile, checkpoint_file_for
 from governance.services.auditlog import AuditLog
 from governance.services.context import SYSTEM, Actor, Call
 from governance.services.crypto import CryptoError, KeySource, check_fingerprints
@@ -92,7 +93,12 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
     app.extensions["governance"] = Deps(
         keys=keys,
         vault=Vault(keys, rules, reload=reload),
-        audit=AuditLog(signer, config["CHECKPOINT_EVERY"], config["CHECKPOINT_SECONDS"]),
+        audit=AuditLog(
+            signer,
+            config["CHECKPOINT_EVERY"],
+            config["CHECKPOINT_SECONDS"],
+            witness=CheckpointFile(checkpoint_file_for(config["SIGNING_KEY_FILE"])),
+        ),
         settings=settings,
     )
     if "key_versions" in tables:

@@ -126,12 +126,15 @@ def register_guards(app: Flask) -> None:
         authorize,
         check_rate_limits,
         init_rate_limits,
+        init_refusal_tally,
         init_token_cache,
         raise_refusal,
+        write_refusal_summaries,
     )
 
     init_token_cache(app)
     init_rate_limits(app)
+    init_refusal_tally(app)
     # Flask-WTF's own hook would run on every call, API included; the guard checks console
     # forms itself (the API takes bearer tokens, or a session plus an X-CSRFToken header).
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
@@ -146,6 +149,7 @@ def register_guards(app: Flask) -> None:
         state.actor = state.token_id = state.session_end = None
         headers = environ[RESPONSE_HEADERS] = [("X-Request-Id", rid)]
         endpoint = req.endpoint
+        write_refusal_summaries(app, endpoint)  # of minutes that have ended, if any
         if endpoint is None:
             return  # 404 / 405 are answered by Werkzeug; nothing is served
         api = req.path.startswith("/api/")

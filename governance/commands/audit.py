@@ -35,7 +35,8 @@ def audit_export(file: Path) -> None:
               "server's configured one.")  # fmt: skip
 @with_appcontext
 def audit_verify(key_file: Path | None) -> None:
-    """Recompute the whole log and check every checkpoint (exit 1 naming the first fault)."""
+    """Recompute the whole log and check every checkpoint, including the one kept outside the
+    database (exit 1 naming the first fault)."""
     from audit.checkpoint import SigningKeyError, load_public_key_pem
     from audit.verify import VerifyError
     from governance.extensions import db
@@ -46,8 +47,9 @@ def audit_verify(key_file: Path | None) -> None:
     except SigningKeyError as exc:
         raise click.UsageError(f"--public-key: {exc}") from None
     update, close = progress_runner("verifying")
+    call = app_call()
     try:
-        report = audit_views.verify_live(app_call(), progress=update, public_key=key)
+        report = audit_views.verify_live(call, progress=update, public_key=key)
     except VerifyError as exc:
         close()
         click.echo(f"FAILED: {exc}", err=True)
@@ -60,6 +62,10 @@ def audit_verify(key_file: Path | None) -> None:
                + (f", latest at tree size {latest.tree_size}" if latest else ""))  # fmt: skip
     if report.unsigned_entries:
         click.echo(f"{report.unsigned_entries} newest entries are not yet covered by a checkpoint")
+    kept = audit_views.kept_checkpoint(call)
+    click.echo(f"checked against the checkpoint kept outside the database at tree size "
+               f"{kept.tree_size}" if kept else "no checkpoint is kept outside the database "
+               "yet (the next signed checkpoint writes one)")  # fmt: skip
 
 
 @audit_group.command("checkpoint")

@@ -7,6 +7,9 @@ transaction (the request's own work, if any, is rolled back first).
 A refused credential is not audited at once: ``authenticate`` raises ``CredentialRefused`` and
 the guard records it only after the rate limiter (``check_rate_limits``) has
 counted the request, so a flood of bad tokens is answered 429 without flooding the audit log.
+Unauthenticated refusals are recorded once per client and minute; the repeats become one summary
+entry with their count (``security/refusals.py``), so below the rate limit too the log grows by
+at most two entries per client and minute.
 
 Bearer tokens (RFC 6750) authenticate any API call. A console session (after MFA) is accepted
 on the API for safe methods, and for state-changing methods only together with the page's CSRF
@@ -30,6 +33,7 @@ from governance.models import ApiToken, CasbinRule, ServiceAccount, User
 from governance.security.authz import Authorizer
 from governance.security.ratelimit import RateLimited, RateLimiter
 from governance.security.ratelimit import headers as ratelimit_headers
+from governance.security.refusals import RefusalTally
 from governance.security.sessions import session_state
 from governance.security.token_cache import TokenCache, VerifiedToken, register
 from governance.security.tokens import MalformedToken, parse_bearer, verify_token_hash
@@ -62,10 +66,27 @@ def raise_refusal(exc: Unauthenticated) -> NoReturn:
     raise exc
 
 
+# Refusals anyone can cause without a credential: aggregated per client and minute.
+AGGREGATED = frozenset({"auth.token", "auth.required", "csrf.refused"})
+REPEATED = "auth.refused.repeated"
+PROBES = frozenset({"console.healthz", "console.readyz"})  # never wait on an audit write
+
+
 def record_refusal(actor: Actor, action: str, details: dict[str, object]) -> None:
-    """Append a denied/failed access entry and commit it on its own."""
+    """Append a denied/failed access entry and commit it on its own.
+
+    An unauthenticated refusal (no actor id, no signed-in session) of an ``AGGREGATED`` kind is
+    recorded only when it is the client's first this minute; later ones are counted for the
+    minute's summary entry. A browser whose session names a person (a form refused for its CSRF
+    token before the guard ran) is not anonymous: its refusals stay one entry each.
+    """
+    tally: RefusalTally | None = current_app.extensions.get("governance.refusals")
+    if actor.id is not None or action not in AGGREGATED or session.get("_user_id"):
+        tally = None  # recorded one by one
+    if tally is not None and not tally.admit(actor.client, action):
+        return  # counted for the minute's summary entry
     db.session.rollback()
-    deps(current_app).audit.record(
+    appended = deps(current_app).audit.record(
         db.session,
         actor,
         action,
@@ -74,6 +95,34 @@ def record_refusal(actor: Actor, action: str, details: dict[str, object]) -> Non
         resource="http",
         details=details,
     )
+    db.session.commit()
+    if tally is not None:
+        tally.recorded(actor.client, appended.seq)
+
+
+def init_refusal_tally(app: Flask) -> RefusalTally:
+    """The per-process tally of unauthenticated refusals (``security/refusals.py``)."""
+    tally = RefusalTally()
+    app.extensions["governance.refusals"] = tally
+    return tally
+
+
+def write_refusal_summaries(app: Flask, endpoint: str | None) -> None:
+    """Write one ``auth.refused.repeated`` entry per client for each ended minute in which it was
+    refused more than once (its count and the seq of the one recorded). Cheap when none is due.
+    """
+    tally: RefusalTally = app.extensions["governance.refusals"]
+    if endpoint in PROBES or not tally.due():
+        return
+    summaries = tally.closed()
+    if not summaries:
+        return
+    db.session.rollback()
+    audit, now = deps(app).audit, datetime.now(UTC)
+    for summary in summaries:
+        actor = Actor(id=None, type="anonymous", client=summary.client)
+        audit.record(db.session, actor, REPEATED, now=now, outcome="denied", resource="http",
+                     details=summary.details())  # fmt: skip
     db.session.commit()
 
 

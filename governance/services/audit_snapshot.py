@@ -10,7 +10,9 @@ truncated log.
 
 ``LogSnapshot.verify`` runs the ``audit`` library's one verifier (RFC 9162 tree heads, Ed25519
 checkpoints) over the stored rows, and also checks what only the database holds: the filterable
-columns beside each leaf and the persisted frontier the next append builds on.
+columns beside each leaf and the persisted frontier the next append builds on. Rows can only be
+checked against rows, so it also takes the checkpoint kept outside the database
+(``audit_witness``): a log cut back together with its checkpoints and tree state fails there.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from audit.checkpoint import Checkpoint
+from audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
 from audit.hashing import LEAF_PREFIX
 from audit.tree import Frontier
 from audit.verify import LogRecord, Progress, VerifyError, VerifyReport, verify_log
+from governance.services.audit_witness import explained_truncation
 
 Fetch = Callable[[str, dict[str, Any]], list[Any]]
 Stream = Callable[[str, dict[str, Any]], Iterator[Any]]
@@ -87,8 +90,12 @@ class LogSnapshot:
                 _check_columns(row[0], leaf, digest, row[3:])
             yield row[0], leaf, digest
 
-    def verify(self, key: Ed25519PublicKey, progress: Progress | None = None) -> VerifyReport:
-        """Verify entries, columns, checkpoints and the stored frontier; raise VerifyError."""
+    def verify(
+        self, key: Ed25519PublicKey, progress: Progress | None = None,
+        kept: Checkpoint | None = None,
+    ) -> VerifyReport:
+        """Verify entries, columns, checkpoints, the stored frontier and, when given, the
+        checkpoint ``kept`` outside the database; raise VerifyError."""
         checkpoints = self.checkpoints()
         size, frontier = self.state()
         total = max(size, self.extent())
@@ -97,6 +104,8 @@ class LogSnapshot:
             progress=progress, progress_every=20_000,
         )  # fmt: skip
         _check_state(report, size, frontier)
+        if kept is not None:
+            _check_kept(kept, key, checkpoints, report.tree_size)
         return report
 
 
@@ -115,6 +124,41 @@ def _check_columns(seq: int, leaf: bytes, digest: bytes, columns: tuple[Any, ...
             raise VerifyError(
                 f"entry {seq}: stored column {name} differs from its signed leaf", seq=seq
             )
+
+
+def _check_kept(
+    kept: Checkpoint, key: Ed25519PublicKey, checkpoints: list[Checkpoint], total: int
+) -> None:
+    """The log must still hold the newest checkpoint the server kept outside the database.
+
+    Checked after ``verify_log``, so every row agrees with every other row: what is left to
+    catch is a log cut back (or rewritten) consistently, checkpoints and tree state included.
+    The stored checkpoint of the kept size was checked against the recomputed root already.
+    """
+    where = "the checkpoint kept outside the database"
+    try:
+        verify_checkpoint(key, kept)
+    except CheckpointError as exc:
+        raise VerifyError(f"{where}: {exc}", tree_size=kept.tree_size) from None
+    if kept.tree_size > total and explained_truncation(kept, total) is None:
+        raise VerifyError(
+            f"truncated: the log holds {total} entries but the server signed a checkpoint at "
+            f"tree size {kept.tree_size} ({kept.timestamp}), kept outside the database",
+            tree_size=kept.tree_size,
+        )
+    stored = next((cp for cp in checkpoints if cp.tree_size == kept.tree_size), None)
+    if stored is None:
+        raise VerifyError(
+            f"checkpoint at tree size {kept.tree_size}: missing from the database, but signed "
+            f"({kept.timestamp}) and kept outside it",
+            tree_size=kept.tree_size,
+        )
+    if stored.root_hash != kept.root_hash:
+        raise VerifyError(
+            f"checkpoint at tree size {kept.tree_size}: stored root {stored.root_hash.hex()} "
+            f"differs from the root {kept.root_hash.hex()} of {where}",
+            tree_size=kept.tree_size,
+        )
 
 
 def _check_state(report: VerifyReport, size: int, frontier: str) -> None:

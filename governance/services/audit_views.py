@@ -33,6 +33,7 @@ from governance.errors import Conflict, ValidationError
 from governance.models import AuditCheckpoint, AuditEntry
 from governance.services import normalise as norm
 from governance.services.audit_snapshot import COLUMNS, snapshot
+from governance.services.audit_witness import WitnessError
 from governance.services.auditlog import SqlNodeStore, rfc3339, to_checkpoint, tree_size
 from governance.services.context import Call
 
@@ -155,15 +156,17 @@ def checkpoint_now(call: Call) -> Checkpoint:
 def verify_live(
     call: Call, progress: Progress | None = None, public_key: Ed25519PublicKey | None = None
 ) -> VerifyReport:
-    """Verify the database's log against its checkpoints and a key (default: ours); audited.
+    """Verify the database's log against its checkpoints, the checkpoint kept outside the
+    database and a key (default: ours); audited.
 
     Raises VerifyError naming the first bad entry or checkpoint; the failure is recorded and
     committed on its own. On success the record is left for the caller to commit.
     """
     key = public_key or call.audit.signing_key.public_key()
     try:
+        kept = kept_checkpoint(call)
         with snapshot(call.session) as snap:
-            report = snap.verify(key, progress)
+            report = snap.verify(key, progress, kept)
     except VerifyError as exc:
         try:
             call.audit.record_alone(
@@ -179,6 +182,20 @@ def verify_live(
         details={"tree_size": report.tree_size, "checkpoints": report.checkpoints_verified},
     )  # fmt: skip
     return report
+
+
+def kept_checkpoint(call: Call) -> Checkpoint | None:
+    """The newest checkpoint kept outside the database, if any; raise VerifyError if unreadable.
+
+    Read before the snapshot: a checkpoint signed meanwhile can only make the kept one older
+    than the snapshot's, never newer.
+    """
+    if call.audit.witness is None:
+        return None
+    try:
+        return call.audit.witness.load()
+    except WitnessError as exc:
+        raise VerifyError(f"the checkpoint kept outside the database: {exc}") from None
 
 
 def report_json(report: VerifyReport) -> dict[str, Any]:

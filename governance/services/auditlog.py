@@ -5,7 +5,9 @@
 began with ``BEGIN IMMEDIATE``), assigns the next gapless sequence number, hashes the canonical
 entry as an RFC 9162 leaf, stores the perfect-subtree nodes the append completes and the new
 frontier, and issues a signed checkpoint every N entries or T seconds. Nothing is committed here:
-the caller's commit makes the action and its entry durable together, or neither.
+the caller's commit makes the action and its entry durable together, or neither. Each signed
+checkpoint is also handed to the log's witness (``audit_witness``: a file beside the signing key)
+once that commit succeeds, so a log later cut back behind the server's back is caught.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from audit.entry import Entry
 from audit.hashing import leaf_hash
 from audit.tree import Frontier
 from governance.models import AuditCheckpoint, AuditEntry, AuditNode, AuditState
+from governance.services.audit_witness import CheckpointWitness, publish_after_commit
 from governance.services.context import Actor
 
 OUTCOMES = ("allowed", "denied", "failed")
@@ -99,11 +102,13 @@ class Appended:
 
 @dataclass
 class AuditLog:
-    """The server's audit log: signing key and checkpoint cadence."""
+    """The server's audit log: signing key, checkpoint cadence, and where checkpoints are kept
+    outside the database (None only for logs built by tests and tools)."""
 
     signing_key: Ed25519PrivateKey
     checkpoint_every: int = 1000
     checkpoint_seconds: int = 3600
+    witness: CheckpointWitness | None = None
 
     def _lock_state(self, session: Session) -> LogState:
         return self._lock_on(session, session.connection())
@@ -213,6 +218,8 @@ class AuditLog:
         )
         state.last_checkpoint_size = state.size
         state.last_checkpoint_at = cp.timestamp
+        if self.witness is not None:
+            publish_after_commit(session, self.witness, cp)
         return cp
 
     def checkpoint(self, session: Session, now: datetime) -> Checkpoint:

@@ -13,6 +13,7 @@ from audit.verify import VerifyError
 from governance.services import audit_views
 
 TABLES = ("audit_entries", "audit_nodes", "audit_checkpoints")
+GUARDED = (*TABLES, "audit_state")  # tables whose triggers an attacker would have to lift
 
 
 def dialect(session: Any) -> str:
@@ -27,16 +28,16 @@ def bypass_triggers(session: Any) -> Iterator[None]:
     SQLite: drop the append-only triggers in this connection and recreate them afterwards.
     """
     if dialect(session) == "postgresql":
-        for t in TABLES:
+        for t in GUARDED:
             session.execute(text(f"ALTER TABLE {t} DISABLE TRIGGER ALL"))
         yield
-        for t in TABLES:
+        for t in GUARDED:
             session.execute(text(f"ALTER TABLE {t} ENABLE TRIGGER ALL"))
     else:
         saved = session.execute(
             text(
                 "SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name IN "
-                "('audit_entries','audit_nodes','audit_checkpoints')"
+                "('audit_entries','audit_nodes','audit_checkpoints','audit_state')"
             )
         ).all()
         assert saved, "the append-only triggers are missing"

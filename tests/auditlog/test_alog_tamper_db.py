@@ -45,10 +45,10 @@ def test_an_altered_frontier(log: Any) -> None:
     raw = log.session.execute(text("SELECT frontier FROM audit_state WHERE id = 1")).scalar()
     frontier = json.loads(raw)
     frontier["hashes"][0] = "00" * 32
-    log.session.execute(
-        text("UPDATE audit_state SET frontier = :f WHERE id = 1"), {"f": json.dumps(frontier)}
-    )
-    log.session.commit()
+    with bypass_triggers(log.session):  # the audit_state trigger refuses this rewrite
+        log.session.execute(
+            text("UPDATE audit_state SET frontier = :f WHERE id = 1"), {"f": json.dumps(frontier)}
+        )
     expect_failure(log, "tree state: the stored frontier")
 
 

@@ -268,4 +268,6 @@ def test_every_route_a_role_has_no_rule_for_answers_403(app: Any, role: str) -> 
         for path, route, method in refused
         if (path, route, method) not in csrf_first
     )
-    assert len(audit(app, "csrf.refused")) == len(csrf_first)
+    # No session: unauthenticated refusals of one client in one minute are recorded once (the
+    # repeats are counted into the minute's summary entry, tests/auditlog/test_alog_refusals.py).
+    assert len(audit(app, "csrf.refused")) == min(len(csrf_first), 1)

@@ -84,6 +84,7 @@ def test_missing_or_forged_csrf_token_is_refused_with_a_readable_page(app: Any) 
     forged = client.post(
         "/login",
         data={"email": "dpo@example.com", "password": PASSWORD, "csrf_token": "IjEyMyI.forged"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},  # another client: recorded on its own
     )
     for res in (missing, forged):
         assert res.status_code == 400

@@ -87,7 +87,9 @@ def test_revoked_and_rotated_tokens_stop_working(app: Any, client: Any) -> None:
     assert client.get("/api/v1/customers", headers=new_headers).status_code == 200
     with service(app) as call:
         service_accounts.revoke_token(call, fresh.split("_")[1])
-    assert client.get("/api/v1/customers", headers=new_headers).status_code == 401
+    other = {"REMOTE_ADDR": "10.0.0.2"}  # another client: not aggregated with the first refusal
+    res = client.get("/api/v1/customers", headers=new_headers, environ_base=other)
+    assert res.status_code == 401
     assert [e["details"]["reason"] for e in audit(app, "auth.token")] == ["revoked", "revoked"]
 
 
@@ -155,7 +157,7 @@ def test_bad_tokens_are_limited_per_address_before_they_are_audited(limited: Any
     for n in range(6):
         res = client.get("/api/v1/customers", headers={"Authorization": f"Bearer x{n}"})
         assert res.status_code == (401 if n < 3 else 429)
-    assert len(audit(limited, "auth.token")) == 3
+    assert len(audit(limited, "auth.token")) == 1  # the other 401s go to the minute's summary
     assert len(audit(limited, "rate_limit.exceeded")) == 1
 
 
