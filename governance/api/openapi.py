@@ -35,7 +35,11 @@ CUSTOMER_FIELDS: dict[str, Any] = {
     "full_name": {"type": "string", "maxLength": 200},
     "email": nullable("string", format="email"),
     "phone": nullable("string", description="E.164 after normalisation, e.g. +8613812345678"),
-    "date_of_birth": nullable("string", format="date"),
+    "date_of_birth": nullable(
+        "string",
+        pattern=r"^[0-9*]{4}-[0-9*]{2}-[0-9*]{2}$",
+        description="ISO 8601 date; masked for some roles (1970-**-**), so no format: date",
+    ),
     "national_id": nullable("string", description="resident id (GB 11643 checked) or passport"),
     "address": ADDRESS,
     "country": nullable("string", description="ISO 3166-1 alpha-2"),
@@ -46,17 +50,27 @@ CUSTOMER_FIELDS: dict[str, Any] = {
         "properties": {k: {"type": "boolean"} for k in ("email", "sms", "phone", "post")},
     },
 }
+# What the server accepts is narrower than what it answers (masked values are not dates).
+CUSTOMER_INPUT: dict[str, Any] = {
+    **CUSTOMER_FIELDS,
+    "full_name": {"type": "string", "maxLength": 200, "pattern": r"\S"},
+    "date_of_birth": nullable("string", format="date"),
+    "country": nullable("string", pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2"),
+    "language": nullable(
+        "string", pattern="^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 tag"
+    ),
+}
 SCHEMAS: dict[str, Any] = {
     "CustomerInput": {
         "type": "object",
         "additionalProperties": False,
         "required": ["full_name"],
-        "properties": CUSTOMER_FIELDS,
+        "properties": CUSTOMER_INPUT,
     },
     "CustomerPatch": {
         "type": "object",
         "additionalProperties": False,
-        "properties": CUSTOMER_FIELDS,
+        "properties": CUSTOMER_INPUT,
         "description": "JSON merge semantics: a field set to null is removed.",
     },
     "Customer": {
@@ -140,16 +154,20 @@ SCHEMAS: dict[str, Any] = {
 }
 
 PROBLEM = {"application/problem+json": {"schema": ref("Problem")}}
+ERROR_TEXT = {
+    "400": "malformed request (body or parameters)",
+    "401": "not authenticated",
+    "403": "not allowed by policy or purpose",
+    "404": "not found",
+    "409": "conflicts with existing data",
+    "413": "body too large",
+    "415": "body not sent as a supported media type",
+    "422": "validation failed",
+    "429": "rate limited",
+}
 ERRORS = {
-    code: {"description": text, "content": PROBLEM}
-    for code, text in (
-        ("400", "malformed request"),
-        ("401", "not authenticated"),
-        ("403", "not allowed by policy"),
-        ("404", "not found"),
-        ("422", "validation failed"),
-        ("429", "rate limited"),
-    )
+    code: {"description": ERROR_TEXT[code], "content": PROBLEM}
+    for code in ("400", "401", "403", "404", "422", "429")
 }
 ID = {
     "name": "customer_id",
@@ -195,10 +213,11 @@ def json_ok(schema: str, description: str = "OK") -> dict[str, Any]:
 
 PDF = {"description": "PDF document", "content": {"application/pdf": {}}}
 LIST_PARAMS = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
+] + [
     {"name": n, "in": "query", "schema": {"type": "string"}}
     for n in (
         "cursor",
-        "limit",
         "email",
         "phone",
         "national_id",
@@ -292,6 +311,59 @@ def register_operations(
     SCHEMAS.update(schemas or {})
 
 
+def _errors(method: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The problem answers an operation can give, by what it is: every call may be malformed,
+    not found, invalid or rate limited; a guarded one refused (401, 403); one with a body
+    too large or of the wrong type (413, 415); a write may conflict (409)."""
+    codes = ["400", "404", "422", "429"]
+    if spec.get("security") != []:
+        codes += ["401", "403"]
+    if "requestBody" in spec or method in ("post", "put", "patch"):
+        codes += ["413", "415"]
+    if method in ("post", "put", "patch", "delete"):
+        codes.append("409")
+    return {code: {"description": ERROR_TEXT[code], "content": PROBLEM} for code in codes}
+
+
+# The edge refuses control characters (json_body); say so on every string the client sends.
+TEXT = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+
+
+def _plain_text(schema: Any) -> Any:
+    """``schema`` with ``TEXT`` as the pattern of every string that has none."""
+    if isinstance(schema, list):
+        return [_plain_text(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _plain_text(value) for key, value in schema.items()}
+    kinds = out.get("type")
+    is_string = kinds == "string" or (isinstance(kinds, list) and "string" in kinds)
+    if is_string and "pattern" not in out and "format" not in out and "enum" not in out:
+        out["pattern"] = TEXT
+    return out
+
+
+def _input_text(schemas: dict[str, Any]) -> dict[str, Any]:
+    """The component schemas, request bodies (``*Input``, ``*Patch``) with ``TEXT`` patterns;
+    answers keep theirs (a problem's ``instance`` echoes whatever path was asked for)."""
+    return {
+        name: _plain_text(schema) if name.endswith(("Input", "Patch")) else schema
+        for name, schema in schemas.items()
+    }
+
+
+def _complete(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each operation with every error answer it can give (operations registered by resource
+    modules list only their success)."""
+    out: dict[str, dict[str, Any]] = {}
+    for path, methods in paths.items():
+        out[path] = {}
+        for method, spec in methods.items():
+            responses = {**_errors(method, spec), **spec.get("responses", {})}
+            out[path][method] = {**spec, "responses": responses}
+    return out
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document."""
     return {
@@ -299,16 +371,27 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Governance Server data API",
             "version": "1.0.0",
-            "description": "Every call is authenticated (Bearer token), authorised by role and "
-            "declared purpose, masked and audited. Errors are RFC 9457 problem details.",
+            "description": "Every call is authenticated (a Bearer token, or a signed-in "
+            "console session whose writes also carry its X-CSRFToken header), authorised by "
+            "role and declared purpose, masked and audited. Errors are RFC 9457 problem "
+            "details.",
         },
         "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "console session (password and TOTP); writes also need "
+                    "the X-CSRFToken header of the session",
+                },
+            },
+            "schemas": _input_text(SCHEMAS),
         },
-        "paths": OPERATIONS,
+        "paths": _complete(OPERATIONS),
     }
 
 
