@@ -209,3 +209,9 @@ def test_limit_above_the_maximum_is_422_naming_it(
             {"field": "limit", "message": f"must be between 1 and {maximum}"}
         ]
     assert_problem(client.get(f"{route}?limit=0", headers=headers), 422)
+
+
+def test_an_empty_filter_is_answered_like_every_other_empty_filter(crm_client: Any) -> None:
+    for name in ("updated_since", "country", "email", "external_ref"):
+        problem = assert_problem(crm_client.get(f"/api/v1/customers?{name}="), 422)
+        assert problem["errors"] == [{"field": name, "message": "must not be empty"}]
