@@ -48,6 +48,18 @@ def json_body() -> Any:
     return data
 
 
+@bp.before_request
+def _plain_query_text() -> None:
+    """Query parameters follow the body's rule: no control characters (a 422 naming them)."""
+    if not request.query_string:
+        return
+    bad = sorted({k for k, v in request.args.items(multi=True) if _BAD_TEXT.search(k + v)})
+    if bad:
+        message = "contains control characters"
+        errors = [{"field": _BAD_TEXT.sub("?", k[:64]), "message": message} for k in bad]
+        raise ValidationError("bad parameter", errors)
+
+
 def _too_deep() -> MalformedRequest:
     return MalformedRequest(f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
 

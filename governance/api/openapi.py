@@ -51,14 +51,28 @@ CUSTOMER_FIELDS: dict[str, Any] = {
     },
 }
 # What the server accepts is narrower than what it answers (masked values are not dates).
+# Formats the server defines (a phone number valid for its country, a GB 11643 resident id or
+# passport number, ISO codes, a cursor it issued) are named so clients and fuzzers know them.
+CONTROL = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+TEXT = rf"^[^{CONTROL}]*$"
+NONBLANK = rf"^[^{CONTROL}]*[^\s{CONTROL}][^{CONTROL}]*$"
 CUSTOMER_INPUT: dict[str, Any] = {
     **CUSTOMER_FIELDS,
-    "full_name": {"type": "string", "maxLength": 200, "pattern": r"\S"},
-    "date_of_birth": nullable("string", format="date"),
-    "country": nullable("string", pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2"),
-    "language": nullable(
-        "string", pattern="^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 tag"
+    "full_name": {"type": "string", "maxLength": 200, "pattern": NONBLANK},
+    "email": nullable("string", format="email", maxLength=254),
+    "phone": nullable("string", format="phone", description="a number valid for its country"),
+    "date_of_birth": nullable(
+        "string", format="birth-date", description="ISO 8601 date, 1900-01-01 to today"
     ),
+    "national_id": nullable(
+        "string", format="national-id", description="resident id (GB 11643) or passport"
+    ),
+    "address": {
+        **ADDRESS,
+        "properties": {k: nullable("string", maxLength=200) for k in ADDRESS["properties"]},
+    },
+    "country": nullable("string", format="iso3166-alpha2", description="ISO 3166-1 alpha-2"),
+    "language": nullable("string", format="bcp47", description="BCP 47 tag"),
 }
 SCHEMAS: dict[str, Any] = {
     "CustomerInput": {
@@ -96,8 +110,14 @@ SCHEMAS: dict[str, Any] = {
         "required": ["ordered_at", "amount", "currency"],
         "properties": {
             "ordered_at": {"type": "string", "format": "date-time"},
-            "amount": {"type": ["string", "number"], "description": "two decimals at most"},
-            "currency": {"type": "string", "description": "ISO 4217"},
+            "amount": {
+                "oneOf": [
+                    {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"},
+                    {"type": "number", "minimum": 0, "exclusiveMaximum": 1e12, "multipleOf": 0.01},
+                ],
+                "description": "0 to 999,999,999,999.99, two decimals at most",
+            },
+            "currency": {"type": "string", "format": "iso4217", "description": "ISO 4217"},
             "items": {"type": "array", "items": {"type": ["object", "string"]}},
             "comment": nullable("string"),
         },
@@ -212,20 +232,20 @@ def json_ok(schema: str, description: str = "OK") -> dict[str, Any]:
 
 
 PDF = {"description": "PDF document", "content": {"application/pdf": {}}}
+FILTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "cursor": {"type": "string", "format": "cursor", "description": "next_cursor of a page"},
+    "email": {"type": "string", "format": "email", "maxLength": 254},
+    "phone": {"type": "string", "format": "phone"},
+    "national_id": {"type": "string", "format": "national-id"},
+    "country": {"type": "string", "format": "iso3166-alpha2"},
+    "external_ref": {"type": "string", "maxLength": 128, "pattern": NONBLANK},
+    "updated_since": {"type": "string", "format": "iso8601", "description": "date or time"},
+}
 LIST_PARAMS = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
-] + [
-    {"name": n, "in": "query", "schema": {"type": "string"}}
-    for n in (
-        "cursor",
-        "email",
-        "phone",
-        "national_id",
-        "country",
-        "external_ref",
-        "updated_since",
-    )
-] + [PURPOSE]
+] + [{"name": n, "in": "query", "schema": schema} for n, schema in FILTER_SCHEMAS.items()] + [
+    PURPOSE
+]
 
 OPERATIONS: dict[str, dict[str, Any]] = {
     "/customers": {
@@ -340,6 +360,9 @@ def _plain_text(schema: Any) -> Any:
     is_string = kinds == "string" or (isinstance(kinds, list) and "string" in kinds)
     if is_string and "pattern" not in out and "format" not in out and "enum" not in out:
         out["pattern"] = TEXT
+    is_object = kinds == "object" or (isinstance(kinds, list) and "object" in kinds)
+    if is_object and "propertyNames" not in out and out.get("additionalProperties") is not False:
+        out["propertyNames"] = {"pattern": TEXT}
     return out
 
 

@@ -59,7 +59,7 @@ def test_masked_answers_are_not_declared_as_dates(client: Any) -> None:
     schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
     answer = schemas["Customer"]["properties"]["date_of_birth"]
     assert "format" not in answer and re.search(answer["pattern"], "1970-**-**")
-    assert schemas["CustomerInput"]["properties"]["date_of_birth"]["format"] == "date"
+    assert schemas["CustomerInput"]["properties"]["date_of_birth"]["format"] == "birth-date"
     text = schemas["CustomerInput"]["properties"]["email"]
     assert text.get("format") == "email"
     note = schemas["InteractionInput"]["properties"]["note"]

@@ -16,6 +16,7 @@ decimals, email filters, empty PII text, CSV imports without a header).
 from __future__ import annotations
 
 import os
+from datetime import date
 from typing import Any
 
 import pytest
@@ -45,6 +46,66 @@ def credentials(app: Any, role: str) -> dict[str, str]:
     return {**headers, "Cookie": f"{cookie.key}={cookie.value}"}
 
 
+def cn_resident_id(area: str, born: str, serial: int) -> str:
+    """A GB 11643-1999 resident identity number with its check digit."""
+    body = f"{area}{born}{serial:03d}"
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+
+
+def register_formats() -> None:
+    """Values for the formats the server defines itself (numbering plans, check digits, ISO
+    code lists, cursors it issued): schemathesis cannot derive them from a pattern."""
+    import phonenumbers
+    from hypothesis import strategies as st
+
+    from governance.services.countries import ISO_3166_ALPHA2, ISO_4217
+    from governance.services.customers import encode_cursor
+
+    regions = ["CN", "DE", "FR", "GB", "JP", "US"]
+    phones = [
+        phonenumbers.format_number(
+            phonenumbers.example_number_for_type(r, phonenumbers.PhoneNumberType.MOBILE),
+            phonenumbers.PhoneNumberFormat.E164,
+        )
+        for r in regions
+    ]
+    ids = st.builds(
+        cn_resident_id,
+        st.sampled_from(["110105", "310104", "440305"]),
+        st.dates(min_value=date(1930, 1, 1), max_value=date(2010, 12, 31)).map(
+            lambda d: d.strftime("%Y%m%d")
+        ),
+        st.integers(0, 999),
+    )
+    passports = st.from_regex(r"\A[A-Z0-9]{5,20}\Z")
+    formats = {
+        "phone": st.sampled_from(phones),
+        "national-id": ids | passports,
+        "iso3166-alpha2": st.sampled_from(sorted(ISO_3166_ALPHA2)),
+        "iso4217": st.sampled_from(sorted(ISO_4217)),
+        "bcp47": st.sampled_from(["en", "zh-CN", "de", "fr-FR", "ja"]),
+        "birth-date": st.dates(date(1900, 1, 1), date(2020, 12, 31)).map(date.isoformat),
+        "pii-write-field": st.sampled_from(["interactions.note", "orders.comment"]),
+        "iso8601": st.sampled_from(["2024-01-31", "2024-01-31T08:00:00Z", "2020-02-29"]),
+        "cursor": st.uuids().map(lambda u: encode_cursor(str(u))),
+        "email": st.from_regex(r"\A[a-z0-9._+-]{1,20}@[a-z0-9]{1,10}\.(?:com|cn|org)\Z"),
+    }
+    for name, strategy in formats.items():
+        schemathesis.openapi.format(name, strategy)
+    rows = st.lists(
+        st.tuples(st.from_regex(r"\A[A-Z][a-z]{1,10} [A-Z][a-z]{1,10}\Z"), st.sampled_from(phones)),
+        min_size=1,
+        max_size=3,
+    )
+    csv = rows.map(lambda rs: "full_name,phone\n" + "".join(f"{n},{p}\n" for n, p in rs))
+    ndjson = rows.map(
+        lambda rs: "".join(f'{{"full_name": "{n}", "phone": "{p}"}}\n' for n, p in rs)
+    )
+    schemathesis.openapi.media_type("text/csv", csv.map(str.encode))
+    schemathesis.openapi.media_type("application/x-ndjson", ndjson.map(str.encode))
+
+
 def all_checks() -> list[Any]:
     from schemathesis.checks import CHECKS, load_all_checks
 
@@ -71,6 +132,7 @@ def test_every_operation_keeps_the_documented_contract(fuzz_app: Any, role: str)
     from hypothesis.errors import Unsatisfiable
     from schemathesis import GenerationMode
 
+    register_formats()
     headers = credentials(fuzz_app, role)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fuzz_app)
     checks = all_checks()
