@@ -53,6 +53,7 @@ CUSTOMER_FIELDS: dict[str, Any] = {
 # What the server accepts is narrower than what it answers (masked values are not dates).
 # Formats the server defines (a phone number valid for its country, a GB 11643 resident id or
 # passport number, ISO codes, a cursor it issued) are named so clients and fuzzers know them.
+# The edge refuses control characters (json_body); say so on every string the client sends.
 CONTROL = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
 TEXT = rf"^[^{CONTROL}]*$"
 NONBLANK = rf"^[^{CONTROL}]*[^\s{CONTROL}][^{CONTROL}]*$"
@@ -118,9 +119,27 @@ SCHEMAS: dict[str, Any] = {
                 "description": "0 to 999,999,999,999.99, two decimals at most",
             },
             "currency": {"type": "string", "format": "iso4217", "description": "ISO 4217"},
-            "items": {"type": "array", "items": {"type": ["object", "string"]}},
+            "items": {
+                "type": ["array", "null"],
+                "maxItems": 500,
+                "items": {"anyOf": [{"type": "string"}, ref("OrderItemObject")]},
+            },
             "comment": nullable("string"),
         },
+    },
+    # Any JSON object (no deeper than the edge allows); no key or text with control characters.
+    "OrderItemObject": {
+        "type": "object",
+        "propertyNames": {"pattern": TEXT},
+        "additionalProperties": ref("OrderItemValue"),
+    },
+    "OrderItemValue": {
+        "anyOf": [
+            {"type": "string", "pattern": TEXT},
+            {"type": ["number", "boolean", "null"]},
+            {"type": "array", "items": ref("OrderItemValue")},
+            ref("OrderItemObject"),
+        ]
     },
     "Order": {
         "type": "object",
@@ -345,8 +364,6 @@ def _errors(method: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {code: {"description": ERROR_TEXT[code], "content": PROBLEM} for code in codes}
 
 
-# The edge refuses control characters (json_body); say so on every string the client sends.
-TEXT = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
 
 
 def _plain_text(schema: Any) -> Any:
