@@ -215,3 +215,12 @@ def test_an_empty_filter_is_answered_like_every_other_empty_filter(crm_client: A
     for name in ("updated_since", "country", "email", "external_ref"):
         problem = assert_problem(crm_client.get(f"/api/v1/customers?{name}="), 422)
         assert problem["errors"] == [{"field": name, "message": "must not be empty"}]
+
+
+def test_control_characters_in_query_parameters_are_422(app: Any, crm_client: Any) -> None:
+    for query in ("external_ref=a%07b", "external_ref=a%00b", "purpose=x%1b"):
+        problem = assert_problem(crm_client.get(f"/api/v1/customers?{query}"), 422)
+        assert problem["errors"][0]["message"] == "contains control characters", query
+    client = app.test_client()
+    login_as(app, client, "auditor")
+    assert_problem(client.get("/api/v1/audit/entries?actor=a%00b"), 422)
