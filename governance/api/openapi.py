@@ -23,7 +23,7 @@ def nullable(kind: str, **extra: Any) -> dict[str, Any]:
     return {"type": [kind, "null"], **extra}
 
 
-ADDRESS = {
+ADDRESS: dict[str, Any] = {
     "type": ["object", "null"],
     "additionalProperties": False,
     "properties": {

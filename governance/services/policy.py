@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from casbin.util import key_match2
+from casbin.util import key_match2  # type: ignore[import-untyped]
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -166,8 +166,8 @@ def lint(lines: list[PolicyLine], routes: Mapping[str, Iterable[str]]) -> list[s
                 problems.append(f"rule 'p, {role}, {route}, {methods}': no route {method} {route}")
     authz = build_authorizer(lines)
     roles = sorted({line[1] for line in lines if line[0] == "p"})
-    for pattern, methods in sorted(samples.items()):
-        for method in sorted(methods):
+    for pattern, answered in sorted(samples.items()):
+        for method in sorted(answered):
             if not any(authz.allowed([role], pattern, method) for role in roles):
                 problems.append(f"route {method} {pattern}: no rule allows any role to call it")
     return problems
