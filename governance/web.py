@@ -59,6 +59,26 @@ def rule_pattern(rule: str) -> str:
     return "/".join(out)
 
 
+def guarded_routes(app: Flask) -> dict[str, set[str]]:
+    """Every guarded route of ``app`` as a keyMatch2 pattern with its methods (HEAD and OPTIONS
+    left out: HEAD is GET's right, OPTIONS nobody's), which the policy must match exactly."""
+    routes: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in PUBLIC_ENDPOINTS:
+            methods = set(rule.methods or ()) - {"HEAD", "OPTIONS"}
+            routes.setdefault(rule_pattern(rule.rule), set()).update(methods)
+    return routes
+
+
+def has_route(app: Flask, method: str, path: str) -> bool:
+    """True if ``app`` answers ``method path`` with a view (not 404, 405 or a redirect)."""
+    try:
+        app.url_map.bind("localhost").match(path, method.upper())
+    except HTTPException:  # NotFound, MethodNotAllowed, RequestRedirect
+        return False
+    return True
+
+
 def is_api() -> bool:
     return request.path.startswith("/api/")
 
@@ -227,7 +247,14 @@ class SecurityHeaders:
         return self.app(environ, start)
 
 
-def _problem_response(status: int, slug: str, title: str, detail: str, errors: Any = None) -> Any:
+def _problem_response(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
     if is_api() or request.accept_mimetypes.best == "application/json":
         body = problem(status, slug, title, detail, request.path, errors)
         response = jsonify(body)
@@ -235,11 +262,18 @@ def _problem_response(status: int, slug: str, title: str, detail: str, errors: A
         response.mimetype = "application/problem+json"
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="governance"'
+        response.headers.update(headers or {})
         return response
     html = render_template(
         "error.html", status=status, title=title, detail=detail, errors=errors or []
     )
-    return html, status
+    return html, status, headers or {}
+
+
+def _allow(exc: HTTPException) -> dict[str, str]:
+    """``Allow`` for a 405 (RFC 9110 section 15.5.6 requires it): the route's methods."""
+    methods = getattr(exc, "valid_methods", None)
+    return {"Allow": ", ".join(sorted(methods))} if methods else {}
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -276,7 +310,9 @@ def register_error_handlers(app: Flask) -> None:
                 "please reload the page and submit the form again",
             )
         slug = (exc.name or "error").lower().replace(" ", "-")
-        return _problem_response(code, slug, exc.name or "Error", exc.description or "")
+        return _problem_response(
+            code, slug, exc.name or "Error", exc.description or "", headers=_allow(exc)
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

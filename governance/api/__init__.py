@@ -6,6 +6,8 @@ here after the service appended its audit entry, so the action and its record la
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -14,15 +16,86 @@ from governance.errors import MalformedRequest, UnsupportedMediaType, Validation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
+# No document the API takes is nested more than a few levels; 32 leaves room and keeps every
+# later step (validation, canonical JSON, audit details) far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+# Lone surrogates (not Unicode scalar values: nothing can encode them) and control characters
+# (category Cc) other than tab, line feed and carriage return, anywhere in the document.
+_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_MAX_TEXT_ERRORS = 20
+
 
 def json_body() -> Any:
-    """The request's JSON document; 415 for another content type, 400 when malformed."""
+    """The request's JSON document: 415 for another content type, 400 when it is not valid
+    JSON or nested deeper than ``MAX_JSON_DEPTH``, 422 naming each field whose text holds a
+    lone surrogate or a control character (other than tab and line breaks).
+
+    The one place request JSON is parsed, so no view can receive text that fails later (when
+    encoded, stored or audited) with a 500.
+    """
     if not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise MalformedRequest("the body is not valid JSON")
+    try:
+        data = json.loads(request.get_data(cache=True))
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError:  # also UnicodeDecodeError: the body is not UTF-8
+        raise MalformedRequest("the body is not valid JSON") from None
+    problems = text_problems(data)
+    if problems:
+        raise ValidationError("the body holds text that is not allowed", problems)
     return data
+
+
+@bp.before_request
+def _plain_query_text() -> None:
+    """Query parameters follow the body's rule: no control characters (a 422 naming them)."""
+    if not request.query_string:
+        return
+    bad = sorted({k for k, v in request.args.items(multi=True) if _BAD_TEXT.search(k + v)})
+    if bad:
+        message = "contains control characters"
+        errors = [{"field": _BAD_TEXT.sub("?", k[:64]), "message": message} for k in bad]
+        raise ValidationError("bad parameter", errors)
+
+
+def _too_deep() -> MalformedRequest:
+    return MalformedRequest(f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+def text_problems(data: Any) -> list[dict[str, str]]:
+    """``{"field", "message"}`` for each string (key or value) in ``data`` holding a lone
+    surrogate or a control character; raises MalformedRequest past ``MAX_JSON_DEPTH``.
+
+    Iterative, so its own depth never matters; field paths name keys, never values.
+    """
+    problems: list[dict[str, str]] = []
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack and len(problems) < _MAX_TEXT_ERRORS:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            if _BAD_TEXT.search(value):
+                problems.append({"field": path or "(body)", "message": _text_message(value)})
+            continue
+        if isinstance(value, dict | list) and depth >= MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _BAD_TEXT.search(key):
+                    problems.append({"field": path or "(body)", "message": "has a bad key: "
+                                     + _text_message(key)})  # fmt: skip
+                    continue
+                stack.append((item, f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+    return sorted(problems, key=lambda p: p["field"])
+
+
+def _text_message(text: str) -> str:
+    if _SURROGATE.search(text):
+        return "contains a lone surrogate (not valid Unicode)"
+    return "contains control characters"
 
 
 def query_int(name: str, default: int, low: int = 1, high: int = 10**12) -> int:

@@ -61,7 +61,10 @@ def _attempted(resource: str) -> dict[str, Any]:
         names = [k for k in request.args if k in FILTERS]
         unknown = [k for k in request.args if k not in FILTERS and k not in PAGING]
         return {"filters": sorted(names), "unknown_parameters": len(unknown)}
-    data = request.get_json(silent=True) if request.is_json else None
+    try:
+        data = json_body()  # the one parser: a body too deep or not JSON names no field
+    except GovernanceError:
+        data = None
     return attempted_fields(data, RECORD_FIELDS.get(resource, customers.FIELDS))
 
 

@@ -23,7 +23,7 @@ def nullable(kind: str, **extra: Any) -> dict[str, Any]:
     return {"type": [kind, "null"], **extra}
 
 
-ADDRESS = {
+ADDRESS: dict[str, Any] = {
     "type": ["object", "null"],
     "additionalProperties": False,
     "properties": {
@@ -35,7 +35,11 @@ CUSTOMER_FIELDS: dict[str, Any] = {
     "full_name": {"type": "string", "maxLength": 200},
     "email": nullable("string", format="email"),
     "phone": nullable("string", description="E.164 after normalisation, e.g. +8613812345678"),
-    "date_of_birth": nullable("string", format="date"),
+    "date_of_birth": nullable(
+        "string",
+        pattern=r"^[0-9*]{4}-[0-9*]{2}-[0-9*]{2}$",
+        description="ISO 8601 date; masked for some roles (1970-**-**), so no format: date",
+    ),
     "national_id": nullable("string", description="resident id (GB 11643 checked) or passport"),
     "address": ADDRESS,
     "country": nullable("string", description="ISO 3166-1 alpha-2"),
@@ -46,17 +50,42 @@ CUSTOMER_FIELDS: dict[str, Any] = {
         "properties": {k: {"type": "boolean"} for k in ("email", "sms", "phone", "post")},
     },
 }
+# What the server accepts is narrower than what it answers (masked values are not dates).
+# Formats the server defines (a phone number valid for its country, a GB 11643 resident id or
+# passport number, ISO codes, a cursor it issued) are named so clients and fuzzers know them.
+# The edge refuses control characters (json_body); say so on every string the client sends.
+CONTROL = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+TEXT = rf"^[^{CONTROL}]*$"
+NONBLANK = rf"^[^{CONTROL}]*[^\s{CONTROL}][^{CONTROL}]*$"
+CUSTOMER_INPUT: dict[str, Any] = {
+    **CUSTOMER_FIELDS,
+    "full_name": {"type": "string", "maxLength": 200, "pattern": NONBLANK},
+    "email": nullable("string", format="email", maxLength=254),
+    "phone": nullable("string", format="phone", description="a number valid for its country"),
+    "date_of_birth": nullable(
+        "string", format="birth-date", description="ISO 8601 date, 1900-01-01 to today"
+    ),
+    "national_id": nullable(
+        "string", format="national-id", description="resident id (GB 11643) or passport"
+    ),
+    "address": {
+        **ADDRESS,
+        "properties": {k: nullable("string", maxLength=200) for k in ADDRESS["properties"]},
+    },
+    "country": nullable("string", format="iso3166-alpha2", description="ISO 3166-1 alpha-2"),
+    "language": nullable("string", format="bcp47", description="BCP 47 tag"),
+}
 SCHEMAS: dict[str, Any] = {
     "CustomerInput": {
         "type": "object",
         "additionalProperties": False,
         "required": ["full_name"],
-        "properties": CUSTOMER_FIELDS,
+        "properties": CUSTOMER_INPUT,
     },
     "CustomerPatch": {
         "type": "object",
         "additionalProperties": False,
-        "properties": CUSTOMER_FIELDS,
+        "properties": CUSTOMER_INPUT,
         "description": "JSON merge semantics: a field set to null is removed.",
     },
     "Customer": {
@@ -82,11 +111,35 @@ SCHEMAS: dict[str, Any] = {
         "required": ["ordered_at", "amount", "currency"],
         "properties": {
             "ordered_at": {"type": "string", "format": "date-time"},
-            "amount": {"type": ["string", "number"], "description": "two decimals at most"},
-            "currency": {"type": "string", "description": "ISO 4217"},
-            "items": {"type": "array", "items": {"type": ["object", "string"]}},
+            "amount": {
+                "oneOf": [
+                    {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"},
+                    {"type": "number", "minimum": 0, "exclusiveMaximum": 1e12, "multipleOf": 0.01},
+                ],
+                "description": "0 to 999,999,999,999.99, two decimals at most",
+            },
+            "currency": {"type": "string", "format": "iso4217", "description": "ISO 4217"},
+            "items": {
+                "type": ["array", "null"],
+                "maxItems": 500,
+                "items": {"anyOf": [{"type": "string"}, ref("OrderItemObject")]},
+            },
             "comment": nullable("string"),
         },
+    },
+    # Any JSON object (no deeper than the edge allows); no key or text with control characters.
+    "OrderItemObject": {
+        "type": "object",
+        "propertyNames": {"pattern": TEXT},
+        "additionalProperties": ref("OrderItemValue"),
+    },
+    "OrderItemValue": {
+        "anyOf": [
+            {"type": "string", "pattern": TEXT},
+            {"type": ["number", "boolean", "null"]},
+            {"type": "array", "items": ref("OrderItemValue")},
+            ref("OrderItemObject"),
+        ]
     },
     "Order": {
         "type": "object",
@@ -144,16 +197,20 @@ SCHEMAS: dict[str, Any] = {
 }
 
 PROBLEM = {"application/problem+json": {"schema": ref("Problem")}}
+ERROR_TEXT = {
+    "400": "malformed request (body or parameters)",
+    "401": "not authenticated",
+    "403": "not allowed by policy or purpose",
+    "404": "not found",
+    "409": "conflicts with existing data",
+    "413": "body too large",
+    "415": "body not sent as a supported media type",
+    "422": "validation failed",
+    "429": "rate limited",
+}
 ERRORS = {
-    code: {"description": text, "content": PROBLEM}
-    for code, text in (
-        ("400", "malformed request"),
-        ("401", "not authenticated"),
-        ("403", "not allowed by policy"),
-        ("404", "not found"),
-        ("422", "validation failed"),
-        ("429", "rate limited"),
-    )
+    code: {"description": ERROR_TEXT[code], "content": PROBLEM}
+    for code in ("400", "401", "403", "404", "422", "429")
 }
 ID = {
     "name": "customer_id",
@@ -206,19 +263,22 @@ def _followed(spec: dict[str, Any]) -> dict[str, Any]:
     accepted["headers"] = {"Location": {"schema": {"type": "string"}}}
     spec["responses"]["202"] = accepted
     return spec
+
+
+FILTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "cursor": {"type": "string", "format": "cursor", "description": "next_cursor of a page"},
+    "email": {"type": "string", "format": "email", "maxLength": 254},
+    "phone": {"type": "string", "format": "phone"},
+    "national_id": {"type": "string", "format": "national-id"},
+    "country": {"type": "string", "format": "iso3166-alpha2"},
+    "external_ref": {"type": "string", "maxLength": 128, "pattern": NONBLANK},
+    "updated_since": {"type": "string", "format": "iso8601", "description": "date or time"},
+}
 LIST_PARAMS = [
-    {"name": n, "in": "query", "schema": {"type": "string"}}
-    for n in (
-        "cursor",
-        "limit",
-        "email",
-        "phone",
-        "national_id",
-        "country",
-        "external_ref",
-        "updated_since",
-    )
-] + [PURPOSE]
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
+] + [{"name": n, "in": "query", "schema": schema} for n, schema in FILTER_SCHEMAS.items()] + [
+    PURPOSE
+]
 
 OPERATIONS: dict[str, dict[str, Any]] = {
     "/customers": {
@@ -310,6 +370,60 @@ def register_operations(
     SCHEMAS.update(schemas or {})
 
 
+def _errors(method: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The problem answers an operation can give, by what it is: every call may be malformed,
+    not found, invalid or rate limited; a guarded one refused (401, 403); one with a body
+    too large or of the wrong type (413, 415); a write may conflict (409)."""
+    codes = ["400", "404", "422", "429"]
+    if spec.get("security") != []:
+        codes += ["401", "403"]
+    if "requestBody" in spec or method in ("post", "put", "patch"):
+        codes += ["413", "415"]
+    if method in ("post", "put", "patch", "delete"):
+        codes.append("409")
+    return {code: {"description": ERROR_TEXT[code], "content": PROBLEM} for code in codes}
+
+
+
+
+def _plain_text(schema: Any) -> Any:
+    """``schema`` with ``TEXT`` as the pattern of every string that has none."""
+    if isinstance(schema, list):
+        return [_plain_text(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _plain_text(value) for key, value in schema.items()}
+    kinds = out.get("type")
+    is_string = kinds == "string" or (isinstance(kinds, list) and "string" in kinds)
+    if is_string and "pattern" not in out and "format" not in out and "enum" not in out:
+        out["pattern"] = TEXT
+    is_object = kinds == "object" or (isinstance(kinds, list) and "object" in kinds)
+    if is_object and "propertyNames" not in out and out.get("additionalProperties") is not False:
+        out["propertyNames"] = {"pattern": TEXT}
+    return out
+
+
+def _input_text(schemas: dict[str, Any]) -> dict[str, Any]:
+    """The component schemas, request bodies (``*Input``, ``*Patch``) with ``TEXT`` patterns;
+    answers keep theirs (a problem's ``instance`` echoes whatever path was asked for)."""
+    return {
+        name: _plain_text(schema) if name.endswith(("Input", "Patch")) else schema
+        for name, schema in schemas.items()
+    }
+
+
+def _complete(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each operation with every error answer it can give (operations registered by resource
+    modules list only their success)."""
+    out: dict[str, dict[str, Any]] = {}
+    for path, methods in paths.items():
+        out[path] = {}
+        for method, spec in methods.items():
+            responses = {**_errors(method, spec), **spec.get("responses", {})}
+            out[path][method] = {**spec, "responses": responses}
+    return out
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document."""
     return {
@@ -317,16 +431,27 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Governance Server data API",
             "version": "1.0.0",
-            "description": "Every call is authenticated (Bearer token), authorised by role and "
-            "declared purpose, masked and audited. Errors are RFC 9457 problem details.",
+            "description": "Every call is authenticated (a Bearer token, or a signed-in "
+            "console session whose writes also carry its X-CSRFToken header), authorised by "
+            "role and declared purpose, masked and audited. Errors are RFC 9457 problem "
+            "details.",
         },
         "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "console session (password and TOTP); writes also need "
+                    "the X-CSRFToken header of the session",
+                },
+            },
+            "schemas": _input_text(SCHEMAS),
         },
-        "paths": OPERATIONS,
+        "paths": _complete(OPERATIONS),
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import jsonify, request
 
 from governance.api import bp, json_body, page_size, query_int
-from governance.api.openapi import json_ok, op, ref, register_operations
+from governance.api.openapi import NONBLANK, json_ok, op, ref, register_operations
 from governance.api.reports import pdf_response
 from governance.errors import ValidationError
 from governance.extensions import db
@@ -174,19 +174,24 @@ register_operations(
             "type": "object",
             "additionalProperties": False,
             "required": ["text"],
-            "properties": {"text": {"type": "string", "maxLength": 10_000}, "language": LANGUAGE},
+            "properties": {
+                "text": {"type": "string", "maxLength": 10_000, "pattern": NONBLANK},
+                "language": LANGUAGE,
+            },
         },
         "PiiRedactInput": {
             "type": "object",
             "additionalProperties": False,
             "required": ["text"],
             "properties": {
-                "text": {"type": "string", "maxLength": 10_000},
+                "text": {"type": "string", "maxLength": 10_000, "pattern": NONBLANK},
                 "language": LANGUAGE,
                 "mode": {"enum": ["replace", "mask"]},
                 "field": {
                     "type": "string",
-                    "description": "take the mode from this field's "
+                    "format": "pii-write-field",
+                    "description": "a field with a write policy in policies/pii.yaml "
+                    "(interactions.note, orders.comment); take the mode from this field's "
                     "write policy (e.g. interactions.note); default replace",
                 },
             },

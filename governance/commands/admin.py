@@ -198,6 +198,11 @@ def policy_check(subject: str, method: str, path: str) -> None:
             select(ServiceAccount).where(ServiceAccount.name == subject)
         ).first()
         roles = list(sa.roles) if sa else [subject]
-    decision = policy.check(db.session, roles, method.upper(), path)
+    from flask import current_app
+
+    from governance.web import has_route
+
+    routed = has_route(current_app, method, path)
+    decision = policy.check(db.session, roles, method.upper(), path, routed=routed)
     click.echo(decision.reason)
     raise SystemExit(0 if decision.allowed else 1)

@@ -35,7 +35,7 @@ from governance.security.guard import authorizer
 from governance.security.masking import default_visibility
 from governance.services import identity, service_accounts
 from governance.services import policy as policy_service
-from governance.web import current_call
+from governance.web import current_call, has_route
 
 
 def _roles_of_kind(kind: str) -> list[tuple[str, str]]:
@@ -216,7 +216,9 @@ def policy_page() -> Any:
     role = request.args.get("role", "")
     if role and request.args.get("path"):
         method = request.args.get("method", "GET").upper()[:8]
-        decision = policy_service.check(db.session, [role], method, request.args["path"][:300])
+        path = request.args["path"][:300]
+        routed = has_route(current_app, method, path)
+        decision = policy_service.check(db.session, [role], method, path, routed=routed)
     can_load = authorizer().allowed(frozenset(call.actor.roles), "/policy", "POST")
     return render_template(
         "policy.html",

@@ -38,6 +38,7 @@ from governance.services.auditlog import SqlNodeStore, rfc3339, to_checkpoint, t
 from governance.services.context import Call
 
 log = logging.getLogger(__name__)
+MAX_ENTRIES_PAGE = 1000  # above it a 422 naming the maximum, as every API limit
 FILTERS = ("from", "to", "actor", "subject", "action", "after", "limit")
 _DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII digits only, and always within a BIGINT
 
@@ -57,12 +58,16 @@ def entry_json(row: AuditEntry) -> dict[str, Any]:
     }
 
 
-def _int(value: str | None, name: str, default: int | None = None, low: int = 0) -> int | None:
+def _int(
+    value: str | None, name: str, default: int | None = None, low: int = 0, high: int | None = None
+) -> int | None:
     if not value:
         return default
     if _DIGITS.fullmatch(value) is None:
         raise _bad(name, "must be a non-negative integer of at most 18 digits")
     number = int(value)
+    if high is not None and not low <= number <= high:
+        raise _bad(name, f"must be between {low} and {high}")  # the API's one rule for limits
     if number < low:
         raise _bad(name, f"must be at least {low}")
     return number
@@ -92,7 +97,7 @@ def list_entries(session: Session, params: dict[str, str]) -> dict[str, Any]:
         if params.get(name):
             query = query.where(column == params[name])
     after = _int(params.get("after"), "after", 0)
-    limit = min(_int(params.get("limit"), "limit", 100, 1) or 100, 1000)
+    limit = _int(params.get("limit"), "limit", 100, 1, MAX_ENTRIES_PAGE) or 100
     rows = list(session.scalars(query.where(AuditEntry.seq > after).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]

@@ -38,6 +38,9 @@ def customer_query(call: Call, filters: dict[str, str]) -> Select[Any]:
     }
     errors = []
     for name, value in filters.items():
+        if not value.strip():  # one answer for every empty filter (was: 422, IS NULL, or none)
+            errors.append({"field": name, "message": "must not be empty"})
+            continue
         try:
             query = query.where(conditions[name](value))
         except norm.FieldError as exc:

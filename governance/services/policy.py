@@ -7,8 +7,10 @@ the table and is what ``governance policy load`` reloads.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from casbin.util import key_match2  # type: ignore[import-untyped]
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -130,6 +132,47 @@ def roles_table(lines: list[PolicyLine]) -> str:
     return "\n".join(out) + "\n"
 
 
-def check(session: Session, roles: list[str], method: str, path: str) -> Decision:
-    """Why ``roles`` may or may not call ``method path``."""
+def check(
+    session: Session, roles: list[str], method: str, path: str, routed: bool = True
+) -> Decision:
+    """Why ``roles`` may or may not call ``method path``; ``routed`` is false when the server
+    has no route answering ``method path``: then nothing is allowed, whatever a rule says."""
+    if not routed:
+        return Decision(
+            False, None, f"denied: the server has no route for {method} {path[:300]} "
+            "(a policy rule naming it allows nothing)",
+        )  # fmt: skip
     return build_authorizer(policy_lines(session)).explain(roles, path, method)
+
+
+def lint(lines: list[PolicyLine], routes: Mapping[str, Iterable[str]]) -> list[str]:
+    """Where the policy and the server's guarded routes (pattern -> methods) disagree.
+
+    A rule that no route answers allows nothing and misleads whoever reviews the policy (or
+    runs ``policy check``); a route that no rule names is refused to everyone (deny by
+    default), which is either a forgotten rule or a route that should not exist.
+    """
+    samples = {pattern: set(methods) for pattern, methods in routes.items()}
+    problems = []
+    for line in lines:
+        if line[0] != "p":
+            continue
+        _, role, route, methods = line
+        for method in methods.split("|"):
+            if not any(
+                method in allowed and key_match2(_sample(pattern), route)
+                for pattern, allowed in samples.items()
+            ):
+                problems.append(f"rule 'p, {role}, {route}, {methods}': no route {method} {route}")
+    authz = build_authorizer(lines)
+    roles = sorted({line[1] for line in lines if line[0] == "p"})
+    for pattern, answered in sorted(samples.items()):
+        for method in sorted(answered):
+            if not any(authz.allowed([role], pattern, method) for role in roles):
+                problems.append(f"route {method} {pattern}: no rule allows any role to call it")
+    return problems
+
+
+def _sample(pattern: str) -> str:
+    """A concrete path of a keyMatch2 route pattern (``/customers/:id`` -> ``/customers/x``)."""
+    return "/".join("x" if part.startswith(":") else part for part in pattern.split("/"))

@@ -68,7 +68,7 @@ def grant_refusals(call: Call) -> int:
 
 def service_account(call: Call, name: str, roles: list[str] | None = None) -> ServiceAccount:
     """The named service account, created with ``roles`` if it does not exist."""
-    clean = norm.clean_text(name, max_length=128)
+    clean = _clean_name(name)
     if not clean:
         raise ValidationError("name is required", [{"field": "account", "message": "is required"}])
     account = call.session.scalars(
@@ -91,7 +91,7 @@ def service_account(call: Call, name: str, roles: list[str] | None = None) -> Se
 
 def create_service_account(call: Call, name: str, roles: list[str]) -> ServiceAccount:
     """A new service account; Conflict if the name is taken."""
-    clean = norm.clean_text(name, max_length=128)
+    clean = _clean_name(name)
     if (
         clean
         and call.session.scalars(
@@ -100,6 +100,14 @@ def create_service_account(call: Call, name: str, roles: list[str]) -> ServiceAc
     ):
         raise Conflict("a service account with this name exists")
     return service_account(call, name, list(roles))
+
+
+def _clean_name(name: str) -> str | None:
+    """The trimmed name; ValidationError (422, not a 500) for control characters or length."""
+    try:
+        return norm.clean_text(name, max_length=128)
+    except norm.FieldError as exc:
+        raise ValidationError("invalid name", [{"field": "name", "message": str(exc)}]) from None
 
 
 def list_service_accounts(call: Call) -> list[ServiceAccount]:

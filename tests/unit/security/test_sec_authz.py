@@ -30,7 +30,7 @@ CASES = [
     ("admin", "GET", "/api/v1/customers/<id>", False),
     ("admin", "GET", "/api/v1/audit/entries", False),
     ("dpo", "GET", "/api/v1/customers/1b2c", True),
-    ("dpo", "POST", "/api/v1/customers/<id>/erase", True),
+    ("dpo", "POST", "/api/v1/customers/<id>/erase", False),  # no such route, so no rule
     ("dpo", "DELETE", "/api/v1/customers/:id", True),
     ("dpo", "POST", "/api/v1/audit/checkpoints", True),
     ("dpo", "PATCH", "/api/v1/pii/findings/42", True),
