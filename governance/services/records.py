@@ -183,17 +183,16 @@ def _add(call: Call, kind: RecordKind, customer_id: str, data: Any) -> dict[str,
     return _present(call, kind, row, key, _text_maskers(call, kind), spans)
 
 
-def _text_maskers(call: Call, kind: RecordKind, reveal: bool = False) -> dict[str, str]:
+def _text_maskers(call: Call, kind: RecordKind) -> dict[str, str]:
     """Mask kind per entity type the actor may not read in clear inside ``kind``'s free text.
 
     Empty when the actor sees the text field masked or hidden (all of it goes) or sees every
     corresponding customer field in clear (none of it goes).
     """
     policy = default_visibility()
-    if policy.level(call.actor.roles, kind.text_field, reveal=reveal) != CLEAR:
+    if policy.level(call.actor.roles, kind.text_field) != CLEAR:
         return {}
-    fields = entity_fields(call.vault.rules)
-    return maskers_for(policy, call.actor.roles, fields, reveal=reveal)
+    return maskers_for(policy, call.actor.roles, entity_fields(call.vault.rules))
 
 
 def _present(
@@ -229,7 +228,7 @@ def _stored_spans(
 
     try:
         return pii.analyze(text, None)
-    except pii.PiiAnalysisError:
+    except (pii.PiiAnalysisError, pii.NerModelRefused):
         return None
 
 
