@@ -4,13 +4,15 @@ Short customer notes, about half English and half Chinese, built from templates 
 filled by seeded Faker (en_US, zh_CN) and by the generators below; every personal value is placed
 at a known offset and labelled ``{"type", "start", "end"}``. Negatives (order and tracking
 numbers, postcodes, dates, amounts, last-four digits) and hard cases (resident ids with a wrong
-check digit, Luhn-invalid cards, ids glued to Chinese characters, +86 numbers with separators)
-are unlabelled and must not be reported.
+check digit, Luhn-invalid cards, ids glued to Chinese characters, +86 numbers with separators,
+member numbers shaped like mobiles) are unlabelled and must not be reported.
 
 Templates live in ``tests/data/pii/templates.yaml``. Check digits are computed here,
 independently of ``governance.services.pii.validators``; resident ids come from Faker's zh_CN
 ``ssn()``. Phone numbers are kept only when libphonenumber knows them as valid (a note holds
-real numbers). Run: ``python bench/make_pii_corpus.py [--count N]``.
+real numbers), except ``cn_mobile_new``: Chinese mobiles in ranges libphonenumber's metadata
+does not list yet (154, 174, 179, 194), written next to a word such as 致电, 拨打 or "call".
+Run: ``python bench/make_pii_corpus.py [--count N]``.
 """
 
 from __future__ import annotations
@@ -86,6 +88,23 @@ class Gen:
             f"(+86){n[:3]} {n[3:7]} {n[7:]}",
         ][style]
         return self.fullwidth(text), "PHONE_NUMBER"
+
+    def cn_mobile_new(self) -> tuple[str, str]:
+        """A mobile in a range in use before libphonenumber lists it (154, 174, 179, 194)."""
+        n = self.rng.choice(["154", "174", "179", "194"]) + self.digits(8)
+        style = self.rng.randrange(4)
+        text = [n, f"{n[:3]} {n[3:7]} {n[7:]}", f"{n[:3]}-{n[3:7]}-{n[7:]}", f"+86 {n}"][style]
+        return self.fullwidth(text), "PHONE_NUMBER"
+
+    def member_no(self) -> tuple[str, None]:
+        """An 11-digit member number shaped like such a mobile, and no phone of any country."""
+        while True:
+            n = self.rng.choice(["174", "179"]) + self.digits(8)
+            if not any(
+                phonenumbers.is_valid_number(phonenumbers.parse(p))
+                for p in ("+86" + n, "+" + n, "+1" + n[1:])
+            ):
+                return n, None
 
     def _valid(self, region: str, national: str) -> phonenumbers.PhoneNumber | None:
         try:
@@ -301,6 +320,8 @@ def _slots(g: Gen) -> dict[str, Callable[[], tuple[str, str | None]]]:
         "email": g.email,
         "order": g.order,
         "cn_mobile": g.cn_mobile,
+        "cn_mobile_new": g.cn_mobile_new,
+        "member_no": g.member_no,
         "cn_landline": g.cn_landline,
         "us_phone": g.us_phone,
         "intl_phone": g.intl_phone,

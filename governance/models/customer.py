@@ -66,6 +66,8 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     items_legacy: Mapped[list[Any]] = mapped_column(JSON, default=list)
     items_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     comment_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Sealed JSON of the PII spans (types, offsets) found in the comment on write: records.py.
+    comment_spans: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -82,6 +84,8 @@ class Interaction(db.Model):  # type: ignore[name-defined,misc]
     channel: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     note_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Sealed JSON of the PII spans (types, offsets) found in the note on write: records.py.
+    note_spans: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

@@ -114,20 +114,31 @@ def _move_records(
     """Re-home the source's orders and interactions, sealed again for the target."""
     vault = call.vault
     moved: dict[str, list[str]] = {"orders": [], "interactions": []}
-    sealed: dict[str, tuple[type[Order] | type[Interaction], tuple[str, ...]]] = {
-        "orders": (Order, ("comment", "items")),
-        "interactions": (Interaction, ("note",)),
+    # table -> (model, [(column, sealed field name, structured)]): every sealed column of a row,
+    # the PII spans beside its free text included (records.py seals them under the text's name)
+    sealed: dict[str, tuple[type[Order] | type[Interaction], tuple[tuple[str, str, bool], ...]]] = {
+        "orders": (
+            Order,
+            (
+                ("comment_ct", "comment", False),
+                ("items_ct", "items", True),
+                ("comment_spans", "comment_spans", False),
+            ),
+        ),
+        "interactions": (
+            Interaction,
+            (("note_ct", "note", False), ("note_spans", "note_spans", False)),
+        ),
     }
-    for table, (model, fields) in sealed.items():
+    for table, (model, columns) in sealed.items():
         query = select(model).where(model.customer_id == source_id)
         rows = cast("list[Order | Interaction]", list(call.session.scalars(query)))
         for row in rows:
-            for name in fields:
-                structured = name == "items"
-                blob = getattr(row, f"{name}_ct")
+            for column, name, structured in columns:
+                blob = getattr(row, column)
                 value = vault.open(source_key, table, name, source_id, blob, structured, row.id)
                 blob = vault.seal(target_key, table, name, target_id, value, row_id=row.id)
-                setattr(row, f"{name}_ct", blob)
+                setattr(row, column, blob)
             row.customer_id = target_id
             moved[table].append(row.id)
     call.session.flush()

@@ -3,6 +3,12 @@
 Free text (order comments, interaction notes) and order items are encrypted with the customer's
 data key, and the associated data binds them to the customer *and* the record, so they cannot be
 moved between rows.
+
+Personal data inside free text is shown like the customer field it corresponds to: a role that
+sees ``phone`` masked sees a phone number in a note masked the same way (``pii.textmask``). The
+PII spans (types and offsets) found by the write-time check are sealed beside the text
+(``<field>_spans``), so a read decrypts one small blob per record instead of analysing the text;
+records written before spans were stored are analysed on read.
 """
 
 from __future__ import annotations
@@ -16,9 +22,18 @@ from sqlalchemy import select
 from governance.errors import ValidationError
 from governance.models import Interaction, Order
 from governance.models.ids import new_id
+from governance.security.masking import CLEAR, TEXT_MASK, default_visibility
 from governance.services import customers
 from governance.services import normalise as norm
 from governance.services.context import Call
+from governance.services.pii.findings import Finding
+from governance.services.pii.textmask import (
+    decode_spans,
+    encode_spans,
+    entity_fields,
+    mask_text,
+    maskers_for,
+)
 
 CHANNELS = ("email", "phone", "chat", "visit", "sms", "social", "letter", "other")
 ORDER_FIELDS = ("ordered_at", "amount", "currency", "items", "comment")
@@ -152,7 +167,7 @@ def _add(call: Call, kind: RecordKind, customer_id: str, data: Any) -> dict[str,
     customer = customers.load(call, customer_id)
     key = call.vault.subject_key(call.session, customer.id)
     now = call.now()
-    text, screening = _screen(call, kind, customer.id, clean.pop(kind.text_field))
+    text, screening, spans = _screen(call, kind, customer.id, clean.pop(kind.text_field))
     sealed_json = {name: clean.pop(name) for name in kind.structured}
     row = kind.model(id=new_id(), customer_id=customer.id, created_at=now, updated_at=now, **clean)
     sealed = call.vault.seal(key, kind.table, kind.text_field, customer.id, text, row_id=row.id)
@@ -160,6 +175,13 @@ def _add(call: Call, kind: RecordKind, customer_id: str, data: Any) -> dict[str,
     for name, value in sealed_json.items():
         blob = call.vault.seal(key, kind.table, name, customer.id, value or None, row_id=row.id)
         setattr(row, f"{name}_ct", blob)
+    spans_column = f"{kind.text_field}_spans"
+    spans_json = None if spans is None else encode_spans(spans)
+    setattr(
+        row,
+        spans_column,
+        call.vault.seal(key, kind.table, spans_column, customer.id, spans_json, row_id=row.id),
+    )
     call.session.add(row)
     call.session.flush()
     call.audit.record(
@@ -171,18 +193,68 @@ def _add(call: Call, kind: RecordKind, customer_id: str, data: Any) -> dict[str,
         subject_id=customer.id,
         details={f"{kind.action}_id": row.id, kind.text_field: text is not None, "pii": screening},
     )
-    return customers.present(call, kind.document(call, row, key), False)[0]
+    return _present(call, kind, row, key, _text_maskers(call, kind), spans)
+
+
+def _text_maskers(call: Call, kind: RecordKind) -> dict[str, str]:
+    """Mask kind per entity type the actor may not read in clear inside ``kind``'s free text.
+
+    Empty when the actor sees the text field masked or hidden (all of it goes) or sees every
+    corresponding customer field in clear (none of it goes).
+    """
+    policy = default_visibility()
+    if policy.level(call.actor.roles, kind.text_field) != CLEAR:
+        return {}
+    return maskers_for(policy, call.actor.roles, entity_fields(call.vault.rules))
+
+
+def _present(
+    call: Call,
+    kind: RecordKind,
+    row: Any,
+    key: Any,
+    maskers: dict[str, str],
+    spans: list[Finding] | None = None,
+) -> dict[str, Any]:
+    """The record as the actor may see it: free text span-masked, then field visibility."""
+    doc = kind.document(call, row, key)
+    text = doc.get(kind.text_field)
+    if text and maskers:
+        found = spans if spans is not None else _stored_spans(call, kind, row, key, text)
+        doc[kind.text_field] = TEXT_MASK if found is None else mask_text(text, found, maskers)
+    return customers.present(call, doc, False)[0]
+
+
+def _stored_spans(
+    call: Call, kind: RecordKind, row: Any, key: Any, text: str
+) -> list[Finding] | None:
+    """The sealed spans of a record's text; a record without them is analysed now.
+
+    None when the analysis fails: the caller then masks the whole text (fail closed).
+    """
+    column = f"{kind.text_field}_spans"
+    blob = getattr(row, column)
+    if blob is not None:
+        data = call.vault.open(key, kind.table, column, row.customer_id, blob, row_id=row.id)
+        return decode_spans(data)
+    from governance.services import pii
+
+    try:
+        return pii.analyze(text, None)
+    except (pii.PiiAnalysisError, pii.NerModelRefused):
+        return None
 
 
 def _screen(
     call: Call, kind: RecordKind, subject_id: str, text: str | None
-) -> tuple[str | None, dict[str, Any] | None]:
-    """Write-time PII check of free text (policies/pii.yaml write_policy): the text to store.
+) -> tuple[str | None, dict[str, Any] | None, list[Finding] | None]:
+    """Write-time PII check of free text (policies/pii.yaml write_policy): the text to store,
+    the audit details and the spans of personal data left in the stored text.
 
     A rejection is audited on its own (entity types and counts only) and raised as a 422.
     """
     if not text:
-        return text, None
+        return text, None, None
     from governance.services import pii
 
     decision = pii.decide_write(f"{kind.table}.{kind.text_field}", text)
@@ -198,7 +270,7 @@ def _screen(
             details=decision.audit_details(),
         )
         decision.raise_for_reject()
-    return decision.text_to_store, decision.audit_details()
+    return decision.text_to_store, decision.audit_details(), decision.stored_findings
 
 
 def _list(call: Call, kind: RecordKind, customer_id: str, purpose: str | None) -> dict[str, Any]:
@@ -207,7 +279,8 @@ def _list(call: Call, kind: RecordKind, customer_id: str, purpose: str | None) -
     rows = call.session.scalars(
         select(kind.model).where(kind.model.customer_id == customer.id).order_by(kind.newest_first)
     )
-    items = [customers.present(call, kind.document(call, r, key), False)[0] for r in rows]
+    maskers = _text_maskers(call, kind)
+    items = [_present(call, kind, r, key, maskers) for r in rows]
     call.audit.record(
         call.session,
         call.actor,

@@ -122,3 +122,26 @@ def test_merge_never_makes_the_kept_record_inconsistent(
     doc = client.get(f"/api/v1/customers/{kept['id']}", headers=crm).json
     assert doc["date_of_birth"] is None
     assert "date_of_birth" in audit_details(call, "customer.merge", kept["id"])["fields_discarded"]
+
+
+def test_merged_notes_keep_their_pii_spans_for_masked_readers(
+    app: Any, runner: Any, client: Any, crm: dict[str, str]
+) -> None:
+    """The PII spans sealed beside a note move with it: support still reads the phone inside
+    the note masked after the merge (they were sealed for the source's key and id)."""
+    from conftest import login_as
+
+    kept = create(client, crm)
+    duplicate = create(client, crm, email="dup@example.org", national_id=None, phone=None,
+                       external_ref=None, full_name="Dup Person", date_of_birth="1960-01-01")  # fmt: skip
+    create(client, crm, f"/{duplicate['id']}/interactions", channel="phone",
+           occurred_at="2026-01-02", note="please call back on 13912345678")  # fmt: skip
+    result = invoke(runner, "customers", "merge", duplicate["id"], kept["id"])
+    assert result.exit_code == 0, result.output
+
+    support = app.test_client()
+    login_as(app, support, "support")
+    res = support.get(f"/api/v1/customers/{kept['id']}/interactions")
+    assert res.status_code == 200, res.json
+    [note] = [item["note"] for item in res.json["items"]]
+    assert "13912345678" not in note and "139****5678" in note

@@ -141,6 +141,8 @@ class PiiEngine:
             else pipelines.english_pipeline(self.model_check if lang in ner_langs else _REFUSED)
             for lang in langs
         }
+        for lang, pipeline in nlp.items():
+            self._keep_context_words(pipeline, lang)
         ner_entities = {
             s.entity for specs in self.plan.values() for s in specs if s.source == "ner"
         }
@@ -168,6 +170,13 @@ class PiiEngine:
             supported_languages=langs,
             context_aware_enhancer=enhancer,
         )
+
+    def _keep_context_words(self, pipeline: Any, lang: str) -> None:
+        """Make no context word a stop word: Presidio drops stop words before matching context,
+        and spaCy's English list holds "call" and "back" ("call back on 179...")."""
+        for rule in self.policy.entities.values():
+            for word in rule.context.get(lang, ()):
+                pipeline.vocab[word.lower()].is_stop = False
 
     def summary(self) -> str:
         """One line for the start-up log: NER model and active entity types per language."""

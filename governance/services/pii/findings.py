@@ -72,6 +72,8 @@ class WriteDecision:
     entity_counts: dict[str, int]
     text_to_store: str | None
     triggered_by: list[str] = dc_field(default_factory=list)
+    # Findings still in ``text_to_store``, at their offsets there (redaction shifts them).
+    stored_findings: list[Finding] = dc_field(default_factory=list)
 
     def raise_for_reject(self) -> None:
         """Raise PiiRejectedError (HTTP 422, naming entity types) when the action is reject."""

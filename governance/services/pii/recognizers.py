@@ -1,7 +1,8 @@
 """Presidio recognisers added or adjusted for this store (English and Chinese text).
 
 * ``CnMobileRecognizer``: mainland China mobiles (+86/0086 optional, 1[3-9]x, 3-4-4 groups),
-  checked against libphonenumber metadata, reported as ``PHONE_NUMBER``.
+  reported as ``PHONE_NUMBER``; numbers outside the ranges libphonenumber knows as assigned
+  score low and need a context word (致电, 拨打, 回拨, "call").
 * ``CnResidentIdRecognizer``: GB 11643-1999 (check digit and birth date).
 * ``CnUsccRecognizer``: GB 32100-2015 Unified Social Credit Code (check character).
 * ``PaymentCardRecognizer`` / ``CnBankCardRecognizer``: Luhn plus the card-network rule of
@@ -82,11 +83,30 @@ class CnMobileRecognizer(_Validated):
         )
     ]
 
-    def validate_result(self, pattern_text: str) -> bool | None:
-        """libphonenumber must know the number as a valid Chinese number."""
+    # Chinese DLP practice flags every 1[3-9] + 9 digits: new ranges (154, 174, 179, 194 ...)
+    # are in use before libphonenumber's metadata lists them. Such a number scores below the
+    # threshold on its own and passes with a context word; a known range keeps 0.5.
+    UNASSIGNED_RANGE_SCORE = 0.3
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Pattern matches, with numbers in ranges libphonenumber does not know down-scored."""
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for result in results:
+            if not self.known_range(text[result.start : result.end]):
+                result.score = min(result.score, self.UNASSIGNED_RANGE_SCORE)
+        return results
+
+    @staticmethod
+    def known_range(pattern_text: str) -> bool:
+        """Whether libphonenumber knows the number as a valid Chinese number."""
         digits = "".join(ch for ch in pattern_text if ch.isdigit())[-11:]
-        number = phonenumbers.parse("+86" + digits)
-        return None if phonenumbers.is_valid_number(number) else False
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse("+86" + digits)))
 
 
 class CnResidentIdRecognizer(_Validated):

@@ -37,23 +37,44 @@ def redact(
 
     Overlapping findings are merged into the first one. Raises ValueError for an unknown mode.
     """
+    return _redact(text, findings, mode, mask_char)[0]
+
+
+def _redact(
+    text: str, findings: Iterable[Finding], mode: str, mask_char: str = "*"
+) -> tuple[str, list[tuple[int, int, int]]]:
+    """The redacted text and, per replaced span, ``(start, end, length of its replacement)``."""
     if mode not in REDACTION_MODES:
         raise ValueError(f"redaction mode must be one of {', '.join(REDACTION_MODES)}")
     if len(mask_char) != 1:
         raise ValueError("mask_char must be one character")
     pieces: list[str] = []
+    replaced: list[tuple[int, int, int]] = []
     cursor = 0
     for f in sorted(findings, key=lambda f: (f.start, -f.end)):
         if f.start < cursor or f.end > len(text) or f.start >= f.end:
             continue
         pieces.append(text[cursor : f.start])
         value = text[f.start : f.end]
-        pieces.append(
+        piece = (
             f"<{f.entity_type}>" if mode == "replace" else _mask(value, f.entity_type, mask_char)
         )
+        pieces.append(piece)
+        replaced.append((f.start, f.end, len(piece)))
         cursor = f.end
     pieces.append(text[cursor:])
-    return "".join(pieces)
+    return "".join(pieces), replaced
+
+
+def _shift(findings: Iterable[Finding], replaced: list[tuple[int, int, int]]) -> list[Finding]:
+    """Findings outside the replaced spans, moved to their offsets in the redacted text."""
+    out = []
+    for f in findings:
+        if any(f.start < end and start < f.end for start, end, _ in replaced):
+            continue
+        delta = sum(size - (end - start) for start, end, size in replaced if end <= f.start)
+        out.append(Finding(f.entity_type, f.start + delta, f.end + delta, f.score))
+    return out
 
 
 def decide(rule: FieldPolicy, text: str, findings: list[Finding]) -> WriteDecision:
@@ -61,13 +82,15 @@ def decide(rule: FieldPolicy, text: str, findings: list[Finding]) -> WriteDecisi
     pairs = [(f, rule.action_for(f.entity_type)) for f in findings]
     action = max((a for _, a in pairs), key=ACTIONS.index, default="accept")
     triggered = sorted({f.entity_type for f, a in pairs if a == action})
+    stored_findings: list[Finding] = []
     if action == "reject":
         stored: str | None = None
     elif action == "redact":
         to_hide = [f for f, a in pairs if a == "redact"]
-        stored = redact(text, to_hide, mode=rule.redaction)
+        stored, replaced = _redact(text, to_hide, rule.redaction)
+        stored_findings = _shift(findings, replaced)
     else:
-        stored = text
+        stored, stored_findings = text, list(findings)
     return WriteDecision(
         field=rule.field,
         action=action,
@@ -75,4 +98,5 @@ def decide(rule: FieldPolicy, text: str, findings: list[Finding]) -> WriteDecisi
         entity_counts=count_entities(findings),
         text_to_store=stored,
         triggered_by=triggered if action != "accept" else [],
+        stored_findings=stored_findings,
     )

@@ -47,6 +47,28 @@ def test_cn_mobile_needs_a_real_prefix_and_length() -> None:
     assert "PHONE_NUMBER" not in types("编号138001380001", "zh")  # 12 digits
 
 
+@pytest.mark.parametrize(
+    "text, phone",
+    [
+        ("请致电15412345678联系收货人。", "15412345678"),
+        ("已拨打174 1234 5678两次，无人接听。", "174 1234 5678"),
+        ("客户要求回拨17912345678。", "17912345678"),
+        ("客户要求回电19412345678。", "19412345678"),
+        ("Please dial +86 154 1234 5678 after 6pm.", "+86 154 1234 5678"),
+        ("Customer asked us to call back on 17912345678.", "17912345678"),
+    ],
+)
+def test_cn_mobile_in_unassigned_range_is_found_next_to_a_call_word(text: str, phone: str) -> None:
+    """Chinese DLP practice flags 1[3-9] + 9 digits: ranges libphonenumber does not (yet) know
+    as assigned are still reported when a word such as 致电, 拨打, 回拨 or "call" is near."""
+    assert ("PHONE_NUMBER", phone) in found(text)
+
+
+def test_cn_mobile_in_unassigned_range_needs_a_call_word() -> None:
+    assert "PHONE_NUMBER" not in types("会员编号17912345678，积分3200分。", "zh")
+    assert "PHONE_NUMBER" not in types("Membership 17412345678 renewed for a year.", "en")
+
+
 def test_resident_id_glued_to_chinese_characters() -> None:
     text = "身份证号11010519491231002X已核实，另一个110105194912310021有误"
     assert found(text, "zh") == [("CN_RESIDENT_ID", "11010519491231002X")]

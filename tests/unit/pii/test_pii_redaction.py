@@ -113,3 +113,20 @@ def test_decide_write_with_the_real_policy() -> None:
 def test_decide_write_unknown_field() -> None:
     with pytest.raises(UnknownFieldError):
         decide_write("customers.full_name", "Ann Lee")
+
+
+def test_decide_keeps_the_offsets_of_what_the_stored_text_still_holds() -> None:
+    """Spans left after redaction point into the stored (shorter or longer) text."""
+    text = "id 11010519491231002X mail a@b.cn call 13912345678"
+    findings = [
+        Finding("CN_RESIDENT_ID", 3, 21, 1.0),
+        Finding("EMAIL_ADDRESS", 27, 33, 1.0),
+        Finding("PHONE_NUMBER", 39, 50, 0.5),
+    ]
+    decision = decide(RULE, text, findings)
+    stored = decision.text_to_store
+    assert stored == "id <CN_RESIDENT_ID> mail a@b.cn call 13912345678"
+    kept = [(f.entity_type, stored[f.start : f.end]) for f in decision.stored_findings]
+    assert kept == [("EMAIL_ADDRESS", "a@b.cn"), ("PHONE_NUMBER", "13912345678")]
+    flagged = decide(RULE, "mail a@b.cn", [Finding("EMAIL_ADDRESS", 5, 11, 1.0)])
+    assert flagged.stored_findings == flagged.findings
