@@ -80,18 +80,21 @@ def _mode(body: dict[str, Any]) -> str:
     """``mode`` from the body, else the write policy of ``field``, else ``replace``."""
     from governance.services import pii
 
+    field = body.get("field")
+    redaction = None
+    if field is not None:  # checked whether or not a mode is given: a bad field is never ignored
+        if not isinstance(field, str):
+            raise _field_error("field", "must be a string such as interactions.note")
+        try:
+            redaction = pii.get_policy().field_policy(field).redaction
+        except pii.UnknownFieldError:
+            raise _field_error("field", "has no write policy in policies/pii.yaml") from None
     mode = body.get("mode")
     if mode is not None:
         if mode not in MODES:
             raise _field_error("mode", "must be replace or mask")
         return str(mode)
-    field = body.get("field")
-    if field is None:
-        return "replace"
-    try:
-        return pii.get_policy().field_policy(str(field)).redaction
-    except pii.UnknownFieldError:
-        raise _field_error("field", "has no write policy in policies/pii.yaml") from None
+    return redaction or "replace"
 
 
 def redact_text(call: Call, body: Any) -> dict[str, Any]:

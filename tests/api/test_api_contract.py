@@ -224,3 +224,11 @@ def test_control_characters_in_query_parameters_are_422(app: Any, crm_client: An
     client = app.test_client()
     login_as(app, client, "auditor")
     assert_problem(client.get("/api/v1/audit/entries?actor=a%00b"), 422)
+
+
+@pytest.mark.parametrize("field", [["interactions.note"], 7, "no.such_field"])
+def test_a_bad_redaction_field_is_422_even_with_a_mode(crm_client: Any, field: Any) -> None:
+    """``field`` is checked whether or not ``mode`` is given (schemathesis found it ignored)."""
+    body = {"text": "call 13800138000", "mode": "mask", "field": field}
+    res = crm_client.post("/api/v1/pii/redact", json=body)
+    assert assert_problem(res, 422)["errors"][0]["field"] == "field"

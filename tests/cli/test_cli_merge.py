@@ -133,7 +133,8 @@ def test_merged_notes_keep_their_pii_spans_for_masked_readers(
 
     kept = create(client, crm)
     duplicate = create(client, crm, email="dup@example.org", national_id=None, phone=None,
-                       external_ref=None, full_name="Dup Person", date_of_birth="1960-01-01")  # fmt: skip
+                       external_ref=None, full_name="Dup Person",
+                       date_of_birth="1960-01-01")  # fmt: skip
     create(client, crm, f"/{duplicate['id']}/interactions", channel="phone",
            occurred_at="2026-01-02", note="please call back on 13912345678")  # fmt: skip
     result = invoke(runner, "customers", "merge", duplicate["id"], kept["id"])
