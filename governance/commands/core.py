@@ -23,9 +23,9 @@ def _print_import_report(result: dict[str, Any]) -> None:
     )
     for row in result.get("rows", []):
         if row["status"] == "duplicate":
-            click.echo(
-                f"row {row['row']}: duplicate of {row['duplicate_of']} (same {row['matched_on']})"
-            )
+            of = row["duplicate_of"] or "an existing customer"
+            same = f" (same {row['matched_on']})" if row["matched_on"] else ""
+            click.echo(f"row {row['row']}: duplicate of {of}{same}")
         else:
             reasons = "; ".join(f"{e['field'] or 'row'} {e['message']}" for e in row["errors"])
             click.echo(f"row {row['row']}: rejected: {reasons}")

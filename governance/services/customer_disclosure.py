@@ -34,6 +34,7 @@ COMPARED = {
     "full_name": ("full_name", "date_of_birth"),
     "date_of_birth": ("full_name", "date_of_birth"),
 }
+COMPARED_ALL = frozenset(field for fields in COMPARED.values() for field in fields)
 GENERIC_CONFLICT = "the change conflicts with an existing customer record"
 DENIED = (403, 409, 429)
 

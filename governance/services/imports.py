@@ -27,6 +27,7 @@ from sqlalchemy import select
 from governance.errors import GovernanceError, ValidationError
 from governance.models import Customer, DataKey, Job
 from governance.models.ids import new_id
+from governance.services import customer_disclosure as disclosure
 from governance.services import customers as cs
 from governance.services.context import Call
 from governance.services.jobs import JobContext, register, run, submit
@@ -115,6 +116,8 @@ def read_rows(text_stream: io.TextIOBase | Any, fmt: str) -> Iterator[tuple[int,
             yield number, json.loads(line)
         except json.JSONDecodeError:
             yield number, ValueError("line is not valid JSON")
+        except RecursionError:  # a line nested thousands deep: that row is refused, not the job
+            yield number, ValueError("line is nested too deeply")
 
 
 def count_rows(path: Path, fmt: str) -> int:
@@ -187,6 +190,22 @@ class Importer:
         if status in ("rejected", "duplicate") and len(self.report["rows"]) < MAX_REPORTED:
             self.report["rows"].append({"row": number, "status": status, **extra})
 
+    def _disclosed(self, clash: tuple[str, str]) -> dict[str, str | None]:
+        """Which record a row duplicates, as the importer may know it.
+
+        A clash with another row of the same file is the caller's own data. A clash with a
+        stored customer names it only to a caller that sees every compared field in clear
+        (``crm_app``) or to an operator on the server: for a role that sees them masked, naming
+        it would unmask the row's values (customer_disclosure.py), so the report says only that
+        it is a duplicate.
+        """
+        actor = self.call.actor
+        trusted = actor.type == "system"  # an operator on the server machine (the CLI)
+        own_row = clash[0].startswith("row ")
+        if trusted or own_row or disclosure.sees_in_clear(actor, disclosure.COMPARED_ALL):
+            return {"duplicate_of": clash[0], "matched_on": clash[1]}
+        return {"duplicate_of": None, "matched_on": None}
+
     def batch(self, rows: list[tuple[int, Any]]) -> None:
         """Validate, de-duplicate and store one batch (caller commits)."""
         self.store(prepare_rows(self.call, rows, self.call.now()))
@@ -212,7 +231,7 @@ class Importer:
             if ref and ref in batch_refs:
                 clash = (f"row {batch_refs[ref]}", "external_ref")
             if clash:
-                self._note(p.number, "duplicate", duplicate_of=clash[0], matched_on=clash[1])
+                self._note(p.number, "duplicate", **self._disclosed(clash))
                 continue
             if ref:
                 batch_refs[ref] = p.number

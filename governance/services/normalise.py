@@ -21,6 +21,8 @@ from governance.services.countries import ISO_3166_ALPHA2, ISO_4217
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63})+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
+_NOTE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # Cc but tab, line breaks
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # lone surrogates: not Unicode text, cannot be stored
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
 _CN_ID = re.compile(r"^[1-9]\d{16}[\dX]$")
@@ -50,6 +52,7 @@ def clean_text(value: Any, *, max_length: int = 500, required: bool = False) -> 
         return None
     if not isinstance(value, str):
         raise FieldError("must be a string")
+    _refuse_surrogates(value)
     text = " ".join(unicodedata.normalize("NFC", value).split())
     if not text:
         if required:
@@ -68,10 +71,19 @@ def clean_note(value: Any, *, max_length: int = 10_000) -> str | None:
         return None
     if not isinstance(value, str):
         raise FieldError("must be a string")
+    _refuse_surrogates(value)
     text = unicodedata.normalize("NFC", value).strip()
     if len(text) > max_length:
         raise FieldError(f"is longer than {max_length} characters")
+    if _NOTE_CONTROL.search(text):
+        raise FieldError("contains control characters")
     return text or None
+
+
+def _refuse_surrogates(value: str) -> None:
+    """Every input path (API bodies, CSV and JSON Lines imports, the CLI) meets this check."""
+    if _SURROGATE.search(value):
+        raise FieldError("contains a lone surrogate (not valid Unicode)")
 
 
 def normalise_email(value: Any) -> str | None:

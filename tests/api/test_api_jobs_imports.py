@@ -121,3 +121,54 @@ def test_health_and_readiness(client: Any) -> None:
     assert res.status_code == 200
     assert res.json == {"status": "ok", "checks": {"database": "ok", "migrations": "current"}}
     assert client.get("/readyz").json == {"ready": True}
+
+
+def test_bad_json_lines_are_rejected_rows_not_a_failed_import(
+    client: Any, crm: dict[str, str]
+) -> None:
+    """A line nested thousands deep, a lone surrogate or a control character in a note-like
+    field: each is that row's rejection, and the good row is still imported."""
+    lines = [
+        json.dumps({"full_name": "Good Row", "email": "good@example.com"}),
+        "[" * 5000 + "]" * 5000,
+        '{"full_name": "Bad \\ud800 Row"}',
+        '{"full_name": "Bell \\u0007 Row"}',
+    ]
+    res = client.post(
+        "/api/v1/imports",
+        data="\n".join(lines) + "\n",
+        headers={**crm, "Content-Type": "application/x-ndjson"},
+    )
+    assert res.status_code == 201, res.json
+    result = res.json["result"]
+    assert res.json["state"] == "succeeded"
+    assert result["created"] == 1 and result["rejected"] == 3
+    assert [row["row"] for row in result["rows"]] == [2, 3, 4]
+
+
+def test_an_import_names_a_stored_duplicate_only_to_who_sees_it_in_clear(
+    app: Any, client: Any, crm: dict[str, str]
+) -> None:
+    """A dpo (who sees emails masked) importing a guessed email learns that the row is a
+    duplicate, as any write would tell, but not which customer holds it nor on what field."""
+    from conftest import csrf_headers, login_as
+
+    first = client.post(
+        "/api/v1/customers", headers=crm, json={"full_name": "Held", "email": "held@example.com"}
+    )
+    assert first.status_code == 201, first.json
+    body = "full_name,email\nGuess,held@example.com\n"
+    res = client.post(
+        "/api/v1/imports", data=body.encode(), headers={**crm, "Content-Type": "text/csv"}
+    )
+    assert res.json["result"]["rows"][0]["duplicate_of"] == first.json["id"]
+
+    dpo = app.test_client()
+    login_as(app, dpo, "dpo")
+    headers = {**csrf_headers(dpo), "Content-Type": "text/csv"}
+    res = dpo.post("/api/v1/imports", data=body.encode(), headers=headers)
+    assert res.status_code == 201, res.json
+    [row] = res.json["result"]["rows"]
+    assert row["status"] == "duplicate"
+    assert row["duplicate_of"] is None and row["matched_on"] is None
+    assert first.json["id"] not in json.dumps(res.json)
