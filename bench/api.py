@@ -88,9 +88,9 @@ def setup(env: dict[str, str], customers: int) -> tuple[list[str], str]:
     from governance.extensions import db
     from governance.models import Customer
     from governance.security.authz import DEFAULT_POLICY_PATH
-    from governance.services import policy, service_accounts
-    from governance.services.demo import generate
-    from governance.services.imports import Importer
+    from governance.services.customers.demo import generate
+    from governance.services.customers.imports import Importer
+    from governance.services.identity import policy, service_accounts
 
     app = create_app()
     with app.app_context():

@@ -199,8 +199,8 @@ def main() -> None:
     from governance import create_app
     from governance.bootstrap import deps
     from governance.extensions import db
-    from governance.services import audit_views
-    from governance.services.auditlog import SqlNodeStore
+    from governance.services.auditlog import views as audit_views
+    from governance.services.auditlog.append import SqlNodeStore
 
     try:
         app = create_app()

@@ -34,12 +34,15 @@ from sqlalchemy import insert, select, text
 
 from governance import create_app
 from governance.bootstrap import deps
+from governance.context import Actor
+from governance.crypto import FieldCipher, LocalKeySource, new_data_key, new_data_key_id
 from governance.extensions import db
 from governance.models import Customer, DataKey
-from governance.services import customers, jobs, keys, service_accounts
-from governance.services.context import Actor
-from governance.services.crypto import FieldCipher, LocalKeySource, new_data_key, new_data_key_id
-from governance.services.protection import Vault
+from governance.services.customers import store as customers
+from governance.services.identity import service_accounts
+from governance.services.jobs import queue as jobs
+from governance.services.keys import rotation as keys
+from governance.services.keys.vault import Vault
 
 READER = Actor(id="bench", type="service", roles=("crm_app",))
 

@@ -12,7 +12,7 @@ import argparse
 import time
 from collections.abc import Callable
 
-from governance.services.crypto import (
+from governance.crypto import (
     BlindIndexer,
     FieldCipher,
     FieldPlace,

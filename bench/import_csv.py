@@ -83,7 +83,7 @@ def spot_check(call: Any, source: Path, samples: int = 5) -> str:
     from sqlalchemy import select
 
     from governance.models import Customer
-    from governance.services import customers
+    from governance.services.customers import store as customers
 
     with source.open(encoding="utf-8", newline="") as fh:
         by_ref = {row["external_ref"]: row for row in csv.DictReader(fh)}
@@ -110,7 +110,7 @@ def run_import(source: Path, rows: int) -> int:
     from governance import create_app
     from governance.bootstrap import deps
     from governance.extensions import db
-    from governance.services import jobs
+    from governance.services.jobs import queue as jobs
 
     app = create_app()
     with app.app_context():

@@ -8,10 +8,11 @@ check digit, Luhn-invalid cards, ids glued to Chinese characters, +86 numbers wi
 member numbers shaped like mobiles) are unlabelled and must not be reported.
 
 Templates live in ``tests/data/pii/templates.yaml``. Check digits are computed here,
-independently of ``governance.services.pii.validators``; resident ids come from Faker's zh_CN
-``ssn()``. Phone numbers are kept only when libphonenumber knows them as valid (a note holds
-real numbers), except ``cn_mobile_new``: Chinese mobiles in ranges libphonenumber's metadata
-does not list yet (154, 174, 179, 194), written next to a word such as 致电, 拨打 or "call".
+independently of ``governance.services.pii.detection.validators``; resident ids come from
+Faker's zh_CN ``ssn()``. Phone numbers are kept only when libphonenumber knows them as valid
+(a note holds real numbers), except ``cn_mobile_new``: Chinese mobiles in ranges
+libphonenumber's metadata does not list yet (154, 174, 179, 194), written next to a word such
+as 致电, 拨打 or "call".
 Run: ``python bench/make_pii_corpus.py [--count N]``.
 """
 

@@ -79,7 +79,12 @@ def naive_run(records: list[dict[str, object]], out: multiprocessing.Queue) -> N
 def project_run(records: list[dict[str, object]], out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """The project's engine: start-up, memory, one analyze() per record (own process)."""
     started = time.perf_counter()
-    from governance.services.pii import analyze, detect_language, engine_status, get_engine
+    from governance.services.pii.detection import (
+        analyze,
+        detect_language,
+        engine_status,
+        get_engine,
+    )
 
     get_engine()
     startup = time.perf_counter() - started
@@ -116,7 +121,7 @@ def in_process(target, records):  # type: ignore[no-untyped-def]
 
 def scanner_run(records: list[dict[str, object]], workers: int) -> tuple[float, float, Spans]:
     """The batch scanner over all records: (pool start-up seconds, scan seconds, findings)."""
-    from governance.services.pii import Scanner
+    from governance.services.pii.detection import Scanner
 
     with Scanner(workers=workers) as scanner:
         t0 = time.perf_counter()

@@ -11,7 +11,7 @@ from flask import Flask
 
 from governance.config import load_config
 from governance.extensions import csrf, db, login_manager, migrate
-from governance.security.sessions import CookieSessions
+from governance.web.sessions import CookieSessions
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -76,13 +76,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
 
     from governance.bootstrap import init_dependencies
-    from governance.services import jobkinds  # noqa: F401  (registers job kinds)
+    from governance.services.jobs import kinds as jobkinds  # noqa: F401  (registers job kinds)
 
     init_dependencies(app, may_create=testing or settings["DEV"])
 
     from governance.api import bp as api_bp
     from governance.console import bp as console_bp
-    from governance.web import register_error_handlers, register_guards
+    from governance.web.edge import register_error_handlers, register_guards
 
     # The API authenticates state-changing calls by bearer token only (session cookies are
     # accepted for safe methods), so CSRF tokens are for the console's forms alone.

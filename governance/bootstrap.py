@@ -15,16 +15,16 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from governance.config import ConfigError
+from governance.context import SYSTEM, Actor, Call
+from governance.crypto import CryptoError, KeySource, check_fingerprints
+from governance.crypto.keyfile import load_key_file
 from governance.extensions import db
 from governance.models import AuditCheckpoint, DataKey, KeyVersion
 from governance.policyfiles import load_field_rules
 from governance.secrets import master_keys, secret_key, signing_key
-from governance.services.audit_witness import CheckpointFile, checkpoint_file_for
-from governance.services.auditlog import AuditLog
-from governance.services.context import SYSTEM, Actor, Call
-from governance.services.crypto import CryptoError, KeySource, check_fingerprints
-from governance.services.crypto.keyfile import load_key_file
-from governance.services.protection import Vault
+from governance.services.auditlog.append import AuditLog
+from governance.services.auditlog.witness import CheckpointFile, checkpoint_file_for
+from governance.services.keys.vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
 def encrypt_legacy_values(app: Flask) -> dict[str, int]:
     """Seal values an older schema stored in clear (revision 0003); a no-op once done."""
     from governance.database import release_deleted_pages
-    from governance.services import legacy_fields
+    from governance.services.customers import legacy_fields
 
     with app.app_context():
         call = deps(app).call(db.session)

@@ -42,8 +42,8 @@ cli = FlaskGroup(
 def app_call(actor: Any = None) -> Any:
     """A service call on the CLI's app, acting as the system (or ``actor``)."""
     from governance.bootstrap import deps
+    from governance.context import SYSTEM, Actor
     from governance.extensions import db
-    from governance.services.context import SYSTEM, Actor
 
     base = actor or Actor(
         id=f"cli:{os.environ.get('USER', 'operator')}",
@@ -79,7 +79,7 @@ def progress_runner(label: str) -> tuple[Callable[[int, int | None], None], Call
 def run_job_foreground(kind: str, params: dict[str, Any], label: str) -> Any:
     """Queue a job and run it here with a progress bar."""
     from governance.extensions import db
-    from governance.services import jobs
+    from governance.services.jobs import queue as jobs
 
     call = app_call()
     job = jobs.submit(call, kind, params, foreground=True)
@@ -124,6 +124,6 @@ def main() -> None:
         raise
 
 
-from governance.commands import admin, audit, core, customers, keys, pii, run  # noqa: E402,F401
+from governance.commands import auditlog, core, customers, identity, keys, pii, run  # noqa: E402,F401
 
 __all__ = ["app_call", "cli", "main", "progress_runner", "run_job_foreground", "Path"]

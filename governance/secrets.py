@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit.checkpoint import SigningKeyError, generate_signing_key, load_private_key_pem
 from audit.checkpoint import private_key_pem as dump_private_key
 from governance.config import ConfigError
-from governance.services.crypto import KeySource, LocalKeySource, MasterKeyError
-from governance.services.crypto.keyfile import generate_key_file, load_key_file
+from governance.crypto import KeySource, LocalKeySource, MasterKeyError
+from governance.crypto.keyfile import generate_key_file, load_key_file
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from governance.security.passwords import TEST_PARAMETERS
-from governance.services import identity, service_accounts
+from governance.services.identity import people as identity
+from governance.services.identity import service_accounts
 
 identity.PASSWORD_PARAMS["default"] = TEST_PARAMETERS
 
@@ -178,7 +179,7 @@ def customer_doc(**overrides: Any) -> dict[str, Any]:
 
 def make_customer(call: Any, **overrides: Any) -> dict[str, Any]:
     """Create a customer through the service and commit; returns its (system-masked) document."""
-    from governance.services import customers
+    from governance.services.customers import store as customers
 
     doc = customers.create_customer(call, customer_doc(**overrides))
     call.session.commit()
@@ -211,7 +212,7 @@ def login_as(app: Any, client: Any, role: str | list[str], email: str | None = N
     from datetime import UTC, datetime, timedelta
 
     from governance.extensions import db
-    from governance.security.sessions import start_session
+    from governance.web.sessions import start_session
 
     user_id, _ = make_user(app, role, email)
     with app.app_context():

@@ -145,7 +145,7 @@ def created(body: Any) -> Any:
 
 
 from governance.api import (  # noqa: E402,F401  (each module registers its routes)
-    audit,
+    auditlog,
     customers,
     identity,
     jobs,

@@ -3,7 +3,7 @@
 Every view is wrapped by ``audited``: a refused or failed call (404, 409, 422, 429, ...) is
 audited with the names of the fields or filters it tried, in its own transaction, before the
 error is answered. Lookups by blind index a masked role drives count against the lookup limit
-(``services/customer_disclosure.py``).
+(``services/customers/disclosure.py``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from governance.api import bp, created, json_body, page_size, purpose, require_r
 from governance.database import release_deleted_pages
 from governance.errors import GovernanceError, ValidationError
 from governance.extensions import db
-from governance.services import customer_disclosure as disclosure
-from governance.services import customers, records
-from governance.services.customer_input import attempted_fields
-from governance.services.listing import FILTERS
-from governance.web import count_customer_lookup, current_call
+from governance.services.customers import disclosure, records
+from governance.services.customers import store as customers
+from governance.services.customers.listing import FILTERS
+from governance.services.customers.merge_patch import attempted_fields
+from governance.web.edge import count_customer_lookup, current_call
 
 PAGING = ("cursor", "limit", "purpose", "reveal")
 RECORD_FIELDS = {

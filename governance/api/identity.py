@@ -2,7 +2,7 @@
 
 Admin roles are held by people, and people do not get API tokens, so these routes accept a
 console session (after MFA): safe methods with the cookie alone, state-changing ones only with
-the console's CSRF token in an ``X-CSRFToken`` header (see ``governance.security.guard``), and,
+the console's CSRF token in an ``X-CSRFToken`` header (see ``governance.web.guard``), and,
 like the console, only within ``GOVERNANCE_REAUTH_MINUTES`` of a password entry when they grant
 access. A bearer token works too, for a service role that policy allows (none by default).
 """
@@ -16,13 +16,14 @@ from flask import Response, jsonify
 
 from governance.api import bp, created, json_body, require_recent_password
 from governance.api.openapi import json_ok, op, ref, register_operations
+from governance.context import Call
 from governance.errors import ValidationError
 from governance.extensions import db
 from governance.models import ApiToken, ServiceAccount, User
-from governance.services import identity, service_accounts
-from governance.services import policy as policy_service
-from governance.services.context import Call
-from governance.web import current_call
+from governance.services.identity import people as identity
+from governance.services.identity import policy as policy_service
+from governance.services.identity import service_accounts
+from governance.web.edge import current_call
 
 
 def _iso(value: datetime | None) -> str | None:

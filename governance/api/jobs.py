@@ -12,8 +12,9 @@ from governance.api import bp, created
 from governance.errors import UnsupportedMediaType
 from governance.extensions import db
 from governance.models import Job
-from governance.services import imports, jobs
-from governance.web import current_call
+from governance.services.customers import imports
+from governance.services.jobs import queue as jobs
+from governance.web.edge import current_call
 
 IMPORT_TYPES = {
     "text/csv": "csv",

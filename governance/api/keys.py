@@ -14,8 +14,9 @@ from flask import jsonify
 from governance.api import bp, require_recent_password
 from governance.api.openapi import json_ok, op, ref, register_operations
 from governance.extensions import db
-from governance.services import jobs, keys
-from governance.web import current_call
+from governance.services.jobs import queue as jobs
+from governance.services.keys import rotation as keys
+from governance.web.edge import current_call
 
 
 @bp.get("/keys")

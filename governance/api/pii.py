@@ -13,8 +13,11 @@ from governance.api.openapi import NONBLANK, json_ok, op, ref, register_operatio
 from governance.api.reports import pdf_response
 from governance.errors import ValidationError
 from governance.extensions import db
-from governance.services import jobs, pii_review, pii_scans, pii_text
-from governance.web import current_call
+from governance.services.jobs import queue as jobs
+from governance.services.pii import review as pii_review
+from governance.services.pii import scans as pii_scans
+from governance.services.pii import text as pii_text
+from governance.web.edge import current_call
 
 
 @bp.post("/pii/analyze")
@@ -34,7 +37,7 @@ def pii_redact() -> Any:
 @bp.get("/pii/status")
 def pii_status() -> Any:
     """What is detected and by which NER model; never loads the model itself."""
-    from governance.services import pii
+    from governance.services.pii import detection as pii
 
     return jsonify({**pii.engine_status(), "loaded": pii.engine_loaded()})
 

@@ -10,8 +10,8 @@ from governance.api import bp
 from governance.api.reports import accepted
 from governance.extensions import db
 from governance.models import Job
-from governance.services import report_jobs
-from governance.web import current_call
+from governance.services.evidence import report_jobs
+from governance.web.edge import current_call
 
 
 @bp.get("/quality")

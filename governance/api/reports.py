@@ -10,8 +10,8 @@ from governance.api import bp
 from governance.api.jobs import describe
 from governance.extensions import db
 from governance.models import Job
-from governance.services import inventory, report_jobs
-from governance.web import current_call
+from governance.services.evidence import inventory, report_jobs
+from governance.web.edge import current_call
 
 
 def pdf_response(pdf: bytes, name: str) -> Response:
@@ -40,7 +40,7 @@ def data_inventory_report() -> Any:
 def audit_trail_report() -> Any:
     """The PDF for a period; over a large log a 202 with the report job, whose ``Location``
     (this route with ``?job=ID``) answers 202 until the PDF is ready, then the PDF."""
-    from governance.services import audit_views
+    from governance.services.auditlog import views as audit_views
 
     call = current_call()
     if request.args.get("job"):

@@ -39,7 +39,7 @@ def _print_import_report(result: dict[str, Any]) -> None:
 @with_appcontext
 def import_command(file: Path, fmt: str | None) -> None:
     """Import customers from a CSV or JSON Lines FILE (per-row report)."""
-    from governance.services.imports import detect_format
+    from governance.services.customers.imports import detect_format
 
     if not file.is_file():
         raise click.ClickException(f"{file}: no such file")
@@ -73,7 +73,7 @@ def demo_data(count: int, seed: int) -> None:
 def quality_command(as_json: bool) -> None:
     """Data-quality summary: completeness, invalid values, duplicate groups."""
     from governance.extensions import db
-    from governance.services import quality
+    from governance.services.customers import quality
 
     result = quality.summary(app_call())
     db.session.commit()
@@ -99,7 +99,7 @@ def reports_group() -> None:
 def report_data_inventory(out: Path) -> None:
     """Write the data-inventory report to OUT (PDF)."""
     from governance.extensions import db
-    from governance.services import inventory
+    from governance.services.evidence import inventory
 
     pdf = inventory.data_inventory_pdf(app_call(), current_app.config["DATABASE_URL"])
     db.session.commit()
@@ -117,7 +117,7 @@ def jobs_group() -> None:
 def jobs_list() -> None:
     """Recent jobs."""
     from governance.extensions import db
-    from governance.services import jobs
+    from governance.services.jobs import queue as jobs
 
     for job in jobs.recent(db.session):
         d = jobs.describe(job)
@@ -134,7 +134,7 @@ def jobs_list() -> None:
 def jobs_show(job_id: str) -> None:
     """One job as JSON."""
     from governance.extensions import db
-    from governance.services import jobs
+    from governance.services.jobs import queue as jobs
 
     click.echo(json.dumps(jobs.describe(jobs.get(db.session, job_id)), indent=2))
 
@@ -145,7 +145,7 @@ def jobs_show(job_id: str) -> None:
 @with_appcontext
 def worker(once: bool, poll: float) -> None:
     """Run queued jobs (several workers may share one database)."""
-    from governance.services import jobs
+    from governance.services.jobs import queue as jobs
 
     name = f"{socket.gethostname()}:{os.getpid()}"
     click.echo(f"worker {name} started", err=True)
@@ -167,7 +167,7 @@ def worker(once: bool, poll: float) -> None:
 def report_audit_trail(out: Path, start: str | None, end: str | None) -> None:
     """Write the audit-trail report (entries, summaries, verification) to OUT (PDF)."""
     from governance.extensions import db
-    from governance.services import audit_views
+    from governance.services.auditlog import views as audit_views
 
     call = app_call()
     period = audit_views.period({"from": start or "", "to": end or ""}, call.now())

@@ -1,7 +1,7 @@
 """Customer commands: ``governance customers merge SOURCE TARGET``.
 
-A thin wrapper around ``governance.services.merge`` (the console's data-quality page will call
-the same function): parse, call, commit, print ids and field names only, never a value.
+A thin wrapper around ``governance.services.customers.merge`` (the console's data-quality page
+will call the same function): parse, call, commit, print ids and field names only, never a value.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def merge_command(source: str, target: str, request_ref: str | None) -> None:
     """Merge duplicate customer SOURCE into TARGET, then erase SOURCE (audited)."""
     from governance.database import release_deleted_pages
     from governance.extensions import db
-    from governance.services import merge
+    from governance.services.customers import merge
 
     try:
         result = merge.merge_customers(app_call(), source, target, request_ref)

@@ -1,7 +1,7 @@
 """Key commands: ``governance keys status | rotate | rewrap | retire VERSION | unretire VERSION``.
 
-Thin wrappers around ``governance.services.keys`` (envelope encryption, FORMAT.md): they parse
-arguments, call the service, commit and print. Refusals are domain errors, printed by
+Thin wrappers around ``governance.services.keys.rotation`` (envelope encryption, FORMAT.md): they
+parse arguments, call the service, commit and print. Refusals are domain errors, printed by
 ``governance.cli.main`` as one ``error: …`` line with exit status 1.
 """
 
@@ -61,7 +61,7 @@ def print_status(status: dict[str, Any]) -> None:
 @with_appcontext
 def status_command(as_json: bool) -> None:
     """KEK versions, their state, fingerprint prefix and how many data keys each wraps."""
-    from governance.services import keys
+    from governance.services.keys import rotation as keys
 
     status = keys.status(app_call())
     if as_json:
@@ -71,7 +71,8 @@ def status_command(as_json: bool) -> None:
 
 
 def _run_rewrap() -> None:
-    from governance.services import jobs, keys
+    from governance.services.jobs import queue as jobs
+    from governance.services.keys import rotation as keys
 
     with _transaction():
         job = keys.rewrap_job(app_call(), f"cli:{socket.gethostname()}:{os.getpid()}")
@@ -100,7 +101,7 @@ def _run_rewrap() -> None:
 @with_appcontext
 def rotate_command() -> None:
     """Add a new KEK version to the key file, then re-wrap every data key under it."""
-    from governance.services import keys
+    from governance.services.keys import rotation as keys
 
     with _transaction():
         job = keys.rotate(app_call())
@@ -126,7 +127,7 @@ def _change(action: Callable[[Any, int], dict[str, Any]], version: int, verb: st
 @with_appcontext
 def retire_command(version: int) -> None:
     """Retire VERSION: refused while any data key is wrapped by it, and for the current one."""
-    from governance.services import keys
+    from governance.services.keys import rotation as keys
 
     _change(keys.retire, version, "retired")
 
@@ -136,6 +137,6 @@ def retire_command(version: int) -> None:
 @with_appcontext
 def unretire_command(version: int) -> None:
     """Make a retired VERSION usable again (to re-wrap data keys found still under it)."""
-    from governance.services import keys
+    from governance.services.keys import rotation as keys
 
     _change(keys.unretire, version, "is usable again")

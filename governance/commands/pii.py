@@ -48,7 +48,7 @@ def print_scan_summary(result: dict[str, Any]) -> None:
 def scan_command(full: bool, since: str | None, workers: int) -> None:
     """Scan the store for personal data (incremental since the last scan unless --full)."""
     from governance.extensions import db
-    from governance.services import pii_scans
+    from governance.services.pii import scans as pii_scans
 
     if full and since:
         raise click.UsageError("--full and --since exclude each other")
@@ -73,7 +73,7 @@ def _ner_line(status: dict[str, Any]) -> str:
 @with_appcontext
 def status_command(as_json: bool) -> None:
     """Active recognisers per language and the NER model (does not load the model)."""
-    from governance.services import pii
+    from governance.services.pii import detection as pii
 
     status = pii.engine_status()
     if as_json:
@@ -98,7 +98,7 @@ def status_command(as_json: bool) -> None:
 def report_pii_discovery(out: Path) -> None:
     """Write the PII discovery report (latest scan) to OUT (PDF)."""
     from governance.extensions import db
-    from governance.services import pii_review
+    from governance.services.pii import review as pii_review
 
     pdf = pii_review.discovery_pdf(app_call())
     db.session.commit()

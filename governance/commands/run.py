@@ -24,7 +24,7 @@ def ensure_demo_admin(app: Any) -> dict[str, Any] | None:
     """Create the demo admin (roles admin + dpo) with TOTP enrolled; None if it exists."""
     from governance.bootstrap import deps
     from governance.extensions import db
-    from governance.services import identity
+    from governance.services.identity import people as identity
 
     with app.app_context():
         call = deps(app).call(db.session)
@@ -50,7 +50,7 @@ def _seed_policy(app: Any) -> None:
     from governance.bootstrap import deps
     from governance.extensions import db
     from governance.models import CasbinRule
-    from governance.services import policy
+    from governance.services.identity import policy
 
     with app.app_context():
         if db.session.scalar(select(CasbinRule.id).limit(1)) is None:
@@ -78,7 +78,7 @@ def up(no_serve: bool, demo: int, host: str, port: int) -> None:
     from governance.bootstrap import deps, encrypt_legacy_values, register_key_versions
     from governance.extensions import db
     from governance.models import Customer
-    from governance.services import demo as demo_service
+    from governance.services.customers import demo as demo_service
 
     app = create_app({"DEV": True})
     _upgrade(app)
@@ -123,9 +123,9 @@ def start_job_runner(app: Any) -> Any:
     from contextlib import contextmanager
 
     from governance.bootstrap import deps
+    from governance.context import Actor
     from governance.extensions import db
-    from governance.services.context import Actor
-    from governance.services.job_runner import JobRunner
+    from governance.services.jobs.runner import JobRunner
 
     name = f"{socket.gethostname()}:{os.getpid()}:server"
     actor = Actor(id=f"runner:{name}", type="system", roles=("system",))

@@ -1,4 +1,4 @@
-"""The DPO console: server-rendered pages, one guard (see governance.web), CSRF on every form."""
+"""The DPO console: server-rendered pages, one guard (governance.web.edge), CSRF on every form."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ def _nav() -> dict[str, Any]:
         return {"nav_items": []}
     from flask import current_app
 
-    from governance.security.guard import authorizer
-    from governance.web import rule_pattern
+    from governance.web.edge import rule_pattern
+    from governance.web.guard import authorizer
 
     rules = {r.endpoint: r.rule for r in current_app.url_map.iter_rules()}
     decide = authorizer()
@@ -54,4 +54,4 @@ def _nav() -> dict[str, Any]:
     return {"nav_items": items}
 
 
-from governance.console import admin_pages, audit_pages, auth, pages, pii_pages  # noqa: E402,F401
+from governance.console import auditlog, auth, identity, pages, pii  # noqa: E402,F401

@@ -19,14 +19,14 @@ from werkzeug.exceptions import HTTPException
 
 from governance.console import bp
 from governance.console.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm
+from governance.context import Actor
 from governance.errors import GovernanceError, Unauthenticated
 from governance.extensions import db
 from governance.models import User
-from governance.security.guard import SessionUser
-from governance.security.sessions import end_session, start_session
-from governance.services import identity
-from governance.services.context import Actor
-from governance.web import current_call
+from governance.services.identity import people as identity
+from governance.web.edge import current_call
+from governance.web.guard import SessionUser
+from governance.web.sessions import end_session, start_session
 
 
 def _safe_next(target: str | None) -> str:

@@ -13,10 +13,11 @@ from governance.console import bp
 from governance.database import read_connection
 from governance.extensions import db
 from governance.models import Customer, Interaction, Job, Order
-from governance.services import customers as customer_service
-from governance.services import inventory, jobs
-from governance.services.auditlog import tree_size
-from governance.web import count_customer_lookup, current_call
+from governance.services.auditlog.append import tree_size
+from governance.services.customers import store as customer_service
+from governance.services.evidence import inventory
+from governance.services.jobs import queue as jobs
+from governance.web.edge import count_customer_lookup, current_call
 
 
 def _migrations_current(conn: Connection) -> tuple[bool, str | None, str | None]:
@@ -76,8 +77,8 @@ def _count(model: Any, *where: Any) -> int:
 @bp.get("/")
 def index() -> Any:
     from governance.console.visible import may_get
-    from governance.services.pii_review import undeclared_confirmed
-    from governance.services.service_accounts import grant_refusals
+    from governance.services.identity.service_accounts import grant_refusals
+    from governance.services.pii.review import undeclared_confirmed
 
     call = current_call()
     roles = call.actor.roles

@@ -17,9 +17,9 @@ from typing import Any
 
 from flask import current_app
 
+from governance.context import Call
 from governance.security.masking import HIDDEN, default_visibility
-from governance.services import records
-from governance.services.context import Call
+from governance.services.customers import records
 
 Lister = Callable[[Call, str], dict[str, Any]]
 
@@ -84,8 +84,8 @@ def record_sections(call: Call, customer_id: str) -> list[dict[str, Any]]:
 
 def may_get(roles: Iterable[str], *endpoints: str) -> bool:
     """True if the policy lets one of ``roles`` GET the route of one of ``endpoints``."""
-    from governance.security.guard import authorizer
-    from governance.web import rule_pattern
+    from governance.web.edge import rule_pattern
+    from governance.web.guard import authorizer
 
     rules = {r.endpoint: r.rule for r in current_app.url_map.iter_rules()}
     decide, held = authorizer(), frozenset(roles)

@@ -1,6 +1,6 @@
 """The customer store: customers, orders, interactions, their data keys and erasure tombstones.
 
-Sensitive fields exist here only as ciphertext (``*_ct`` columns, see services/protection.py)
+Sensitive fields exist here only as ciphertext (``*_ct`` columns, see services/keys/vault.py)
 plus blind indexes (``*_bidx``) for exact lookups; no column ever holds the plaintext.
 """
 
@@ -22,7 +22,7 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     # Clear values from before revision 0003: encrypted into external_ref_ct and emptied when
-    # the server starts (services/legacy_fields.py); never written otherwise.
+    # the server starts (services/customers/legacy_fields.py); never written otherwise.
     external_ref_legacy: Mapped[str | None] = mapped_column(String(128), unique=True)
     external_ref_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     full_name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -11,7 +11,7 @@ minute per process, whatever it sends.
 
 Memory is bounded too: beyond ``max_clients`` clients in one minute, further clients share one
 overflow tally (client ``None``). A process that stops before writing a summary loses that count,
-never the first refusal. Flask-free; the guard (``security/guard.py``) does the recording.
+never the first refusal. Flask-free; the guard (``web/guard.py``) does the recording.
 """
 
 from __future__ import annotations

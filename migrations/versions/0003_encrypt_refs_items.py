@@ -9,7 +9,7 @@ under the subject's data key (``external_ref_ct``, ``items_ct``), and for ``exte
 index (``external_ref_bidx``, unique) for uniqueness, the list filter and imports'
 update-by-reference. Encrypting existing values needs the master key, which Alembic never sees:
 this revision renames the clear columns to ``external_ref_legacy`` / ``items_legacy`` and the
-server encrypts and empties them when it starts (governance/services/legacy_fields.py, idempotent,
+server encrypts and empties them when it starts (governance/services/customers/legacy_fields.py, idempotent,
 audited). A later revision drops the legacy columns.
 
 Downgrade refuses while encrypted values exist (they cannot be turned back into clear columns

@@ -8,8 +8,8 @@ from typing import Any
 
 from conftest import customer_doc
 
-from governance.services import demo
-from governance.services import normalise as norm
+from governance.services.customers import demo
+from governance.services.customers import normalise as norm
 
 
 def create(client: Any, crm: dict[str, str], **fields: Any) -> Any:

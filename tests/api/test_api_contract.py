@@ -35,16 +35,16 @@ def assert_problem(res: Any, *statuses: int) -> dict[str, Any]:
 
 
 def test_every_rule_has_a_route_and_every_route_a_rule(app: Any) -> None:
-    from governance.services.policy import lint
-    from governance.web import guarded_routes
+    from governance.services.identity.policy import lint
+    from governance.web.edge import guarded_routes
 
     problems = lint(load_policy_csv(DEFAULT_POLICY_PATH), guarded_routes(app))
     assert not problems, "policy and routes disagree:\n" + "\n".join(problems)
 
 
 def test_the_lint_finds_a_rule_without_a_route_and_a_route_without_a_rule(app: Any) -> None:
-    from governance.services.policy import lint
-    from governance.web import guarded_routes
+    from governance.services.identity.policy import lint
+    from governance.web.edge import guarded_routes
 
     lines = [x for x in load_policy_csv(DEFAULT_POLICY_PATH) if x[2] != "/api/v1/keys/rotate"]
     lines.append(("p", "dpo", "/api/v1/customers/:id/erase", "POST"))

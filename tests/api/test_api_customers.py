@@ -223,7 +223,7 @@ def test_erasure_is_final(app: Any, client: Any, crm: dict[str, str]) -> None:
     with app.app_context():
         from governance.bootstrap import deps
         from governance.extensions import db
-        from governance.services import customers
+        from governance.services.customers import store as customers
 
         customers.erase_customer(deps(app).call(db.session), doc["id"], "DSAR-1")
         db.session.commit()

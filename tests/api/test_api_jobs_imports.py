@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from governance.models import Customer, Job
-from governance.services import jobs
+from governance.services.jobs import queue as jobs
 
 
 def test_csv_import_through_the_api_reports_rows(
@@ -76,7 +76,7 @@ def test_two_workers_never_claim_the_same_job(call: Any, tmp_path: Path) -> None
 
 def test_a_job_whose_worker_died_is_resumed(call: Any, tmp_path: Path) -> None:
     """A worker that stops mid-import leaves a checkpoint; the next claim finishes the work."""
-    from governance.services import imports
+    from governance.services.customers import imports
 
     path = _csv(tmp_path, imports.BATCH * 2 + 10)
     job = jobs.submit(call, "import", {"path": str(path)})

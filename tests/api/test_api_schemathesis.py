@@ -64,8 +64,8 @@ def register_formats() -> None:
     import phonenumbers
     from hypothesis import strategies as st
 
-    from governance.services.countries import ISO_3166_ALPHA2, ISO_4217
-    from governance.services.customers import encode_cursor
+    from governance.services.customers.countries import ISO_3166_ALPHA2, ISO_4217
+    from governance.services.customers.store import encode_cursor
 
     regions = ["CN", "DE", "FR", "GB", "JP", "US"]
     phones = [

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from audit.verify import VerifyError
-from governance.services import audit_views
+from governance.services.auditlog import views as audit_views
 
 TABLES = ("audit_entries", "audit_nodes", "audit_checkpoints")
 GUARDED = (*TABLES, "audit_state")  # tables whose triggers an attacker would have to lift

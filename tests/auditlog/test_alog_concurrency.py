@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import func, select
 
 from governance.models import AuditEntry
-from governance.services import audit_views
+from governance.services.auditlog import views as audit_views
 
 APPENDER = """
 import sys
 from governance import create_app
 from governance.bootstrap import deps
 from governance.extensions import db
-from governance.services.context import Actor
+from governance.context import Actor
 
 url, instance, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 app = create_app({"TESTING": True, "DATABASE_URL": url, "INSTANCE_PATH": instance})

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from audit.tree import Frontier
 from governance.cli import cli
-from governance.services import audit_views
+from governance.services.auditlog import views as audit_views
 
 
 @pytest.fixture

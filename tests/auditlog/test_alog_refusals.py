@@ -7,7 +7,7 @@ from typing import Any
 
 from conftest import login_as, make_token
 
-from governance.services import audit_views
+from governance.services.auditlog import views as audit_views
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.7"}
 OTHER = {"REMOTE_ADDR": "198.51.100.9"}

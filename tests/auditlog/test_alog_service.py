@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from governance.extensions import db
 from governance.models import AuditEntry, Customer
-from governance.services import audit_views
+from governance.services.auditlog import views as audit_views
 
 REFUSE_SQLITE = (
     "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_entries "

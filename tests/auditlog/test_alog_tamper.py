@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from audit.checkpoint import generate_signing_key, sign_checkpoint
 from audit.hashing import leaf_hash
-from governance.services.auditlog import AuditLog, rfc3339
+from governance.services.auditlog.append import AuditLog, rfc3339
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_a_failed_audit_append_fails_the_action(call: Any, monkeypatch: pytest.M
     from conftest import customer_doc
 
     from governance.models import Customer
-    from governance.services import customers
+    from governance.services.customers import store as customers
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("audit storage unavailable")

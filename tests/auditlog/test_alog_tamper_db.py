@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from audit.checkpoint import generate_signing_key, public_key_pem
 from governance.cli import cli
-from governance.services import audit_views
+from governance.services.auditlog import views as audit_views
 
 
 @pytest.fixture

@@ -129,7 +129,7 @@ def test_demo_data_quality_and_inventory_report(runner: Any, tmp_path: Path) -> 
 
 
 def test_jobs_list_show_and_worker(runner: Any, call: Any, tmp_path: Path) -> None:
-    from governance.services import jobs
+    from governance.services.jobs import queue as jobs
 
     path = write_csv(
         tmp_path / "w.csv", [["W1", "Wang Fang", "wf@example.com", "", "", "", "", "", "CN", ""]]

@@ -20,7 +20,7 @@ from conftest import customer_doc, login_as, make_user
 
 from governance.security.authz import Authorizer
 from governance.security.masking import CLEAR, default_visibility
-from governance.web import PUBLIC_ENDPOINTS, rule_pattern
+from governance.web.edge import PUBLIC_ENDPOINTS, rule_pattern
 
 POLICY = default_visibility()
 PEOPLE = sorted(name for name, spec in POLICY.roles.items() if spec.kind == "person")
@@ -82,7 +82,7 @@ def demo(app: Any, crm: dict[str, str]) -> dict[str, str]:
     from governance.bootstrap import deps
     from governance.extensions import db
     from governance.models import ServiceAccount
-    from governance.services import jobs
+    from governance.services.jobs import queue as jobs
 
     client = app.test_client()
     doc = customer_doc(external_ref="CRM-77123")

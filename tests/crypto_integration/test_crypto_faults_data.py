@@ -15,8 +15,8 @@ from crypto_int_helpers import Apps
 from sqlalchemy import text
 
 from governance.cli import cli
+from governance.crypto.keyfile import add_version, retire_version
 from governance.extensions import db
-from governance.services.crypto.keyfile import add_version, retire_version
 
 EMAIL = "Quentin.Faultline@Example.net"
 SECRETS = ("Quentin", "Faultline", "faultline@example.net", "Vexillology-Order-Note")
@@ -70,7 +70,7 @@ def assert_fails_closed(res: Any, caplog: Any, *expected: str) -> None:
     assert res.json["type"].endswith("/data-integrity")
     for part in expected:
         assert part in res.json["detail"]
-    logged = [r.getMessage() for r in caplog.records if r.name == "governance.services.protection"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "governance.services.keys.vault"]
     assert logged and all(part in logged[-1] for part in expected)
     everything = (res.get_data(as_text=True) + caplog.text).lower()
     assert not [s for s in SECRETS if s.lower() in everything]

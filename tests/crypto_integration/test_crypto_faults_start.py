@@ -15,8 +15,8 @@ import pytest
 from conftest import customer_doc
 from crypto_int_helpers import Apps, close_engines
 
+from governance.crypto.keyfile import generate_key_file
 from governance.extensions import db
-from governance.services.crypto.keyfile import generate_key_file
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from governance.bootstrap import deps
 from governance.extensions import db
 from governance.models import DataKey
-from governance.services import jobs
+from governance.services.jobs import queue as jobs
 
 
 @pytest.fixture

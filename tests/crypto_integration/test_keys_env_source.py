@@ -19,7 +19,7 @@ from sqlalchemy import select
 from governance.cli import cli
 from governance.extensions import db
 from governance.models import AuditEntry, DataKey, KeyVersion
-from governance.services.keys import KeySourceReadOnly
+from governance.services.keys.rotation import KeySourceReadOnly
 
 
 def key_text(key_file: Path) -> str:

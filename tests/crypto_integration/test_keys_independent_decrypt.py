@@ -1,6 +1,6 @@
 """Independent implementation, on real stored data: a customer written through the API is read
 straight from the database and decrypted with pycryptodome following FORMAT.md alone (no code of
-``governance.services.crypto``), before and after a KEK rotation; its blind index is recomputed."""
+``governance.crypto``), before and after a KEK rotation; its blind index is recomputed."""
 
 from __future__ import annotations
 

@@ -15,10 +15,11 @@ from crypto_int_helpers import Apps
 from sqlalchemy import select
 
 from governance.cli import cli
+from governance.crypto.keyfile import add_version, load_key_file
 from governance.errors import Conflict
 from governance.models import AuditEntry, Customer, DataKey, Job, KeyVersion
-from governance.services import jobs, keys
-from governance.services.crypto.keyfile import add_version, load_key_file
+from governance.services.jobs import queue as jobs
+from governance.services.keys import rotation as keys
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ def test_console_pages_work_under_the_csp_without_violations(
 
     from governance.bootstrap import deps
     from governance.extensions import db
-    from governance.services import jobs
+    from governance.services.jobs import queue as jobs
 
     created = app.test_client().post("/api/v1/customers", json=customer_doc(), headers=crm).json
     with app.app_context():

@@ -100,7 +100,7 @@ def test_support_calling_admin_pages_is_refused_and_audited(app: Any, client: An
 
 def _operator_token(app: Any, account: str = "crm-production", **kwargs: Any) -> tuple[str, str]:
     """An application's account and token made the operator's way (the CLI, on the server)."""
-    from governance.services import service_accounts
+    from governance.services.identity import service_accounts
 
     with service(app) as call:
         sa = service_accounts.service_account(call, account, ["crm_app"])

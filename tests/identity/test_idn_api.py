@@ -83,7 +83,7 @@ def test_granting_access_needs_a_recent_password(
 
 
 def test_service_accounts_and_tokens(app: Any, client: Any, admin: dict[str, str]) -> None:
-    from governance.services import service_accounts
+    from governance.services.identity import service_accounts
 
     with service(app) as call:  # the operator's way: `governance tokens create` on the server
         account = service_accounts.service_account(call, "crm", ["crm_app"])
@@ -118,7 +118,7 @@ def test_admin_cannot_grant_customer_data_to_an_application(
     app: Any, client: Any, admin: dict[str, str]
 ) -> None:
     """Issue item 17 on the API: a crm_app account or token is refused (403, audited)."""
-    from governance.services import service_accounts
+    from governance.services.identity import service_accounts
 
     with service(app) as call:
         account_id = service_accounts.service_account(call, "crm", ["crm_app"]).id

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from governance.config import PREFIX, SETTINGS
 from governance.security.authz import DEFAULT_POLICY_PATH, load_policy_csv
-from governance.services.policy import roles_table
+from governance.services.identity.policy import roles_table
 
 DOC = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -14,7 +14,7 @@ DOC = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="ut
 def test_roles_table_is_generated_from_the_policy_files() -> None:
     section = DOC.split("<!-- roles:start -->\n")[1].split("<!-- roles:end -->")[0]
     assert section == roles_table(load_policy_csv(DEFAULT_POLICY_PATH)), (
-        "regenerate the roles section with governance.services.policy.roles_table"
+        "regenerate the roles section with governance.services.identity.policy.roles_table"
     )
 
 

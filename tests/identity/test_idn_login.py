@@ -24,7 +24,7 @@ from idn_helpers import (
 
 from governance.errors import Unauthenticated
 from governance.security import mfa
-from governance.services import identity
+from governance.services.identity import people as identity
 
 
 def test_password_then_totp_reaches_the_dashboard(app: Any, client: Any) -> None:

@@ -21,7 +21,7 @@ from idn_helpers import audit, csrf_from
 
 from governance.security.authz import Authorizer
 from governance.security.masking import default_visibility
-from governance.web import PUBLIC_ENDPOINTS, rule_pattern
+from governance.web.edge import PUBLIC_ENDPOINTS, rule_pattern
 
 ROLES = sorted(default_visibility().known_roles)
 PEOPLE = {"admin", "analyst", "auditor", "dpo", "support"}
@@ -168,8 +168,8 @@ def test_matrix_matches_the_expected_table(app: Any) -> None:
 
 def test_matrix_is_the_same_from_the_database(app: Any, call: Any) -> None:
     """`governance policy load` stores the same policy the file holds; the guard uses it."""
-    from governance.security.guard import authorizer
-    from governance.services import policy
+    from governance.services.identity import policy
+    from governance.web.guard import authorizer
 
     policy.load(call)
     call.session.commit()

@@ -19,7 +19,7 @@ from idn_helpers import (
     user_row,
 )
 
-from governance.services import identity
+from governance.services.identity import people as identity
 
 
 def test_session_cookie_rotates_and_a_planted_cookie_grants_nothing(app: Any) -> None:

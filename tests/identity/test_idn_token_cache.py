@@ -21,7 +21,7 @@ from idn_helpers import audit, service
 
 from governance.extensions import db
 from governance.security.token_cache import TokenCache
-from governance.services import service_accounts
+from governance.services.identity import service_accounts
 
 
 class Clock:

@@ -14,7 +14,7 @@ from conftest import PASSWORD, make_app, make_token, make_user
 from idn_helpers import audit, csrf_from, service
 
 from governance.config import ConfigError, load_config
-from governance.services import service_accounts
+from governance.services.identity import service_accounts
 
 VALID_SHAPE = "gov_abcdefghijkl_" + "A" * 43
 

@@ -13,7 +13,7 @@ from conftest import customer_doc, login_as, make_app, make_token
 from pypdf import PdfReader
 
 from governance.models import AuditEntry, Job
-from governance.services import jobs
+from governance.services.jobs import queue as jobs
 
 
 @pytest.fixture

@@ -46,8 +46,8 @@ def test_roles_that_oversee_jobs_see_every_job(app: Any, client: Any) -> None:
 
 
 def test_a_job_listing_holds_only_the_callers_jobs(app: Any, call: Any) -> None:
-    from governance.services import jobs
-    from governance.services.context import Actor
+    from governance.context import Actor
+    from governance.services.jobs import queue as jobs
 
     owner = Actor(id="sa-one", type="service", roles=("crm_app",))
     other = Actor(id="sa-two", type="service", roles=("crm_app",))

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from conftest import PG_URL, login_as
 
+from governance.context import Actor
 from governance.models import Job
-from governance.services import jobs
-from governance.services.context import Actor
+from governance.services.jobs import queue as jobs
 
 
 def _wait_for(predicate: Any, seconds: float) -> bool:

@@ -100,7 +100,7 @@ def run_queued_scan(app: Any) -> dict[str, Any]:
     """Do what ``governance worker --once`` does for the queued PII scan; the job as JSON."""
     from governance.bootstrap import deps
     from governance.extensions import db
-    from governance.services import jobs
+    from governance.services.jobs import queue as jobs
 
     with app.app_context():
         job = jobs.claim(db.session, "test-worker", datetime.now(UTC), kinds=["pii.scan"])

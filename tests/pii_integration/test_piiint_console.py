@@ -9,7 +9,7 @@ import pytest
 from conftest import login_as
 from piiint_helpers import audit, build_store, csrf_token, dpo_client, run_queued_scan
 
-from governance.services import pii_scans
+from governance.services.pii import scans as pii_scans
 
 
 @pytest.fixture(autouse=True)

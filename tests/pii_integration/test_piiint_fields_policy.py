@@ -9,7 +9,7 @@ import pytest
 
 from governance.errors import GovernanceError
 from governance.policyfiles import PolicyFileError, load_field_rules
-from governance.services.pii_findings import expected_types
+from governance.services.pii.findings import expected_types
 
 
 def _rules(tmp_path: Path, note_rule: str) -> dict:

@@ -14,7 +14,7 @@ from conftest import customer_doc, login_as
 from piiint_helpers import csrf_token, system_call
 
 from governance.security.masking import RoleSpec, VisibilityPolicy
-from governance.services.pii.findings import Finding
+from governance.services.pii.detection.results import Finding
 
 NOTE = (
     "客户张伟来电，要求回拨13912345678，新邮箱 zhang.wei@example.cn，"
@@ -126,7 +126,7 @@ def _customer_with_note_redacted(client: Any, crm: dict[str, str], note: str) ->
 def test_every_free_text_field_follows_the_fields_of_its_role() -> None:
     """Order comments too: a role seeing ``comment`` clear and ``email``/``full_name`` masked,
     or a national id hidden, gets those spans masked; a role seeing them clear keeps them."""
-    from governance.services.pii.textmask import mask_text, maskers_for
+    from governance.services.pii.detection.textmask import mask_text, maskers_for
 
     policy = VisibilityPolicy(
         roles={

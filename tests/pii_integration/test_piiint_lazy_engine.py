@@ -16,7 +16,7 @@ import json, sys
 sys.path[:0] = [{tests!r}, {here!r}]
 from conftest import login_as, make_app
 from piiint_helpers import csrf_token
-from governance.services import pii
+from governance.services.pii import detection as pii
 
 def state():
     return [pii.engine_loaded(), "presidio_analyzer" in sys.modules, "spacy" in sys.modules]

@@ -22,7 +22,7 @@ from piiint_helpers import (
 from pypdf import PdfReader
 from sqlalchemy import text
 
-from governance.services import pii_scans
+from governance.services.pii import scans as pii_scans
 
 
 @pytest.fixture(autouse=True)

@@ -1,125 +1,208 @@
-"""Plain result types of PII detection and the rule that resolves overlapping findings.
+"""PII findings: recording what a store scan saw, reviewing it, and the data inventory.
 
-No Presidio here, so API and console code can import these without loading any model.
+A finding is identified by (table, column, record, entity type, start offset), so a rescan updates
+the same row and a reviewer's decision survives it. When a rescanned record no longer holds an
+open or confirmed finding, the finding becomes ``remediated``; a remediated finding that is seen
+again is reopened. Whether a finding is in a *declared* place comes from ``expected_pii`` in
+``policies/fields.yaml`` (GDPR Art. 30: know where personal data actually is). Findings never
+carry the matched value, only its location and the detector's score.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
-from dataclasses import field as dc_field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from governance.services.pii.errors import PiiRejectedError
+from sqlalchemy import func, select, update
 
-# When two findings overlap and score the same, the more specific, validated type wins:
-# an 18-digit string that passes GB 11643 is an ID even if it also passes Luhn.
-PRIORITY: dict[str, int] = {
-    "CN_RESIDENT_ID": 90,
-    "CN_USCC": 80,
-    "CREDIT_CARD": 70,
-    "CN_BANK_CARD": 70,
-    "IBAN_CODE": 65,
-    "US_SSN": 60,
-    "EMAIL_ADDRESS": 60,
-    "PHONE_NUMBER": 50,
-    "IP_ADDRESS": 50,
-    "URL": 40,
-    "PERSON": 30,
-    "LOCATION": 20,
-    "NRP": 10,
-}
+from governance.context import Call
+from governance.errors import GovernanceError
+from governance.models import Customer, Interaction, Order, PiiFinding, PiiScan
+from governance.models.pii import ACTIVE_STATUSES
+from governance.policyfiles import FieldRule
 
-# Types found by NER or name patterns; they give way to any overlapping structured identifier
-# ("Landline 0755-74735585" tagged PERSON by the model is a phone number).
-NAME_TYPES = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION"})
-
-ACTIONS = ("accept", "flag", "redact", "reject")  # in increasing severity
-
-# Full-width ASCII (U+FF01-FF5E) and the ideographic space, as typed with Chinese input
-# methods, map one-to-one onto ASCII, so folding them keeps every character offset.
-_WIDTH_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+MODELS: dict[str, Any] = {"customers": Customer, "orders": Order, "interactions": Interaction}
+SCAN_REVIEWER = "system:pii-scan"  # reviewed_by of findings a rescan found gone
+Expected = Mapping[tuple[str, str], frozenset[str]]
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One detected entity: its type and character offsets into the analysed text."""
+def expected_types(
+    rules: Mapping[tuple[str, str], FieldRule],
+) -> dict[tuple[str, str], frozenset[str]]:
+    """``{(table, column): entity types declared there}``; unknown type names are refused."""
+    from governance.services.pii.detection.catalogue import KNOWN_ENTITIES
 
-    entity_type: str
-    start: int
-    end: int
-    score: float
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON shape used by the API: ``entity_type, start, end, score``."""
-        return {
-            "entity_type": self.entity_type,
-            "start": self.start,
-            "end": self.end,
-            "score": round(self.score, 4),
-        }
-
-
-@dataclass(frozen=True)
-class WriteDecision:
-    """Outcome of the write-time check of one free-text field."""
-
-    field: str
-    action: str
-    findings: list[Finding]
-    entity_counts: dict[str, int]
-    text_to_store: str | None
-    triggered_by: list[str] = dc_field(default_factory=list)
-    # Findings still in ``text_to_store``, at their offsets there (redaction shifts them).
-    stored_findings: list[Finding] = dc_field(default_factory=list)
-
-    def raise_for_reject(self) -> None:
-        """Raise PiiRejectedError (HTTP 422, naming entity types) when the action is reject."""
-        if self.action == "reject":
-            raise PiiRejectedError(self.field, self.triggered_by)
-
-    def audit_details(self) -> dict[str, object]:
-        """What the audit log records: field, action and entity counts, never values."""
-        return {"field": self.field, "action": self.action, "entity_counts": self.entity_counts}
+    out: dict[tuple[str, str], frozenset[str]] = {}
+    for place, rule in rules.items():
+        unknown = sorted(set(rule.expected_pii) - set(KNOWN_ENTITIES))
+        if unknown:
+            raise GovernanceError(
+                f"policies/fields.yaml: {place[0]}.{place[1]}.expected_pii names unknown "
+                f"entity type {unknown[0]}"
+            )
+        out[place] = frozenset(rule.expected_pii)
+    return out
 
 
-def fold_width(text: str) -> str:
-    """Full-width digits, letters and punctuation as ASCII; same length, same offsets."""
-    return text.translate(_WIDTH_FOLD)
+@dataclass
+class ScannedRecord:
+    """The findings of one record's scanned columns, as the scanner returned them."""
+
+    table: str
+    record_id: str
+    subject_id: str | None
+    columns: dict[str, list[Any]] = field(default_factory=dict)
 
 
-def detect_language(text: str) -> str:
-    """``zh`` when the text contains any CJK ideograph, else ``en``."""
-    return "zh" if _CJK.search(text) else "en"
+@dataclass
+class Recorder:
+    """Upserts the findings of scanned records and counts what changed (counts only)."""
+
+    call: Call
+    scan: PiiScan
+    expected: Expected
+    observed: Counter[str] = field(default_factory=Counter)
+    new: int = 0
+    remediated: int = 0
+    reopened: int = 0
+
+    def record(self, records: list[ScannedRecord]) -> None:
+        """Write the findings of ``records`` (one query per table to load what exists)."""
+        by_table: dict[str, list[ScannedRecord]] = {}
+        for rec in records:
+            by_table.setdefault(rec.table, []).append(rec)
+        for table, recs in by_table.items():
+            existing = self._existing(table, [r.record_id for r in recs])
+            for rec in recs:
+                self._apply(rec, existing.get(rec.record_id, {}))
+        self.call.session.flush()
+
+    def _existing(self, table: str, ids: list[str]) -> dict[str, dict[tuple[Any, ...], PiiFinding]]:
+        found: dict[str, dict[tuple[Any, ...], PiiFinding]] = {}
+        for start in range(0, len(ids), 500):
+            rows = self.call.session.scalars(
+                select(PiiFinding).where(
+                    PiiFinding.table_name == table,
+                    PiiFinding.record_id.in_(ids[start : start + 500]),
+                )
+            )
+            for row in rows:
+                key = (row.column_name, row.entity_type, row.start_offset)
+                found.setdefault(row.record_id, {})[key] = row
+        return found
+
+    def _apply(self, rec: ScannedRecord, existing: dict[tuple[Any, ...], PiiFinding]) -> None:
+        now = self.call.now()
+        seen: set[tuple[Any, ...]] = set()
+        for column, findings in rec.columns.items():
+            declared = self.expected.get((rec.table, column), frozenset())
+            for f in findings:
+                key = (column, f.entity_type, f.start)
+                if key in seen:
+                    continue
+                seen.add(key)
+                self.observed[f.entity_type] += 1
+                row = existing.get(key)
+                if row is None:
+                    row = PiiFinding(
+                        table_name=rec.table,
+                        column_name=column,
+                        record_id=rec.record_id,
+                        entity_type=f.entity_type,
+                        start_offset=f.start,
+                        status="open",
+                        first_scan_id=self.scan.id,
+                        first_seen_at=now,
+                    )
+                    self.call.session.add(row)
+                    self.new += 1
+                elif row.status == "remediated":
+                    row.status, row.reviewed_by, row.reviewed_at = "open", None, None
+                    self.reopened += 1
+                row.subject_id = rec.subject_id
+                row.end_offset, row.score = f.end, float(f.score)
+                row.declared = f.entity_type in declared
+                row.last_scan_id, row.last_seen_at = self.scan.id, now
+        for key, row in existing.items():
+            if key not in seen and key[0] in rec.columns and row.status in ACTIVE_STATUSES:
+                self._remediate(row, now)
+
+    def _remediate(self, row: PiiFinding, now: datetime) -> None:
+        row.status, row.reviewed_by, row.reviewed_at = "remediated", SCAN_REVIEWER, now
+        self.remediated += 1
+
+    def sweep_deleted(self) -> None:
+        """Findings of records that no longer exist (erased subjects, deleted rows) are gone."""
+        for table, model in MODELS.items():
+            result = self.call.session.execute(
+                update(PiiFinding)
+                .where(
+                    PiiFinding.table_name == table,
+                    PiiFinding.status.in_(ACTIVE_STATUSES),
+                    PiiFinding.record_id.not_in(select(model.id)),
+                )
+                .values(status="remediated", reviewed_by=SCAN_REVIEWER, reviewed_at=self.call.now())
+                .execution_options(synchronize_session=False)
+            )
+            self.remediated += getattr(result, "rowcount", 0) or 0
 
 
-def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
-    """Keep one finding per stretch of text.
-
-    Structured identifiers beat NER/name findings; then the highest score, the type priority
-    and the longest span win.
-
-    Returns the kept findings sorted by start offset.
-    """
-    ranked = sorted(
-        findings,
-        key=lambda f: (
-            f.entity_type in NAME_TYPES,
-            -f.score,
-            -PRIORITY.get(f.entity_type, 0),
-            f.start - f.end,
-            f.start,
-        ),
+def active_counts(call: Call, undeclared_only: bool = False) -> dict[str, int]:
+    """``{entity type: open or confirmed findings}`` across the store."""
+    query = (
+        select(PiiFinding.entity_type, func.count())
+        .where(PiiFinding.status.in_(ACTIVE_STATUSES))
+        .group_by(PiiFinding.entity_type)
     )
-    kept: list[Finding] = []
-    for cand in ranked:
-        if all(cand.end <= k.start or cand.start >= k.end for k in kept):
-            kept.append(cand)
-    return sorted(kept, key=lambda f: (f.start, f.end))
+    if undeclared_only:
+        query = query.where(PiiFinding.declared.is_(False))
+    return {name: int(n) for name, n in sorted(call.session.execute(query).all())}
 
 
-def count_entities(findings: Iterable[Finding]) -> dict[str, int]:
-    """``{entity_type: count}`` sorted by entity type."""
-    return dict(sorted(Counter(f.entity_type for f in findings).items()))
+def inventory(
+    call: Call, columns: Mapping[str, Iterable[str]], scanned: Mapping[str, int], expected: Expected
+) -> list[dict[str, Any]]:
+    """Per table and column: records in the store, records this scan read, and per entity type
+    how many records hold it (open or confirmed findings) and their share."""
+    session = call.session
+    totals = {
+        t: session.scalar(select(func.count()).select_from(m)) or 0 for t, m in MODELS.items()
+    }
+    holders = session.execute(
+        select(
+            PiiFinding.table_name,
+            PiiFinding.column_name,
+            PiiFinding.entity_type,
+            func.count(PiiFinding.record_id.distinct()),
+        )
+        .where(PiiFinding.status.in_(ACTIVE_STATUSES))
+        .group_by(PiiFinding.table_name, PiiFinding.column_name, PiiFinding.entity_type)
+    ).all()
+    held: dict[tuple[str, str], dict[str, int]] = {}
+    for table, column, entity, count in holders:
+        held.setdefault((table, column), {})[entity] = int(count)
+    rows = []
+    for table, names in columns.items():
+        total = totals.get(table, 0)
+        for column in names:
+            entities = {
+                entity: {
+                    "records": count,
+                    "share": round(count / total, 4) if total else 0.0,
+                    "declared": entity in expected.get((table, column), frozenset()),
+                }
+                for entity, count in sorted(held.get((table, column), {}).items())
+            }
+            rows.append(
+                {
+                    "table": table,
+                    "column": column,
+                    "records_total": total,
+                    "records_scanned": scanned.get(table, 0),
+                    "entities": entities,
+                }
+            )
+    return rows

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from governance.services import normalise as norm
+from governance.services.customers import normalise as norm
 
 
 def _strptime_only(text: str) -> date | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from governance.services.crypto import (
+from governance.crypto import (
     CryptoError,
     FieldCipher,
     FieldPlace,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from Crypto.Cipher import AES
 
-import governance.services.crypto as core
+import governance.crypto as core
 
 FORMAT_MD = Path(core.__file__).with_name("FORMAT.md")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from governance.services.crypto import (
+from governance.crypto import (
     MasterKeyError,
     RetiredKeyError,
     add_version,

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from governance.services.crypto import (
+from governance.crypto import (
     CryptoError,
     FormatError,
     IntegrityError,

@@ -24,7 +24,7 @@ from typing import Any
 import phonenumbers
 import pytest
 
-from governance.services.pii import scan_texts
+from governance.services.pii.detection import scan_texts
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "pii" / "corpus.jsonl"
 ASSERTED = (

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from governance.services.pii import NerModelRefused, analyze, engine_status, get_policy
-from governance.services.pii.engine import PiiEngine
-from governance.services.pii.model import check_ner_model
+from governance.services.pii.detection import NerModelRefused, analyze, engine_status, get_policy
+from governance.services.pii.detection.engine import PiiEngine
+from governance.services.pii.detection.model import check_ner_model
 
 ROOT = Path(__file__).resolve().parents[3]
 SHA = "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e"
@@ -27,7 +27,7 @@ def _names(status: dict[str, object], lang: str) -> set[tuple[str, str]]:
 def test_importing_and_status_do_not_load_the_model() -> None:
     code = (
         "import json, sys\n"
-        "import governance.services.pii as pii\n"
+        "import governance.services.pii.detection as pii\n"
         "status = pii.engine_status()\n"
         "heavy = [m for m in ('spacy', 'presidio_analyzer', 'jieba') if m in sys.modules]\n"
         "print(json.dumps({'status': status, 'heavy': heavy, 'loaded': pii.engine_loaded()}))\n"

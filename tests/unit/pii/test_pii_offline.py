@@ -36,7 +36,7 @@ sys.addaudithook(_refuse_network)
 SCRIPT = """
 import json, os, socket, sys
 
-from governance.services.pii import analyze, engine_status, scan_texts
+from governance.services.pii.detection import analyze, engine_status, scan_texts
 
 if __name__ == "__main__":
     try:  # the hook is live: this lookup must be refused

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from governance.services.pii import PiiPolicyError, UnknownFieldError, load_policy
-from governance.services.pii.policy import DEFAULT_POLICY_PATH, parse_policy
+from governance.services.pii.detection import PiiPolicyError, UnknownFieldError, load_policy
+from governance.services.pii.detection.policy import DEFAULT_POLICY_PATH, parse_policy
 
 REQUIRED = {
     "EMAIL_ADDRESS",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from governance.services.pii import Finding, UnsupportedLanguageError, analyze
-from governance.services.pii.findings import detect_language, fold_width, resolve_overlaps
+from governance.services.pii.detection import Finding, UnsupportedLanguageError, analyze
+from governance.services.pii.detection.results import detect_language, fold_width, resolve_overlaps
 
 
 def found(text: str, language: str | None = None) -> list[tuple[str, str]]:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from governance.errors import ValidationError
-from governance.services.pii import (
+from governance.services.pii.detection import (
     Finding,
     PiiRejectedError,
     UnknownFieldError,
     decide_write,
     redact,
 )
-from governance.services.pii.policy import FieldPolicy
-from governance.services.pii.redaction import decide
+from governance.services.pii.detection.policy import FieldPolicy
+from governance.services.pii.detection.redaction import decide
 
 TEXT = "Card 4111 1111 1111 1111, mail ann@example.com"
 CARD = Finding("CREDIT_CARD", 5, 24, 0.95)

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from governance.services.pii import UnsupportedLanguageError, analyze, get_policy, scan_texts
-from governance.services.pii.prefilter import Prefilter
+from governance.services.pii.detection import (
+    UnsupportedLanguageError,
+    analyze,
+    get_policy,
+    scan_texts,
+)
+from governance.services.pii.detection.prefilter import Prefilter
 
 ITEMS = [
     (1, "Customer John Smith called from (415) 555-0132."),

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from governance.services.pii import validators as v
+from governance.services.pii.detection import validators as v
 
 
 @pytest.mark.parametrize(

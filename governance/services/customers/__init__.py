@@ -1,0 +1,3 @@
+"""Customers: the store, governed reads, validation and normalisation, listing, imports,
+quality, merge and demo data.
+"""

@@ -1,0 +1,440 @@
+"""Customers: create, read, update, list and erase, each encrypted, masked and audited.
+
+Every function takes a ``Call`` (session, actor, vault, audit log, clock); the caller commits. The
+audit entry is appended in the same transaction as the read or change it records.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from governance.context import Call
+from governance.errors import Conflict, MalformedRequest, NotFound, ValidationError
+from governance.models import Customer, DataKey, Tombstone
+from governance.models.ids import is_id, new_id
+from governance.security.masking import apply_visibility
+from governance.services.customers import disclosure
+from governance.services.customers import normalise as norm
+from governance.services.customers.listing import customer_query
+from governance.services.customers.merge_patch import changed_subfields, merge_nested, refuse_masks
+from governance.services.keys.vault import SubjectErased
+
+TABLE = "customers"
+FIELDS = (
+    "external_ref",
+    "full_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "national_id",
+    "address",
+    "country",
+    "language",
+    "marketing",
+)
+READ_ONLY = ("id", "created_at", "updated_at")
+# What a partial update is validated against: the locale and the birth date / resident id pair.
+LOCALE_FIELDS = ("country", "language", "date_of_birth", "national_id")
+STRUCTURED = {"address"}
+MAX_PAGE = 500
+
+
+def validate_customer(
+    data: Any,
+    *,
+    partial: bool = False,
+    default_region: str = "CN",
+    stored: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Normalise and validate a customer document; raises ValidationError with field details.
+
+    ``stored`` (for a partial update: the record's current country, language, date of birth
+    and national id) gives the locale to read phones and dates in, and the other half of the
+    birth date / resident id check, when the update does not carry them itself.
+    """
+    stored = stored or {}
+    if not isinstance(data, dict):
+        raise ValidationError("expected a JSON object", [{"field": "", "message": "not an object"}])
+    errors: list[dict[str, str]] = []
+    for name in data:
+        if name in READ_ONLY:
+            errors.append({"field": name, "message": "is read-only"})
+        elif name not in FIELDS:
+            errors.append({"field": name, "message": "is not a known field"})
+    country = _safe_country(data["country"] if "country" in data else stored.get("country"))
+    language = data["language"] if "language" in data else stored.get("language")
+    day_order = norm.month_first(country, _safe_language(language))
+    steps: dict[str, Any] = {
+        "external_ref": lambda v: norm.clean_text(v, max_length=128),
+        "full_name": lambda v: norm.clean_text(v, max_length=200, required=not partial),
+        "email": norm.normalise_email,
+        "phone": lambda v: norm.normalise_phone(v, default_region, country),
+        "date_of_birth": lambda v: norm.normalise_birth_date(v, month_first=day_order),
+        "national_id": lambda v: norm.normalise_national_id(v, country),
+        "address": norm.normalise_address,
+        "country": norm.normalise_country,
+        "language": norm.normalise_language,
+        "marketing": norm.normalise_marketing,
+    }
+    clean: dict[str, Any] = {}
+    for name, step in steps.items():
+        if partial and name not in data:
+            continue
+        try:
+            clean[name] = step(data.get(name))
+        except norm.FieldError as exc:
+            errors.append({"field": name, "message": str(exc)})
+    if partial and "full_name" in clean and clean["full_name"] is None:
+        errors.append({"field": "full_name", "message": "cannot be removed"})
+    try:
+        merged = {**stored, **clean} if {"date_of_birth", "national_id"} & set(clean) else {}
+        norm.check_birth_date_matches_id(merged.get("date_of_birth"), merged.get("national_id"))
+    except norm.FieldError as exc:
+        errors.append({"field": "date_of_birth", "message": str(exc)})
+    if errors:
+        raise ValidationError("the customer has invalid fields", errors)
+    return clean
+
+
+def _safe_country(value: Any) -> str | None:
+    try:
+        return norm.normalise_country(value)
+    except norm.FieldError:
+        return None
+
+
+def _safe_language(value: Any) -> str | None:
+    try:
+        return norm.normalise_language(value)
+    except norm.FieldError:
+        return None
+
+
+@dataclass
+class Lookup:
+    """Blind-index values of one normalised customer, used for lookups and duplicates."""
+
+    email: bytes | None
+    phone: bytes | None
+    national_id: bytes | None
+    name_dob: bytes | None
+    external_ref: bytes | None = None  # unique per customer: an update target, not a duplicate
+
+
+def lookup_keys(call: Call, clean: dict[str, Any]) -> Lookup:
+    """Blind indexes for a normalised customer."""
+    vault = call.vault
+    name_dob = None
+    if clean.get("full_name") and clean.get("date_of_birth"):
+        name_dob = vault.blind_index(
+            "name_dob", f"{clean['full_name'].casefold()}|{clean['date_of_birth']}"
+        )
+    return Lookup(
+        vault.blind_index("email", clean.get("email")),
+        vault.blind_index("phone", clean.get("phone")),
+        vault.blind_index("national_id", clean.get("national_id")),
+        name_dob,
+        vault.blind_index("external_ref", clean.get("external_ref")),
+    )
+
+
+def find_duplicate(call: Call, keys: Lookup, exclude: str | None = None) -> tuple[str, str] | None:
+    """The id of an existing customer sharing email, phone, id number or name + birth date."""
+    for column, value, reason in (
+        (Customer.email_bidx, keys.email, "email"),
+        (Customer.phone_bidx, keys.phone, "phone"),
+        (Customer.national_id_bidx, keys.national_id, "national_id"),
+        (Customer.name_dob_bidx, keys.name_dob, "full_name+date_of_birth"),
+    ):
+        if value is None:
+            continue
+        query = select(Customer.id).where(column == value)
+        if exclude:
+            query = query.where(Customer.id != exclude)
+        found = call.session.scalars(query.limit(1)).first()
+        if found:
+            return found, reason
+    return None
+
+
+def protected_values(
+    call: Call, customer_id: str, clean: dict[str, Any], key: Any, lookup: Lookup
+) -> dict[str, Any]:
+    """Column values for normalised fields: ciphertext, blind indexes and clear columns."""
+    vault = call.vault
+    encrypted = vault.encrypted_fields(TABLE)
+    values: dict[str, Any] = {}
+    for name, value in clean.items():
+        if name in encrypted:
+            values[f"{name}_ct"] = vault.seal(key, TABLE, name, customer_id, value)
+        else:
+            values[name] = value if name != "marketing" else (value or {})
+    for field in ("email", "phone", "national_id", "external_ref"):
+        if field in clean:
+            values[f"{field}_bidx"] = getattr(lookup, field)
+    if "full_name" in clean or "date_of_birth" in clean:
+        values["name_dob_bidx"] = lookup.name_dob
+    return values
+
+
+def apply_fields(
+    call: Call, customer: Customer, clean: dict[str, Any], key: Any, lookup: Lookup | None = None
+) -> None:
+    """Write normalised values onto a customer row, encrypting the protected ones.
+
+    ``lookup`` (the blind indexes of the merged record) is computed when not given.
+    """
+    if lookup is None:
+        missing = [f for f in ("full_name", "date_of_birth") if f not in clean]
+        current = decrypt_customer(call, customer, key, only=missing) if missing else {}
+        lookup = lookup_keys(call, {**current, **clean})
+    for column, value in protected_values(call, customer.id, clean, key, lookup).items():
+        setattr(customer, column, value)
+
+
+def decrypt_customer(
+    call: Call, customer: Customer, key: Any, only: Sequence[str] = FIELDS
+) -> dict[str, Any]:
+    """Plain values of a customer (in memory only)."""
+    vault = call.vault
+    encrypted = vault.encrypted_fields(TABLE)
+    out: dict[str, Any] = {}
+    for name in only:
+        if name in encrypted:
+            blob = getattr(customer, f"{name}_ct")
+            out[name] = vault.open(key, TABLE, name, customer.id, blob, name in STRUCTURED)
+        else:
+            out[name] = getattr(customer, name)
+    return out
+
+
+def to_document(call: Call, customer: Customer, key: Any) -> dict[str, Any]:
+    """The full JSON document of a customer, in clear (before masking)."""
+    doc = {"id": customer.id, **decrypt_customer(call, customer, key)}
+    doc["marketing"] = doc.get("marketing") or {}
+    doc["created_at"] = customer.created_at.isoformat().replace("+00:00", "Z")
+    doc["updated_at"] = customer.updated_at.isoformat().replace("+00:00", "Z")
+    return doc
+
+
+def present(call: Call, doc: dict[str, Any], reveal: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """Mask a document for the actor's roles; returns it and the per-field visibility."""
+    return apply_visibility(call.actor.roles, doc, reveal=reveal)
+
+
+def create_customer(call: Call, data: Any, *, reveal: bool = False) -> dict[str, Any]:
+    """Validate, check for duplicates, encrypt and store a new customer."""
+    refuse_masks(data, {})
+    clean = validate_customer(data, default_region=call.settings.get("DEFAULT_REGION", "CN"))
+    refuse_conflicts(call, lookup_keys(call, clean), clean.get("external_ref"))
+    now = call.now()
+    customer = Customer(id=new_id(), created_at=now, updated_at=now, marketing={})
+    key = call.vault.create_subject_key(call.session, customer.id)
+    apply_fields(call, customer, clean, key)
+    call.session.add(customer)
+    call.session.flush()
+    doc, visibility = present(call, to_document(call, customer, key), reveal)
+    call.audit.record(
+        call.session,
+        call.actor,
+        "customer.create",
+        now=now,
+        resource=TABLE,
+        subject_id=customer.id,
+        details={"fields": sorted(k for k, v in clean.items() if v not in (None, {}))},
+    )
+    return doc
+
+
+def refuse_conflicts(
+    call: Call, lookup: Lookup, ref: str | None, exclude: str | None = None
+) -> None:
+    """Raise Conflict when a unique value is taken, worded for what the caller may see.
+
+    Both checks always run, so neither the order of the checks nor which one matched shows in
+    the answer to a caller that sees the compared fields masked (customer_disclosure.py).
+    """
+    found = []
+    duplicate = find_duplicate(call, lookup, exclude=exclude)
+    if duplicate:
+        found.append(f"a customer with the same {duplicate[1]} exists: {duplicate[0]}")
+    try:
+        _check_external_ref(call, ref, exclude)
+    except Conflict as exc:
+        found.append(exc.detail)
+    if found:
+        compared = [name for name in ("email", "phone", "national_id") if getattr(lookup, name)]
+        compared += ["full_name"] if lookup.name_dob else []
+        compared += ["external_ref"] if ref is not None else []
+        raise disclosure.conflict(call.actor, compared, found)
+
+
+def _check_external_ref(call: Call, ref: str | None, exclude: str | None = None) -> None:
+    if ref is None:
+        return
+    query = select(Customer.id).where(
+        Customer.external_ref_bidx == call.vault.blind_index("external_ref", ref)
+    )
+    if exclude:
+        query = query.where(Customer.id != exclude)
+    found = call.session.scalars(query).first()
+    if found:
+        raise Conflict(f"external_ref is already used by customer {found}")
+
+
+def load(call: Call, customer_id: str) -> Customer:
+    """The customer row; NotFound (or 410 when erased)."""
+    if not is_id(customer_id):
+        raise NotFound("no customer with that id")
+    customer = call.session.get(Customer, customer_id)
+    if customer is None:
+        if call.session.get(Tombstone, customer_id) is not None:
+            raise SubjectErased(f"customer {customer_id} was erased")
+        raise NotFound(f"no customer {customer_id}")
+    return customer
+
+
+def get_customer(
+    call: Call, customer_id: str, *, purpose: str | None = None, reveal_reason: str | None = None
+) -> dict[str, Any]:
+    """Read one customer, masked for the actor (clear where allowed, with a recorded reason)."""
+    reveal = bool(reveal_reason and reveal_reason.strip())
+    customer = load(call, customer_id)
+    key = call.vault.subject_key(call.session, customer.id)
+    doc, visibility = present(call, to_document(call, customer, key), reveal)
+    call.audit.record(
+        call.session,
+        call.actor,
+        "customer.read",
+        now=call.now(),
+        resource=TABLE,
+        subject_id=customer.id,
+        purpose=purpose,
+        details={"fields": visibility, "reveal_reason": reveal_reason if reveal else None},
+    )
+    return doc
+
+
+def update_customer(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
+    """Apply a JSON Merge Patch (RFC 7396): nested objects merge, null removes a field.
+
+    Raises ValidationError for invalid or masked values, NotFound, and Conflict.
+    """
+    region = call.settings.get("DEFAULT_REGION", "CN")
+    if not isinstance(data, dict):
+        validate_customer(data, partial=True, default_region=region)  # raises
+    customer = load(call, customer_id)
+    key = call.vault.subject_key(call.session, customer.id)
+    wanted = {"full_name", *LOCALE_FIELDS} | {name for name in data if name in FIELDS}
+    current = decrypt_customer(call, customer, key, sorted(wanted))
+    refuse_masks(data, current)
+    clean = validate_customer(
+        merge_nested(data, current),
+        partial=True,
+        default_region=region,
+        stored={name: current[name] for name in LOCALE_FIELDS},
+    )
+    lookup = lookup_keys(call, {**current, **clean})
+    # only the values this patch changes are checked: a patch of the language is not refused
+    # for a name + birth date the record already had
+    renamed = "full_name" in clean or "date_of_birth" in clean
+    checked = lookup if renamed else dataclasses.replace(lookup, name_dob=None)
+    refuse_conflicts(call, checked, clean.get("external_ref"), exclude=customer.id)
+    apply_fields(call, customer, clean, key, lookup)
+    customer.updated_at = call.now()
+    call.session.flush()
+    doc, _ = present(call, to_document(call, customer, key), False)
+    call.audit.record(
+        call.session,
+        call.actor,
+        "customer.update",
+        now=call.now(),
+        resource=TABLE,
+        subject_id=customer.id,
+        details={"fields": sorted(clean), "subfields": changed_subfields(current, clean)},
+    )
+    return doc
+
+
+def erase_customer(call: Call, customer_id: str, request_ref: str | None = None) -> dict[str, Any]:
+    """Crypto-shred a customer: delete its DEK and rows, keep a tombstone (id only)."""
+    customer = load(call, customer_id)
+    ref = norm.clean_text(request_ref, max_length=200) if request_ref else None
+    now = call.now()
+    call.session.delete(customer)
+    key_row = call.session.get(DataKey, customer_id)
+    if key_row is not None:
+        call.session.delete(key_row)
+    call.session.add(Tombstone(subject_id=customer_id, erased_at=now, request_ref=ref))
+    call.session.flush()
+    call.audit.record(
+        call.session,
+        call.actor,
+        "customer.erase",
+        now=now,
+        resource=TABLE,
+        subject_id=customer_id,
+        details={"request_ref": ref},
+    )
+    return {"id": customer_id, "erased_at": now.isoformat().replace("+00:00", "Z")}
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The id a cursor points after; MalformedRequest when it was not made by us."""
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise MalformedRequest("cursor is not valid") from None
+    if not is_id(value):
+        raise MalformedRequest("cursor is not valid")
+    return value
+
+
+def list_customers(
+    call: Call,
+    filters: dict[str, str],
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    purpose: str | None = None,
+) -> dict[str, Any]:
+    """One page of customers in creation order, filtered by blind index or clear columns."""
+    query = customer_query(call, filters)
+    if cursor:
+        query = query.where(Customer.id > decode_cursor(cursor))
+    limit = max(1, min(limit, MAX_PAGE))
+    rows = list(call.session.scalars(query.order_by(Customer.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    keys = call.vault.subject_keys(call.session, [c.id for c in rows])
+    items = []
+    visibility: dict[str, str] = {}
+    for customer in rows:
+        doc, visibility = present(call, to_document(call, customer, keys[customer.id]), False)
+        items.append(doc)
+    call.audit.record(
+        call.session,
+        call.actor,
+        "customer.list",
+        now=call.now(),
+        resource=TABLE,
+        purpose=purpose,
+        details={
+            "subjects": [c.id for c in rows],
+            "fields": visibility,
+            "filters": sorted(filters),
+        },
+    )
+    next_cursor = encode_cursor(rows[-1].id) if more and rows else None
+    return {"items": items, "next_cursor": next_cursor}

@@ -1,0 +1,2 @@
+"""Evidence: the data behind PDFs and downloads (inventory, audit trail, PII discovery).
+"""

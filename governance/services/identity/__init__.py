@@ -1,0 +1,2 @@
+"""Identity: people, service accounts and tokens, and policy administration.
+"""

@@ -1,0 +1,2 @@
+"""Jobs: the queue, job kinds and the in-process runner / worker loop.
+"""

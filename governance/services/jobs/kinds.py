@@ -1,0 +1,9 @@
+"""Importing this module registers every job kind (each module registers its own handlers)."""
+
+from __future__ import annotations
+
+# Each import registers that module's job kinds with the queue.
+from governance.services.customers import demo, imports  # noqa: F401
+from governance.services.evidence import report_jobs  # noqa: F401
+from governance.services.keys import rotation  # noqa: F401
+from governance.services.pii import scans  # noqa: F401

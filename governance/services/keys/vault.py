@@ -1,0 +1,214 @@
+"""Field protection for the customer store: per-subject data keys, field ciphertext, blind indexes.
+
+This is the one place where customer fields are encrypted and decrypted (ARCHITECTURE invariant
+2). Models only ever see ciphertext (``*_ct``) and blind indexes (``*_bidx``); which fields are
+encrypted comes from ``policies/fields.yaml``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from governance import crypto
+from governance.crypto import KeySource
+from governance.errors import GovernanceError
+from governance.models import DataKey, Tombstone
+from governance.policyfiles import FieldRule
+
+log = logging.getLogger(__name__)
+
+
+class SubjectErased(GovernanceError):
+    """The data subject was erased; its data is gone for good."""
+
+    status = 410
+    slug = "subject-erased"
+    title = "Data subject erased"
+
+
+class DataUnavailable(GovernanceError):
+    """Stored ciphertext could not be decrypted (integrity failure or missing key)."""
+
+    status = 500
+    slug = "data-integrity"
+    title = "Stored data failed its integrity check"
+
+
+class Vault:
+    """Encrypts and decrypts customer fields with the subject's data key."""
+
+    def __init__(
+        self,
+        keys: KeySource,
+        rules: dict[tuple[str, str], FieldRule],
+        reload: Callable[[], KeySource] | None = None,
+    ) -> None:
+        self.keys = keys
+        self.rules = rules
+        self._reload = reload
+        self._indexer = crypto.BlindIndexer.from_source(keys)
+        self._encrypted: dict[str, frozenset[str]] = {}
+
+    # -- key source -----------------------------------------------------------------------
+    def use_keys(self, keys: KeySource) -> None:
+        """Switch to a newer key source (after a rotation); refuses changed keys or index root."""
+        old = self.keys
+        if not hmac.compare_digest(keys.index_fingerprint(), old.index_fingerprint()):
+            raise crypto.WrongMasterKeyError("the reloaded key source has another index root")
+        for version in set(keys.versions()) & set(old.versions()):
+            if not hmac.compare_digest(keys.fingerprint(version), old.fingerprint(version)):
+                raise crypto.WrongMasterKeyError(f"reloaded KEK version {version} differs")
+        self.keys = keys
+        self._indexer = crypto.BlindIndexer.from_source(keys)
+
+    def refresh_keys(self) -> bool:
+        """Reload a file-backed key source (another process may have rotated); True if changed."""
+        if self._reload is None:
+            return False
+        fresh = self._reload()
+        old = self.keys
+        if (fresh.versions(), fresh.current_version(), fresh.retired_versions()) == (
+            old.versions(),
+            old.current_version(),
+            old.retired_versions(),
+        ):
+            return False
+        self.use_keys(fresh)
+        return True
+
+    def unwrap(self, wrapped: crypto.WrappedKey) -> bytes:
+        """Unwrap a DEK, reloading the key file once if its KEK version is not known yet."""
+        try:
+            return self.keys.unwrap(wrapped)
+        except crypto.MissingKeyError:
+            if not self.refresh_keys():
+                raise
+        return self.keys.unwrap(wrapped)
+
+    # -- classification -------------------------------------------------------------------
+    def encrypted_fields(self, table: str) -> frozenset[str]:
+        """Names of the encrypted fields of ``table``."""
+        found = self._encrypted.get(table)
+        if found is None:
+            found = frozenset(
+                r.name for (t, _), r in self.rules.items() if t == table and r.encrypted
+            )
+            self._encrypted[table] = found
+        return found
+
+    def indexed_fields(self, table: str) -> dict[str, str]:
+        """``{field: blind index kind}`` for ``table``."""
+        return {
+            r.name: r.blind_index
+            for (t, _), r in self.rules.items()
+            if t == table and r.blind_index is not None
+        }
+
+    # -- data keys ------------------------------------------------------------------------
+    def new_subject_key(self, subject_id: str) -> tuple[crypto.FieldCipher, dict[str, Any]]:
+        """A new DEK for a subject: its cipher and the ``data_keys`` row (wrapped) to insert."""
+        dek = crypto.new_data_key()
+        key_id = crypto.new_data_key_id()
+        wrapped = self.keys.wrap(dek)
+        row = {
+            "subject_id": subject_id,
+            "key_id": key_id,
+            "kek_version": wrapped.version,
+            "wrapped": wrapped.blob,
+        }
+        return crypto.FieldCipher(dek, key_id), row
+
+    def create_subject_key(self, session: Session, subject_id: str) -> crypto.FieldCipher:
+        """Make and store (wrapped) a new DEK for a subject; returns its cipher."""
+        cipher, row = self.new_subject_key(subject_id)
+        session.add(DataKey(**row))
+        return cipher
+
+    def subject_key(self, session: Session, subject_id: str) -> crypto.FieldCipher:
+        """Unwrap a subject's DEK; raises SubjectErased when it was shredded."""
+        row = session.get(DataKey, subject_id)
+        if row is None:
+            if session.get(Tombstone, subject_id) is not None:
+                raise SubjectErased(f"subject {subject_id} was erased")
+            raise DataUnavailable(f"no data key for subject {subject_id}")
+        try:
+            dek = self.unwrap(crypto.WrappedKey(row.kek_version, bytes(row.wrapped)))
+        except crypto.CryptoError as exc:
+            raise _unavailable(f"data key of subject {subject_id}: {exc}") from None
+        return crypto.FieldCipher(dek, bytes(row.key_id))
+
+    def subject_keys(self, session: Session, subject_ids: Iterable[str]) -> dict[str, Any]:
+        """Unwrap many DEKs with one query; erased subjects are absent from the result."""
+        ids = list(dict.fromkeys(subject_ids))
+        keys: dict[str, crypto.FieldCipher] = {}
+        for start in range(0, len(ids), 500):
+            rows = session.scalars(
+                select(DataKey).where(DataKey.subject_id.in_(ids[start : start + 500]))
+            )
+            for row in rows:
+                wrapped = crypto.WrappedKey(row.kek_version, bytes(row.wrapped))
+                try:
+                    dek = self.unwrap(wrapped)
+                except crypto.CryptoError as exc:
+                    message = f"data key of subject {row.subject_id}: {exc}"
+                    raise _unavailable(message) from None
+                keys[row.subject_id] = crypto.FieldCipher(dek, bytes(row.key_id))
+        return keys
+
+    # -- fields ---------------------------------------------------------------------------
+    def seal(
+        self,
+        key: crypto.FieldCipher,
+        table: str,
+        column: str,
+        subject_id: str,
+        value: Any,
+        row_id: str | None = None,
+    ) -> bytes | None:
+        """Encrypt one field value (text, or a JSON value for structured fields)."""
+        if value is None:
+            return None
+        text = value if isinstance(value, str) else _canonical(value)
+        return key.encrypt(crypto.FieldPlace(table, column, subject_id, row_id), text)
+
+    def open(
+        self,
+        key: crypto.FieldCipher,
+        table: str,
+        column: str,
+        subject_id: str,
+        blob: bytes | None,
+        structured: bool = False,
+        row_id: str | None = None,
+    ) -> Any:
+        """Decrypt one field; fails closed with DataUnavailable naming only ids and columns."""
+        if blob is None:
+            return None
+        try:
+            text = key.decrypt(crypto.FieldPlace(table, column, subject_id, row_id), bytes(blob))
+        except crypto.CryptoError as exc:
+            raise _unavailable(str(exc)) from None  # the message names the place, not the value
+        return json.loads(text) if structured else text
+
+    def blind_index(self, kind: str, normalised: str | None) -> bytes | None:
+        """Keyed HMAC of a normalised value for exact lookups."""
+        if normalised is None:
+            return None
+        return self._indexer.index(kind, normalised)
+
+
+def _unavailable(message: str) -> DataUnavailable:
+    """Log a decryption failure (names and ids only, never a value) and build the error."""
+    log.error("stored data unavailable: %s", message)
+    return DataUnavailable(message)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

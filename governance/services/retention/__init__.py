@@ -1,0 +1,2 @@
+"""Retention (later issue): rules per data category, legal holds, plans and sweeps.
+"""
