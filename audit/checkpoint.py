@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from audit.errors import AuditError
 from audit.hashing import HASH_SIZE
 from audit.timefmt import parse_timestamp
 
@@ -38,11 +39,11 @@ _HEX_HASH_RE = re.compile(r"[0-9a-f]{64}")
 _JSON_KEYS = frozenset({"tree_size", "root_hash", "timestamp", "signature", "key_id"})
 
 
-class CheckpointError(ValueError):
+class CheckpointError(AuditError, ValueError):
     """A checkpoint is malformed, or its signature does not verify."""
 
 
-class SigningKeyError(ValueError):
+class SigningKeyError(AuditError, ValueError):
     """A key is not a usable Ed25519 key in the expected PEM form."""
 
 

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+from audit.errors import AuditError
 from audit.hashing import CanonicalJSONError, canonical_json, leaf_hash, parse_canonical_json
 from audit.timefmt import check_timestamp
 
@@ -66,7 +67,7 @@ _ACTION_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 _MAX_TEXT = 1000
 
 
-class EntryError(ValueError):
+class EntryError(AuditError, ValueError):
     """An entry's fields, or a leaf's bytes, do not form a valid audit entry."""
 
 

@@ -42,6 +42,7 @@ from audit.checkpoint import (
     key_id,
     load_public_key_pem,
 )
+from audit.errors import AuditError
 from audit.timefmt import format_timestamp, parse_timestamp
 from audit.verify import LogRecord, Progress, VerifyError, VerifyReport, verify_log
 
@@ -52,7 +53,7 @@ _ENTRY_KEYS = frozenset({"type", "seq", "leaf", "leaf_hash"})
 _LINE_DECODER = json.JSONDecoder()
 
 
-class ExportFormatError(ValueError):
+class ExportFormatError(AuditError, ValueError):
     """An export file is unreadable or not in the export format; the message names the line."""
 
 

@@ -17,6 +17,8 @@ import json
 import math
 from typing import Any
 
+from audit.errors import AuditError
+
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
@@ -25,7 +27,7 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 _sha256 = hashlib.sha256
 
 
-class CanonicalJSONError(ValueError):
+class CanonicalJSONError(AuditError, ValueError):
     """A value cannot be encoded as, or a byte string is not, canonical JSON."""
 
 

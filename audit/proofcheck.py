@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from audit.errors import AuditError
 from audit.hashing import HASH_SIZE, node_hash
 
 
-class ProofError(ValueError):
+class ProofError(AuditError, ValueError):
     """A proof does not verify; the message says why."""
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from audit.errors import AuditError
 from audit.hashing import EMPTY_ROOT, node_hash
 from audit.proofcheck import verify_consistency, verify_inclusion
 from audit.store import MissingNodeError, NodeStore
@@ -24,7 +25,7 @@ Range = tuple[int, int]
 """A half-open leaf range ``[start, end)``."""
 
 
-class ProofRequestError(ValueError):
+class ProofRequestError(AuditError, ValueError):
     """A proof was asked for impossible indices or sizes."""
 
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+from audit.errors import AuditError
 from audit.hashing import HASH_SIZE
 from audit.tree import Frontier, NodeKey
 
 
-class MissingNodeError(LookupError):
+class MissingNodeError(AuditError, LookupError):
     """The store does not hold a node a proof needs (usually: tree size beyond the log)."""
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from audit.errors import AuditError
 from audit.hashing import EMPTY_ROOT, HASH_SIZE, node_hash
 
 NodeKey = tuple[int, int]
 """``(level, index)`` of a perfect subtree."""
 
 
-class TreeStateError(ValueError):
+class TreeStateError(AuditError, ValueError):
     """A persisted frontier or a leaf hash is malformed."""
 
 

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.checkpoint import Checkpoint, CheckpointError, key_id, verify_checkpoint
 from audit.entry import EntryError, leaf_seq
+from audit.errors import AuditError
 from audit.hashing import EMPTY_ROOT, LEAF_PREFIX
 from audit.tree import Frontier
 
@@ -37,7 +38,7 @@ Progress = Callable[[int, int | None], None]
 """Called with (entries verified so far, total entries if known)."""
 
 
-class VerifyError(Exception):
+class VerifyError(AuditError):
     """The log or a checkpoint failed verification; ``seq`` or ``tree_size`` says which."""
 
     def __init__(self, message: str, *, seq: int | None = None, tree_size: int | None = None):

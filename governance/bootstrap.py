@@ -7,7 +7,9 @@ CLI commands and tests turn it into a ``Call`` for service functions.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
@@ -15,7 +17,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from governance.config import ConfigError
-from governance.context import SYSTEM, Actor, Call
+from governance.context import SYSTEM, Actor, Call, utcnow
 from governance.crypto import CryptoError, KeySource, check_fingerprints
 from governance.crypto.keyfile import load_key_file
 from governance.extensions import db
@@ -37,10 +39,13 @@ class Deps:
     vault: Vault
     audit: AuditLog
     settings: dict[str, Any]
+    # The app's clock: every Call and the guard (token expiry, session idle time, refusal
+    # entries) read it, so a test moves time by replacing it instead of sleeping.
+    clock: Callable[[], datetime] = utcnow
 
     def call(self, session: Session, actor: Actor = SYSTEM) -> Call:
         """A service call acting as ``actor`` on ``session``."""
-        return Call(session, actor, self.vault, self.audit, self.settings)
+        return Call(session, actor, self.vault, self.audit, self.settings, self.clock)
 
 
 def deps(app: Flask) -> Deps:

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from governance.errors import InternalError
+
 log = logging.getLogger(__name__)
 
 PREFIX = "GOVERNANCE_"
 
 
-class ConfigError(ValueError):
+class ConfigError(InternalError, ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 

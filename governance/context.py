@@ -38,7 +38,8 @@ class Actor:
 SYSTEM = Actor(id="system", type="system", roles=("system",))
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
+    """The wall clock in UTC: the default clock of a ``Call`` and of the app."""
     return datetime.now(UTC)
 
 
@@ -51,7 +52,7 @@ class Call:
     vault: Vault
     audit: AuditLog
     settings: dict[str, Any] = field(default_factory=dict)
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
 
     def now(self) -> datetime:
         return self.clock()

@@ -1,7 +1,11 @@
 """Domain errors and their rendering as RFC 9457 problem details (API) or HTML (console).
 
 Services raise ``GovernanceError`` subclasses; they never import Flask. Messages carry ids and
-field names only, never personal data.
+field names only, never personal data. Every error class of the ``governance`` package derives
+from ``GovernanceError`` (one small tree per package below it: ``crypto.errors``,
+``services/pii/detection/errors.py``, ...), so each one has an HTTP status and a stable ``type``
+slug; ``InternalError`` marks the ones that are the server's fault. The ``audit`` and ``reports``
+libraries have their own roots (``audit.errors.AuditError``, ``reports._base.ReportDataError``).
 """
 
 from __future__ import annotations
@@ -86,6 +90,20 @@ class ServiceUnavailable(GovernanceError):
     status = 503
     slug = "unavailable"
     title = "Service unavailable"
+
+
+class InternalError(GovernanceError):
+    """A fault of the server, its configuration or its stored data, not of the request.
+
+    Rendered like any unexpected error (500 ``internal-error``, a generic detail with the request
+    id): its message is for the log and the CLI, never for an HTTP client. Each package's own
+    internal errors derive from it (``crypto.CryptoError``, ``config.ConfigError``,
+    ``policyfiles.PolicyFileError``, the PII engine's failures, the checkpoint witness).
+    """
+
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
 
 
 TYPE_BASE = "https://governance.example/problems/"

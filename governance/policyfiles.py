@@ -9,10 +9,12 @@ from typing import Any
 
 import yaml
 
+from governance.errors import InternalError
+
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 
 
-class PolicyFileError(ValueError):
+class PolicyFileError(InternalError, ValueError):
     """A policy file is missing or malformed; the message names the file and key."""
 
 

@@ -212,7 +212,7 @@ def login_as(app: Any, client: Any, role: str | list[str], email: str | None = N
     from datetime import UTC, datetime, timedelta
 
     from governance.extensions import db
-    from governance.web.sessions import start_session
+    from governance.services.identity.sessions import start_session
 
     user_id, _ = make_user(app, role, email)
     with app.app_context():

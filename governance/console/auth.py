@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -17,6 +16,7 @@ from flask import current_app, flash, g, redirect, render_template, request, ses
 from flask_login import login_user
 from werkzeug.exceptions import HTTPException
 
+from governance.bootstrap import deps
 from governance.console import bp
 from governance.console.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm
 from governance.context import Actor
@@ -24,9 +24,9 @@ from governance.errors import GovernanceError, Unauthenticated
 from governance.extensions import db
 from governance.models import User
 from governance.services.identity import people as identity
+from governance.services.identity.sessions import end_session, start_session
 from governance.web.edge import current_call
 from governance.web.guard import SessionUser
-from governance.web.sessions import end_session, start_session
 
 
 def _safe_next(target: str | None) -> str:
@@ -70,9 +70,14 @@ def _fresh_session(**values: Any) -> None:
     session.update(values)
 
 
+def _epoch() -> float:
+    """The app's clock (``Deps.clock``, which the guard reads too) in seconds since the epoch."""
+    return deps(current_app).clock().timestamp()
+
+
 def _pending_user() -> User | None:
     user_id = session.get("pending_user")
-    if not user_id or time.time() - session.get("pending_at", 0) > 300:
+    if not user_id or _epoch() - session.get("pending_at", 0) > 300:
         return None
     user = db.session.get(User, user_id)
     return user if user is not None and user.state == "active" else None
@@ -81,7 +86,7 @@ def _pending_user() -> User | None:
 def _server_session(user: User) -> str:
     """A new server-side session for ``user`` (committed); its secret id goes in the cookie."""
     idle = timedelta(minutes=current_app.config["SESSION_MINUTES"])
-    sid = start_session(db.session, user.id, datetime.now(UTC), idle)
+    sid = start_session(db.session, user.id, deps(current_app).clock(), idle)
     db.session.commit()
     return sid
 
@@ -89,7 +94,7 @@ def _server_session(user: User) -> str:
 def _complete_login(user: User) -> Any:
     nxt = session.get("next")
     sid = _server_session(user)
-    _fresh_session(mfa_ok=True, seen=int(time.time()), auth_at=int(time.time()))
+    _fresh_session(mfa_ok=True, seen=int(_epoch()), auth_at=int(_epoch()))
     session["sid"] = sid  # the cookie holds no part of the password hash, only this id
     login_user(SessionUser(user))
     return redirect(_safe_next(nxt))
@@ -108,7 +113,7 @@ def login() -> Any:
             return render_template("login.html", form=form), exc.status
         db.session.commit()
         _fresh_session(
-            pending_user=user.id, pending_at=time.time(), next=_safe_next(request.args.get("next"))
+            pending_user=user.id, pending_at=_epoch(), next=_safe_next(request.args.get("next"))
         )
         if not identity.mfa_required(user):
             return _complete_login(user)
@@ -219,7 +224,7 @@ def reauth() -> Any:
             flash("Wrong password.", "error")
             return render_template("reauth.html", form=form), 401
         db.session.commit()
-        session["auth_at"] = int(time.time())
+        session["auth_at"] = int(_epoch())
         flash("Password confirmed; you can repeat the action now.", "ok")
         return redirect(_safe_next(request.args.get("next")))
     return render_template("reauth.html", form=form)
@@ -235,5 +240,5 @@ def require_recent_auth() -> None:
     from flask import current_app
 
     limit = current_app.config["REAUTH_MINUTES"] * 60
-    if time.time() - session.get("auth_at", 0) > limit:
+    if _epoch() - session.get("auth_at", 0) > limit:
         raise ReauthRequired("confirm your password to continue")

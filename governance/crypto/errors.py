@@ -6,9 +6,12 @@ and column names, subject ids, DEK ids (random, non-secret) and KEK version numb
 
 from __future__ import annotations
 
+from governance.errors import InternalError
 
-class CryptoError(Exception):
-    """Base of every error raised by ``governance.crypto``."""
+
+class CryptoError(InternalError):
+    """Base of every error raised by ``governance.crypto`` (a 500 if one reaches a client: the
+    vault and the key services turn the expected ones into their own 4xx/503 errors)."""
 
 
 class IntegrityError(CryptoError):

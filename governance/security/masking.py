@@ -27,7 +27,7 @@ from typing import Any
 import phonenumbers
 import yaml
 
-from governance.errors import Forbidden
+from governance.errors import Forbidden, InternalError
 
 CLEAR, MASKED, HIDDEN = "clear", "masked", "hidden"
 LEVELS = (HIDDEN, MASKED, CLEAR)  # least to most permissive
@@ -38,7 +38,7 @@ _ROLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 TEXT_MASK = "[masked]"
 
 
-class VisibilityPolicyError(ValueError):
+class VisibilityPolicyError(InternalError, ValueError):
     """``visibility.yaml`` is malformed; the message names the offending entry."""
 
 

@@ -23,6 +23,7 @@ from governance.context import Actor, Call
 from governance.errors import (
     Forbidden,
     GovernanceError,
+    InternalError,
     MalformedRequest,
     PayloadTooLarge,
     Unauthenticated,
@@ -281,6 +282,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(GovernanceError)
     def _domain(exc: GovernanceError) -> Any:
+        if isinstance(exc, InternalError):  # the server's fault: no detail leaves the server
+            return _unexpected(exc)
         db.session.rollback()
         if isinstance(exc, Unauthenticated) and not is_api() and exc.status == 401:
             from flask import redirect, url_for

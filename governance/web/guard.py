@@ -19,7 +19,7 @@ token in an ``X-CSRFToken`` header: a cookie alone never changes anything throug
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NoReturn
 
 from flask import Flask, Request, current_app, g, request, session
@@ -37,7 +37,7 @@ from governance.security.ratelimit import headers as ratelimit_headers
 from governance.security.refusals import RefusalTally
 from governance.security.token_cache import TokenCache, VerifiedToken, register
 from governance.security.tokens import MalformedToken, parse_bearer, verify_token_hash
-from governance.web.sessions import session_state
+from governance.services.identity.sessions import session_state
 
 if TYPE_CHECKING:
     from flask.ctx import _AppCtxGlobals  # the type of flask.g
@@ -86,11 +86,12 @@ def record_refusal(actor: Actor, action: str, details: dict[str, object]) -> Non
     if tally is not None and not tally.admit(actor.client, action):
         return  # counted for the minute's summary entry
     db.session.rollback()
-    appended = deps(current_app).audit.record(
+    wiring = deps(current_app)
+    appended = wiring.audit.record(
         db.session,
         actor,
         action,
-        now=datetime.now(UTC),
+        now=wiring.clock(),
         outcome="denied",
         resource="http",
         details=details,
@@ -118,7 +119,7 @@ def write_refusal_summaries(app: Flask, endpoint: str | None) -> None:
     if not summaries:
         return
     db.session.rollback()
-    audit, now = deps(app).audit, datetime.now(UTC)
+    audit, now = deps(app).audit, deps(app).clock()
     for summary in summaries:
         actor = Actor(id=None, type="anonymous", client=summary.client)
         audit.record(db.session, actor, REPEATED, now=now, outcome="denied", resource="http",
@@ -136,7 +137,7 @@ def _token_actor(app: Flask, req: Request, state: _AppCtxGlobals, header: str) -
     cache: TokenCache = app.extensions["governance.token_cache"]
     verified = cache.get(header)
     if verified is None or (
-        verified.expires_at is not None and verified.expires_at <= datetime.now(UTC)
+        verified.expires_at is not None and verified.expires_at <= deps(app).clock()
     ):
         try:
             token_id, full = parse_bearer(header)
@@ -146,7 +147,7 @@ def _token_actor(app: Flask, req: Request, state: _AppCtxGlobals, header: str) -
                 "auth.token",
                 {"reason": f"malformed: {exc.reason}", "path": req.path},
             ) from None
-        verified = _verified_token(cache, header, token_id, full, req.path)
+        verified = _verified_token(cache, header, token_id, full, req.path, deps(app).clock())
     state.token_id = verified.token_id
     return Actor(
         id=verified.account_id,
@@ -159,10 +160,9 @@ def _token_actor(app: Flask, req: Request, state: _AppCtxGlobals, header: str) -
 
 
 def _verified_token(
-    cache: TokenCache, header: str, token_id: str, full: str, path: str
+    cache: TokenCache, header: str, token_id: str, full: str, path: str, now: datetime
 ) -> VerifiedToken:
-    """The token and its account as checked in the database now; cached under ``header``."""
-    now = datetime.now(UTC)
+    """The token and its account as checked in the database at ``now``; cached under ``header``."""
     token = db.session.get(ApiToken, token_id)
     reason = None
     account = db.session.get(ServiceAccount, token.service_account_id) if token else None
@@ -196,7 +196,7 @@ def _load_user(user_id: str) -> SessionUser | None:
     """A session counts only after MFA, while its server-side row exists and the user is active.
 
     The row goes when the user signs out, changes the password, is disabled, has two-factor
-    reset or roles changed (``web/sessions.py``).
+    reset or roles changed (``services/identity/sessions.py``).
     """
     if not session.get("mfa_ok"):
         return None
@@ -204,7 +204,8 @@ def _load_user(user_id: str) -> SessionUser | None:
     if user is None or user.state != "active":
         return None
     idle = timedelta(minutes=current_app.config["SESSION_MINUTES"])
-    state = session_state(db.session, session.get("sid"), user.id, datetime.now(UTC), idle)
+    now = deps(current_app).clock()
+    state = session_state(db.session, session.get("sid"), user.id, now, idle)
     if state != "active":
         if state == "idle":
             g.session_end = "idle timeout"
@@ -225,11 +226,12 @@ def _session_actor() -> Actor | None:
             session.clear()
         return None
     last = session.get("seen", 0)
-    if time.time() - last > current_app.config["SESSION_MINUTES"] * 60:
+    now = deps(current_app).clock().timestamp()
+    if now - last > current_app.config["SESSION_MINUTES"] * 60:
         g.session_end = "idle timeout"
         session.clear()
         return None
-    session["seen"] = int(time.time())
+    session["seen"] = int(now)
     user = current_user.user
     return Actor(
         id=user.id,

@@ -9,7 +9,6 @@ import dataclasses
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from conftest import make_app, make_token
 from idn_helpers import audit, service
 
+from governance.bootstrap import deps
 from governance.extensions import db
 from governance.security.token_cache import TokenCache
 from governance.services.identity import service_accounts
@@ -114,7 +114,8 @@ def test_a_cached_token_still_expires(app: Any, client: Any) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/customers", headers=headers).status_code == 200
     assert len(cache_of(app)) == 1
-    time.sleep(1.6)
+    later = issued + timedelta(days=1, seconds=0.1)  # just past the expiry
+    deps(app).clock = lambda: later  # the guard reads the app's clock: no sleep
     res = client.get("/api/v1/customers", headers=headers)
     assert res.status_code == 401
     assert audit(app, "auth.token")[0]["details"]["reason"] == "expired"

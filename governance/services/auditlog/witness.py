@@ -33,6 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import Checkpoint, CheckpointError
+from governance.errors import InternalError
 
 log = logging.getLogger(__name__)
 PENDING = "governance.audit.unpublished_checkpoint"
@@ -46,7 +47,7 @@ class CheckpointWitness(Protocol):
     def publish(self, checkpoint: Checkpoint) -> None: ...
 
 
-class WitnessError(Exception):
+class WitnessError(InternalError):
     """The kept checkpoint exists but cannot be read: verification cannot be trusted."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import phonenumbers
 
+from governance.errors import ValidationError
 from governance.services.customers.countries import ISO_3166_ALPHA2, ISO_4217
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63})+$")
@@ -40,8 +41,9 @@ ADDRESS_KEYS = ("line1", "line2", "city", "region", "postal_code")
 MARKETING_CHANNELS = ("email", "sms", "phone", "post")
 
 
-class FieldError(ValueError):
-    """One field's value is invalid; the message never repeats the value."""
+class FieldError(ValidationError, ValueError):
+    """One field's value is invalid; the message never repeats the value (callers usually turn
+    it into a ``ValidationError`` naming the field; one that escapes is a 422 itself)."""
 
 
 def clean_text(value: Any, *, max_length: int = 500, required: bool = False) -> str | None:

@@ -19,7 +19,7 @@ from governance.models.ids import new_id
 from governance.security import mfa, passwords
 from governance.security.masking import default_visibility, requires_mfa
 from governance.services.customers import normalise as norm
-from governance.web.sessions import end_user_sessions
+from governance.services.identity.sessions import end_user_sessions
 
 PASSWORD_PARAMS: dict[str, Parameters] = {}  # tests may put a fast parameter set here
 

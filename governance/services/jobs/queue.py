@@ -20,7 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from governance.context import Actor, Call
-from governance.errors import GovernanceError, NotFound
+from governance.errors import GovernanceError, InternalError, NotFound
 from governance.models import Job
 from governance.models.ids import is_id
 
@@ -30,8 +30,12 @@ MAX_ATTEMPTS = 3
 STALE_AFTER = timedelta(seconds=60)
 
 
-class JobCancelled(Exception):
+class JobCancelled(GovernanceError):
     """Raised inside a handler to stop early (not used by the built-in kinds)."""
+
+    status = 409
+    slug = "job-cancelled"
+    title = "Job cancelled"
 
 
 @dataclass
@@ -159,11 +163,10 @@ def run(
     ctx = JobContext(call.as_actor(_job_actor(call.actor, job)), job, on_progress)
     try:
         result = (handler or HANDLERS[job.kind])(ctx)
-    except GovernanceError as exc:
-        session.rollback()
-        return _finish(call, job, error=exc.detail)
     except Exception as exc:  # a failed job must be recorded, whatever broke
         session.rollback()
+        if isinstance(exc, GovernanceError) and not isinstance(exc, InternalError):
+            return _finish(call, job, error=exc.detail)  # the job's input: say what was wrong
         log.error("job %s (%s) failed: %s", job.id, job.kind, type(exc).__name__)
         log.debug("%s", traceback.format_exc())
         return _finish(call, job, error=f"internal error: {type(exc).__name__}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from governance.errors import ValidationError
+from governance.errors import InternalError, ValidationError
 from governance.policyfiles import PolicyFileError
 
 
@@ -10,7 +10,7 @@ class PiiPolicyError(PolicyFileError):
     """``policies/pii.yaml`` is missing or malformed; the message names the offending key."""
 
 
-class UnknownFieldError(KeyError):
+class UnknownFieldError(InternalError, KeyError):
     """A write-time check was asked for a field that has no policy in ``write_policy``."""
 
     def __init__(self, field: str) -> None:
@@ -44,9 +44,9 @@ class PiiRejectedError(ValidationError):
         self.entity_types = list(entity_types)
 
 
-class NerModelRefused(RuntimeError):
+class NerModelRefused(InternalError, RuntimeError):
     """The policy says ``ner.on_failure: error`` and the NER package failed verification."""
 
 
-class PiiAnalysisError(RuntimeError):
+class PiiAnalysisError(InternalError, RuntimeError):
     """Presidio failed on a text; the message names the exception type, never the text."""
