@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from governance.config import load_config
-from governance.extensions import csrf, db, login_manager, migrate
-from governance.web.sessions import CookieSessions
+
+if TYPE_CHECKING:  # Flask loads only when an app is built: services and models stay Flask-free.
+    from flask import Flask
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
-
-
-class GovernanceFlask(Flask):
-    """Flask, remembering which hooks and views are plain functions.
-
-    Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request (about
-    ten per request here); the answer never changes for a given function.
-    """
-
-    _sync: dict[Callable[..., Any], Callable[..., Any]]
-
-    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        try:
-            return self._sync[func]
-        except AttributeError:
-            self._sync = {}
-        except (KeyError, TypeError):
-            pass
-        made = super().ensure_sync(func)
-        try:
-            self._sync[func] = made
-        except TypeError:  # not hashable: just do not remember it
-            pass
-        return made
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -45,6 +20,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     Raises governance.config.ConfigError (naming the variable) on a malformed or missing setting.
     """
+    from governance.extensions import csrf, db, login_manager, migrate
+    from governance.web.app import GovernanceFlask
+    from governance.web.sessions import CookieSessions
+
     overrides = dict(config or {})
     testing = bool(overrides.pop("TESTING", False))
     settings = load_config(overrides=overrides)
@@ -98,6 +77,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _remember_cookie_for_console_only(app: Flask) -> None:
     """Run Flask-Login's remember-cookie hook after console requests only, not after API calls
     (where no session exists to carry its marker; it costs every call a few microseconds)."""
+    from governance.extensions import login_manager
+
     hook = login_manager._update_remember_cookie
     hooks = app.after_request_funcs.get(None, [])
     if hook in hooks:

@@ -108,7 +108,7 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
     )
     if "key_versions" in tables:
         with app.app_context():
-            register_key_versions(deps(app).call(db.session))
+            register_key_versions(deps(app).call(db.session()))
             db.session.commit()
             db.session.remove()
         encrypt_legacy_values(app)
@@ -120,7 +120,7 @@ def encrypt_legacy_values(app: Flask) -> dict[str, int]:
     from governance.services.customers import legacy_fields
 
     with app.app_context():
-        call = deps(app).call(db.session)
+        call = deps(app).call(db.session())
         moved: dict[str, int] = {}
         if legacy_fields.schema_has_legacy_columns(call) and legacy_fields.pending(call):
             moved = legacy_fields.encrypt_legacy_fields(call)

@@ -51,7 +51,7 @@ def app_call(actor: Any = None) -> Any:
         roles=("system",),
         client=socket.gethostname(),
     )
-    return deps(current_app).call(db.session, base or SYSTEM)
+    return deps(current_app).call(db.session(), base or SYSTEM)
 
 
 def progress_runner(label: str) -> tuple[Callable[[int, int | None], None], Callable[[], None]]:
@@ -64,8 +64,9 @@ def progress_runner(label: str) -> tuple[Callable[[int, int | None], None], Call
             click.echo(f"{label}: {done}" + (f"/{total}" if total else ""), err=True)
             return
         if state["bar"] is None:
-            state["bar"] = click.progressbar(length=total or 0, label=label, file=sys.stderr)
-            state["bar"].__enter__()
+            bar = click.progressbar(length=total or 0, label=label, file=sys.stderr)
+            bar.__enter__()
+            state["bar"] = bar
         state["bar"].update(done - state["done"])
         state["done"] = done
 

@@ -87,11 +87,16 @@ def _rate_limit(value: str) -> str:
 
 
 def _storage_uri(value: str) -> str:
+    from limits import storage
     from limits.errors import ConfigurationError
-    from limits.storage import SCHEMES, storage_from_string
+    from limits.storage import storage_from_string
 
+    # limits exports its storage classes, not their registry of schemes.
+    classes = (storage.MemoryStorage, storage.RedisStorage, storage.RedisClusterStorage,
+               storage.RedisSentinelStorage, storage.MemcachedStorage, storage.MongoDBStorage)
+    schemes = {name for cls in classes for name in cls.STORAGE_SCHEME or ()}
     scheme, sep, _ = value.partition("://")
-    if not sep or scheme not in SCHEMES or scheme.startswith("async+"):
+    if not sep or scheme not in schemes:
         raise ValueError("expected a storage URI such as memory:// or redis://host:6379/0")
     try:
         if scheme != "memory":

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from audit.entry import ActorType
+
 if TYPE_CHECKING:
     from governance.services.auditlog.append import AuditLog
     from governance.services.keys.vault import Vault
@@ -23,7 +25,7 @@ class Actor:
     """The principal performing an action, plus where the request came from."""
 
     id: str | None
-    type: str  # "user" | "service" | "system" | "anonymous"
+    type: ActorType
     roles: tuple[str, ...] = ()
     request_id: str | None = None
     client: str | None = None

@@ -97,9 +97,9 @@ def configure_engine(engine: Engine) -> None:
 
     # Dialect hooks, not events: any Connection event listener puts every statement on
     # SQLAlchemy's slower event-dispatch path, and a pool "reset" listener costs every check-in.
-    engine.dialect.do_begin = _do_begin  # type: ignore[method-assign]
-    engine.dialect.do_commit = _do_commit  # type: ignore[method-assign]
-    engine.dialect.do_rollback = _do_rollback  # type: ignore[method-assign]
+    engine.dialect.do_begin = _do_begin  # type: ignore[method-assign,assignment]
+    engine.dialect.do_commit = _do_commit  # type: ignore[method-assign,assignment]
+    engine.dialect.do_rollback = _do_rollback  # type: ignore[method-assign,assignment]
 
     @event.listens_for(engine.pool, "close")
     def _on_close(_dbapi_connection: Any, record: Any) -> None:

@@ -20,12 +20,12 @@ from governance.web.edge import current_call
 
 @bp.get("/audit/entries")
 def audit_entries() -> Any:
-    return jsonify(audit_views.list_entries(db.session, dict(request.args)))
+    return jsonify(audit_views.list_entries(db.session(), dict(request.args)))
 
 
 @bp.get("/audit/checkpoints")
 def audit_checkpoints() -> Any:
-    return jsonify({"items": audit_views.list_checkpoints(db.session)})
+    return jsonify({"items": audit_views.list_checkpoints(db.session())})
 
 
 @bp.post("/audit/checkpoints")
@@ -38,13 +38,13 @@ def audit_checkpoint_now() -> Any:
 @bp.get("/audit/proof/inclusion")
 def audit_inclusion_proof() -> Any:
     args = request.args
-    return jsonify(audit_views.inclusion(db.session, args.get("seq"), args.get("tree_size")))
+    return jsonify(audit_views.inclusion(db.session(), args.get("seq"), args.get("tree_size")))
 
 
 @bp.get("/audit/proof/consistency")
 def audit_consistency_proof() -> Any:
     args = request.args
-    return jsonify(audit_views.consistency(db.session, args.get("first"), args.get("second")))
+    return jsonify(audit_views.consistency(db.session(), args.get("first"), args.get("second")))
 
 
 @bp.get("/audit/public-key")

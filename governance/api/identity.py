@@ -167,7 +167,7 @@ def revoke_token(token_id: str) -> Any:
 
 @bp.get("/policy")
 def get_policy() -> Any:
-    source, lines = policy_service.effective_policy(db.session)
+    source, lines = policy_service.effective_policy(db.session())
     return jsonify({"source": source, "lines": [list(line) for line in lines]})
 
 

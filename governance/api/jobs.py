@@ -27,13 +27,13 @@ IMPORT_TYPES = {
 @bp.get("/jobs")
 def list_jobs() -> Any:
     call = current_call()
-    found = jobs.recent(db.session, actor=call.actor)
+    found = jobs.recent(db.session(), actor=call.actor)
     return jsonify({"items": [describe(j) for j in found]})
 
 
 @bp.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Any:
-    return jsonify(describe(jobs.get(db.session, job_id, current_call().actor)))
+    return jsonify(describe(jobs.get(db.session(), job_id, current_call().actor)))
 
 
 def describe(job: Job) -> dict[str, Any]:

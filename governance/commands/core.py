@@ -119,7 +119,7 @@ def jobs_list() -> None:
     from governance.extensions import db
     from governance.services.jobs import queue as jobs
 
-    for job in jobs.recent(db.session):
+    for job in jobs.recent(db.session()):
         d = jobs.describe(job)
         total = d["progress"]["total"]
         click.echo(
@@ -136,7 +136,7 @@ def jobs_show(job_id: str) -> None:
     from governance.extensions import db
     from governance.services.jobs import queue as jobs
 
-    click.echo(json.dumps(jobs.describe(jobs.get(db.session, job_id)), indent=2))
+    click.echo(json.dumps(jobs.describe(jobs.get(db.session(), job_id)), indent=2))
 
 
 @cli.command("worker")

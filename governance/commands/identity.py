@@ -172,7 +172,7 @@ def policy_export() -> None:
     from governance.extensions import db
     from governance.services.identity import policy
 
-    click.echo(policy.export(db.session), nl=False)
+    click.echo(policy.export(db.session()), nl=False)
 
 
 @policy_group.command("check")
@@ -204,6 +204,6 @@ def policy_check(subject: str, method: str, path: str) -> None:
     from governance.web.edge import has_route
 
     routed = has_route(current_app, method, path)
-    decision = policy.check(db.session, roles, method.upper(), path, routed=routed)
+    decision = policy.check(db.session(), roles, method.upper(), path, routed=routed)
     click.echo(decision.reason)
     raise SystemExit(0 if decision.allowed else 1)

@@ -27,7 +27,7 @@ def ensure_demo_admin(app: Any) -> dict[str, Any] | None:
     from governance.services.identity import people as identity
 
     with app.app_context():
-        call = deps(app).call(db.session)
+        call = deps(app).call(db.session())
         if identity.find_user(call, DEMO_ADMIN) is not None:
             return None
         password = "Demo-" + secrets.token_urlsafe(12)
@@ -54,7 +54,7 @@ def _seed_policy(app: Any) -> None:
 
     with app.app_context():
         if db.session.scalar(select(CasbinRule.id).limit(1)) is None:
-            policy.load(deps(app).call(db.session))
+            policy.load(deps(app).call(db.session()))
             db.session.commit()
 
 
@@ -83,7 +83,7 @@ def up(no_serve: bool, demo: int, host: str, port: int) -> None:
     app = create_app({"DEV": True})
     _upgrade(app)
     with app.app_context():
-        register_key_versions(deps(app).call(db.session))
+        register_key_versions(deps(app).call(db.session()))
         db.session.commit()
     encrypt_legacy_values(app)  # an older store upgraded just now: seal its clear columns
     _seed_policy(app)
@@ -107,7 +107,7 @@ def up(no_serve: bool, demo: int, host: str, port: int) -> None:
 
                 update, close = progress_runner("demo customers")
                 try:
-                    report = demo_service.load_demo(deps(app).call(db.session), demo, 7, update)
+                    report = demo_service.load_demo(deps(app).call(db.session()), demo, 7, update)
                 finally:
                     close()
                 click.echo(f"loaded {report['created']} demo customers")
@@ -134,7 +134,7 @@ def start_job_runner(app: Any) -> Any:
     def open_call() -> Iterator[Any]:
         with app.app_context():
             try:
-                yield deps(app).call(db.session, actor)
+                yield deps(app).call(db.session(), actor)
             finally:
                 db.session.remove()
 
@@ -164,7 +164,7 @@ def _serve(
         if runner is not None:
             runner.stop()
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)

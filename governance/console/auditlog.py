@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from audit.verify import VerifyError
 from governance.console import bp
@@ -17,8 +18,8 @@ from governance.web.edge import current_call
 @bp.get("/audit", endpoint="audit")
 def audit_page() -> Any:
     params = {k: v for k, v in request.args.items() if k in audit_views.FILTERS and v}
-    page = audit_views.list_entries(db.session, {**params, "limit": params.get("limit", "50")})
-    checkpoints = audit_views.list_checkpoints(db.session, 10)
+    page = audit_views.list_entries(db.session(), {**params, "limit": params.get("limit", "50")})
+    checkpoints = audit_views.list_checkpoints(db.session(), 10)
     return render_template("audit.html", page=page, params=params, checkpoints=checkpoints,
                            result=None)  # fmt: skip
 
@@ -34,8 +35,8 @@ def audit_verify_page() -> Any:
             db.session.commit()
         except VerifyError as exc:
             result = audit_views.failure_json(exc)
-    page = audit_views.list_entries(db.session, {"limit": "50"})
-    checkpoints = audit_views.list_checkpoints(db.session, 10)
+    page = audit_views.list_entries(db.session(), {"limit": "50"})
+    checkpoints = audit_views.list_checkpoints(db.session(), 10)
     return render_template("audit.html", page=page, params={}, checkpoints=checkpoints,
                            result=result)  # fmt: skip
 
@@ -49,7 +50,7 @@ def audit_export_page() -> Response:
 
 
 @bp.get("/audit/report", endpoint="audit_report")
-def audit_report_page() -> Response:
+def audit_report_page() -> BaseResponse:
     """The same PDF as ``GET /api/v1/reports/audit-trail``; a bad period leads back to the form."""
     from governance.api.reports import audit_trail_report
 

@@ -18,8 +18,8 @@ from werkzeug.exceptions import HTTPException
 
 from governance.bootstrap import deps
 from governance.console import bp
-from governance.console.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm
-from governance.context import Actor
+from governance.console.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm, entered
+from governance.context import Actor, Call
 from governance.errors import GovernanceError, Unauthenticated
 from governance.extensions import db
 from governance.models import User
@@ -86,7 +86,7 @@ def _pending_user() -> User | None:
 def _server_session(user: User) -> str:
     """A new server-side session for ``user`` (committed); its secret id goes in the cookie."""
     idle = timedelta(minutes=current_app.config["SESSION_MINUTES"])
-    sid = start_session(db.session, user.id, deps(current_app).clock(), idle)
+    sid = start_session(db.session(), user.id, deps(current_app).clock(), idle)
     db.session.commit()
     return sid
 
@@ -106,7 +106,7 @@ def login() -> Any:
     if form.validate_on_submit():
         call = current_call()
         try:
-            user = identity.password_login(call, form.email.data, form.password.data)
+            user = identity.password_login(call, entered(form.email), entered(form.password))
         except GovernanceError as exc:
             db.session.commit()  # keep the failure count and its audit entry
             flash(exc.title if exc.status == 429 else "Wrong email or password.", "error")
@@ -142,7 +142,7 @@ def login_mfa() -> Any:
         return _enrol(call, user, form)
     if form.validate_on_submit():
         try:
-            identity.verify_second_factor(call, user, form.code.data)
+            identity.verify_second_factor(call, user, entered(form.code))
         except GovernanceError as exc:
             db.session.commit()
             flash(exc.title if exc.status == 429 else "That code is not valid.", "error")
@@ -155,7 +155,7 @@ def login_mfa() -> Any:
 def _enrol(call: Any, user: User, form: CodeForm) -> Any:
     if form.validate_on_submit() and session.get("enrolling"):
         try:
-            codes = identity.confirm_enrolment(call, user, form.code.data)
+            codes = identity.confirm_enrolment(call, user, entered(form.code))
         except GovernanceError:
             db.session.commit()
             flash("That code does not match; scan the QR code again and retry.", "error")
@@ -175,21 +175,29 @@ def logout() -> Any:
     out); a GET only shows the button."""
     if request.method == "GET":
         return render_template("logout.html")
-    end_session(db.session, session.get("sid"))  # a copy of the cookie is worth nothing now
+    end_session(db.session(), session.get("sid"))  # a copy of the cookie is worth nothing now
     db.session.commit()
     session.clear()
     flash("You are signed out.", "ok")
     return redirect(url_for("console.login"))
 
 
+def _signed_in_user(call: Call) -> User:
+    """The signed-in person's row; one deleted since the guard ran means signing in again."""
+    user = db.session.get(User, call.actor.id)
+    if user is None:
+        raise Unauthenticated("sign in again")
+    return user
+
+
 @bp.route("/account", methods=["GET", "POST"])
 def account() -> Any:
     call = current_call()
-    user = db.session.get(User, call.actor.id)
+    user = _signed_in_user(call)
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            identity.change_password(call, user, form.current.data, form.new.data)
+            identity.change_password(call, user, entered(form.current), entered(form.new))
         except GovernanceError as exc:
             db.session.commit()
             flash(exc.detail, "error")
@@ -205,7 +213,7 @@ def account() -> Any:
 def recovery_codes() -> Any:
     require_recent_auth()
     call = current_call()
-    user = db.session.get(User, call.actor.id)
+    user = _signed_in_user(call)
     codes = identity.regenerate_recovery_codes(call, user)
     db.session.commit()
     return render_template("recovery_codes.html", codes=codes, next=url_for("console.account"))
@@ -215,10 +223,10 @@ def recovery_codes() -> Any:
 def reauth() -> Any:
     form = ReauthForm()
     call = current_call()
-    user = db.session.get(User, call.actor.id)
+    user = _signed_in_user(call)
     if form.validate_on_submit():
         try:
-            identity.password_login(call, user.email, form.password.data)
+            identity.password_login(call, user.email, entered(form.password))
         except GovernanceError:
             db.session.commit()
             flash("Wrong password.", "error")

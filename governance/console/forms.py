@@ -4,36 +4,42 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.core import Field
 from wtforms.validators import DataRequired, Length
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]
+def entered(field: Field) -> str:
+    """A text field's value; "" when absent (a DataRequired field is never empty once valid)."""
+    return str(field.data or "")
+
+
+class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
-class CodeForm(FlaskForm):  # type: ignore[misc]
+class CodeForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired(), Length(max=32)])
 
 
-class PasswordChangeForm(FlaskForm):  # type: ignore[misc]
+class PasswordChangeForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
     new = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
 
 
-class ReauthForm(FlaskForm):  # type: ignore[misc]
+class ReauthForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
-class UserForm(FlaskForm):  # type: ignore[misc]
+class UserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     role = SelectField("Role", choices=[])
     password = PasswordField("Initial password", validators=[DataRequired(), Length(max=256)])
 
 
-class EmptyForm(FlaskForm):  # type: ignore[misc]
+class EmptyForm(FlaskForm):
     """A form with only the CSRF token (for buttons that POST)."""
 
 
-class RevealForm(FlaskForm):  # type: ignore[misc]
+class RevealForm(FlaskForm):
     reason = StringField("Reason", validators=[DataRequired(), Length(min=5, max=200)])

@@ -29,6 +29,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from governance.console import bp
 from governance.console.auth import require_recent_auth
+from governance.console.forms import entered
 from governance.errors import ValidationError
 from governance.extensions import db
 from governance.security.masking import default_visibility
@@ -44,24 +45,24 @@ def _roles_of_kind(kind: str) -> list[tuple[str, str]]:
     return [(name, name) for name in sorted(roles) if roles[name].kind == kind]
 
 
-class NewUserForm(FlaskForm):  # type: ignore[misc]
+class NewUserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     role = SelectField("Role", validators=[DataRequired()])
     password = PasswordField("Initial password", validators=[DataRequired(), Length(max=256)])
 
 
-class RolesForm(FlaskForm):  # type: ignore[misc]
+class RolesForm(FlaskForm):
     roles = SelectMultipleField(
         "Roles", widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
     )
 
 
-class ServiceAccountForm(FlaskForm):  # type: ignore[misc]
+class ServiceAccountForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=128)])
     role = SelectField("Role", validators=[DataRequired()])
 
 
-class TokenForm(FlaskForm):  # type: ignore[misc]
+class TokenForm(FlaskForm):
     expires_days = IntegerField(
         "Expires after (days, empty for never)", validators=[Optional(), NumberRange(1, 3650)]
     )
@@ -87,7 +88,8 @@ def users_page() -> Any:
         if not form.validate():
             raise _invalid(form)
         require_recent_auth()
-        user = identity.create_user(call, form.email.data, [form.role.data], form.password.data)
+        email, password = entered(form.email), entered(form.password)
+        user = identity.create_user(call, email, [form.role.data], password)
         db.session.commit()
         flash("User created; they set up two-factor sign-in at their first sign-in.", "ok")
         return redirect(url_for("console.user", user_id=user.id))
@@ -138,7 +140,8 @@ def service_accounts_page() -> Any:
         if not form.validate():
             raise _invalid(form)
         require_recent_auth()
-        account = service_accounts.create_service_account(call, form.name.data, [form.role.data])
+        name = entered(form.name)
+        account = service_accounts.create_service_account(call, name, [form.role.data])
         db.session.commit()
         flash("Service account created; issue its first token below.", "ok")
         return redirect(url_for("console.service_account", account_id=account.id))
@@ -209,7 +212,7 @@ def policy_page() -> Any:
             "ok",
         )
         return redirect(url_for("console.policy"))
-    source, lines = policy_service.effective_policy(db.session)
+    source, lines = policy_service.effective_policy(db.session())
     by_role: dict[str, list[tuple[str, ...]]] = {}
     for line in lines:
         by_role.setdefault(line[2] if line[0] == "g" else line[1], []).append(line)
@@ -219,7 +222,7 @@ def policy_page() -> Any:
         method = request.args.get("method", "GET").upper()[:8]
         path = request.args["path"][:300]
         routed = has_route(current_app, method, path)
-        decision = policy_service.check(db.session, [role], method, path, routed=routed)
+        decision = policy_service.check(db.session(), [role], method, path, routed=routed)
     can_load = authorizer().allowed(frozenset(call.actor.roles), "/policy", "POST")
     return render_template(
         "policy.html",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from flask import current_app, jsonify, render_template, request
 from sqlalchemy import Connection, func, select, text
@@ -21,12 +22,14 @@ from governance.web.edge import count_customer_lookup, current_call
 
 
 def _migrations_current(conn: Connection) -> tuple[bool, str | None, str | None]:
+    from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
     from flask_migrate import Migrate
 
     migrate: Migrate = current_app.extensions["migrate"].migrate
-    script = ScriptDirectory.from_config(migrate.get_config())
+    # Flask-Migrate returns an alembic Config; its stubs cannot say so yet.
+    script = ScriptDirectory.from_config(cast(Config, migrate.get_config()))
     head = script.get_current_head()
     current = MigrationContext.configure(conn).get_current_revision()
     return current == head, current, head
@@ -82,18 +85,18 @@ def index() -> Any:
 
     call = current_call()
     roles = call.actor.roles
-    counts = {
+    counts: dict[str, Callable[[], int]] = {
         "customers": lambda: _count(Customer),
         "orders": lambda: _count(Order),
         "interactions": lambda: _count(Interaction),
-        "audit entries": lambda: tree_size(db.session),
+        "audit entries": lambda: tree_size(db.session()),
         "running jobs": lambda: _count(Job, Job.state.in_(("queued", "running"))),
     }
     figures = {k: count() for k, count in counts.items() if may_get(roles, *DASHBOARD[k])}
     return render_template(
         "dashboard.html",
         figures=figures,
-        jobs=jobs.recent(db.session, 5, call.actor) if may_get(roles, "console.jobs") else None,
+        jobs=jobs.recent(db.session(), 5, call.actor) if may_get(roles, "console.jobs") else None,
         # An alert every role sees (issue 6): a count of places, no customer data.
         pii_undeclared=undeclared_confirmed(call),
         # Separation of duties: refused grants, for those who administer or audit access.
@@ -135,13 +138,13 @@ def customer(customer_id: str) -> Any:
     Orders and interactions are listed only to roles the policy lets read them through the API,
     and only in the columns their visibility shows: the page shows what the API would answer.
     """
-    from governance.console.forms import RevealForm
+    from governance.console.forms import RevealForm, entered
     from governance.console.visible import record_sections
     from governance.security.masking import default_visibility
 
     call = current_call()
     form = RevealForm()
-    reason = form.reason.data.strip() if form.validate_on_submit() else None
+    reason = entered(form.reason).strip() if form.validate_on_submit() else None
     doc = customer_service.get_customer(call, customer_id, reveal_reason=reason)
     return _render_then_commit(
         "customer.html",
@@ -157,13 +160,13 @@ def customer(customer_id: str) -> Any:
 def jobs_page() -> Any:
     return render_template(
         "jobs.html",
-        jobs=[describe(j) for j in jobs.recent(db.session, 100, current_call().actor)],
+        jobs=[describe(j) for j in jobs.recent(db.session(), 100, current_call().actor)],
     )
 
 
 @bp.get("/jobs/<job_id>")
 def job_page(job_id: str) -> Any:
-    job = describe(jobs.get(db.session, job_id, current_call().actor))
+    job = describe(jobs.get(db.session(), job_id, current_call().actor))
     if request.accept_mimetypes.best == "application/json":
         return jsonify(job)
     return render_template("job.html", job=job)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from governance.extensions import db
+from governance.models.base import Base
 
 
-class AuditEntry(db.Model):  # type: ignore[name-defined,misc]
+class AuditEntry(Base):
     __tablename__ = "audit_entries"
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -29,7 +29,7 @@ class AuditEntry(db.Model):  # type: ignore[name-defined,misc]
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
-class AuditNode(db.Model):  # type: ignore[name-defined,misc]
+class AuditNode(Base):
     """Root of a perfect subtree: level 0 are leaf hashes."""
 
     __tablename__ = "audit_nodes"
@@ -39,7 +39,7 @@ class AuditNode(db.Model):  # type: ignore[name-defined,misc]
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
-class AuditState(db.Model):  # type: ignore[name-defined,misc]
+class AuditState(Base):
     """One row (id 1): tree size and right-edge frontier, locked by every append."""
 
     __tablename__ = "audit_state"
@@ -51,7 +51,7 @@ class AuditState(db.Model):  # type: ignore[name-defined,misc]
     last_checkpoint_at: Mapped[str | None] = mapped_column(String(32))
 
 
-class AuditCheckpoint(db.Model):  # type: ignore[name-defined,misc]
+class AuditCheckpoint(Base):
     __tablename__ = "audit_checkpoints"
 
     tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

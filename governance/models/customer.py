@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from governance.extensions import db
+from governance.models.base import Base
 from governance.models.ids import UTCDateTime, new_id, utcnow
 
 
-class Customer(db.Model):  # type: ignore[name-defined,misc]
+class Customer(Base):
     __tablename__ = "customers"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -52,7 +52,7 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Order(db.Model):  # type: ignore[name-defined,misc]
+class Order(Base):
     __tablename__ = "orders"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -74,7 +74,7 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     customer: Mapped[Customer] = relationship(back_populates="orders")
 
 
-class Interaction(db.Model):  # type: ignore[name-defined,misc]
+class Interaction(Base):
     __tablename__ = "interactions"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -92,7 +92,7 @@ class Interaction(db.Model):  # type: ignore[name-defined,misc]
     customer: Mapped[Customer] = relationship(back_populates="interactions")
 
 
-class DataKey(db.Model):  # type: ignore[name-defined,misc]
+class DataKey(Base):
     """A data subject's DEK, stored only wrapped by a KEK version."""
 
     __tablename__ = "data_keys"
@@ -105,7 +105,7 @@ class DataKey(db.Model):  # type: ignore[name-defined,misc]
     rewrapped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class KeyVersion(db.Model):  # type: ignore[name-defined,misc]
+class KeyVersion(Base):
     """A KEK version known to this database: its public fingerprint, never the key."""
 
     __tablename__ = "key_versions"
@@ -118,7 +118,7 @@ class KeyVersion(db.Model):  # type: ignore[name-defined,misc]
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Tombstone(db.Model):  # type: ignore[name-defined,misc]
+class Tombstone(Base):
     """Proof that a subject was erased: the id, when and why; no personal data."""
 
     __tablename__ = "tombstones"

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from governance.extensions import db
+from governance.models.base import Base
 from governance.models.ids import UTCDateTime, new_id, utcnow
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(Base):
     __tablename__ = "users"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -23,7 +23,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     totp_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_enrolled: Mapped[bool] = mapped_column(default=False)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
-    recovery_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    recovery_hashes: Mapped[list[str | None]] = mapped_column(JSON, default=list)  # None: used
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -31,7 +31,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class PasswordHistory(db.Model):  # type: ignore[name-defined,misc]
+class PasswordHistory(Base):
     __tablename__ = "password_history"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -40,7 +40,7 @@ class PasswordHistory(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ConsoleSession(db.Model):  # type: ignore[name-defined,misc]
+class ConsoleSession(Base):
     """A signed-in console session; deleting the row ends it (the cookie holds the secret id)."""
 
     __tablename__ = "console_sessions"
@@ -51,7 +51,7 @@ class ConsoleSession(db.Model):  # type: ignore[name-defined,misc]
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ServiceAccount(db.Model):  # type: ignore[name-defined,misc]
+class ServiceAccount(Base):
     __tablename__ = "service_accounts"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -61,7 +61,7 @@ class ServiceAccount(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -76,7 +76,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class CasbinRule(db.Model):  # type: ignore[name-defined,misc]
+class CasbinRule(Base):
     """Casbin policy lines, in the casbin-sqlalchemy-adapter layout."""
 
     __tablename__ = "casbin_rule"

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from governance.extensions import db
+from governance.models.base import Base
 from governance.models.ids import UTCDateTime, new_id, utcnow
 
 JOB_STATES = ("queued", "running", "succeeded", "failed")
 
 
-class Job(db.Model):  # type: ignore[name-defined,misc]
+class Job(Base):
     __tablename__ = "jobs"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from governance.extensions import db
+from governance.models.base import Base
 from governance.models.ids import UTCDateTime, new_id, utcnow
 
 SCAN_MODES = ("full", "incremental")
@@ -23,7 +23,7 @@ FINDING_STATUSES = ("open", "confirmed", "false_positive", "remediated")
 ACTIVE_STATUSES = ("open", "confirmed")  # the data is (still) there
 
 
-class PiiScan(db.Model):  # type: ignore[name-defined,misc]
+class PiiScan(Base):
     """One scan of the store: its scope, counts and the inventory it produced."""
 
     __tablename__ = "pii_scans"
@@ -44,7 +44,7 @@ class PiiScan(db.Model):  # type: ignore[name-defined,misc]
     inventory: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
-class PiiFinding(db.Model):  # type: ignore[name-defined,misc]
+class PiiFinding(Base):
     """Where a scan found one entity; never the value itself."""
 
     __tablename__ = "pii_findings"

@@ -19,10 +19,10 @@ import threading
 import time
 from typing import Any
 
-from limits import RateLimitItem, parse, parse_many
+from limits import RateLimitItem, WindowStats, parse, parse_many
 from limits.errors import ConfigurationError
 from limits.storage import storage_from_string
-from limits.strategies import SlidingWindowCounterRateLimiter, WindowStats
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from governance.config import ConfigError
 from governance.errors import TooManyRequests

@@ -88,7 +88,7 @@ def current_call() -> Call:
     """The service call for this request: its session, actor and the app's dependencies."""
     from flask import current_app
 
-    return deps(current_app).call(db.session, g.get("actor") or anonymous())
+    return deps(current_app).call(db.session(), g.get("actor") or anonymous())
 
 
 def count_customer_lookup(sent: Iterable[str]) -> None:

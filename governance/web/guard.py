@@ -88,7 +88,7 @@ def record_refusal(actor: Actor, action: str, details: dict[str, object]) -> Non
     db.session.rollback()
     wiring = deps(current_app)
     appended = wiring.audit.record(
-        db.session,
+        db.session(),
         actor,
         action,
         now=wiring.clock(),
@@ -122,7 +122,7 @@ def write_refusal_summaries(app: Flask, endpoint: str | None) -> None:
     audit, now = deps(app).audit, deps(app).clock()
     for summary in summaries:
         actor = Actor(id=None, type="anonymous", client=summary.client)
-        audit.record(db.session, actor, REPEATED, now=now, outcome="denied", resource="http",
+        audit.record(db.session(), actor, REPEATED, now=now, outcome="denied", resource="http",
                      details=summary.details())  # fmt: skip
     db.session.commit()
 
@@ -183,7 +183,7 @@ def _verified_token(
     return cache.put(header, token, account)
 
 
-class SessionUser(UserMixin):  # type: ignore[misc]
+class SessionUser(UserMixin):
     """Flask-Login's view of a signed-in person."""
 
     def __init__(self, user: User) -> None:
@@ -205,7 +205,7 @@ def _load_user(user_id: str) -> SessionUser | None:
         return None
     idle = timedelta(minutes=current_app.config["SESSION_MINUTES"])
     now = deps(current_app).clock()
-    state = session_state(db.session, session.get("sid"), user.id, now, idle)
+    state = session_state(db.session(), session.get("sid"), user.id, now, idle)
     if state != "active":
         if state == "idle":
             g.session_end = "idle timeout"
@@ -284,23 +284,26 @@ def _csrf_header_valid() -> bool:
     return True
 
 
+AuthzState = tuple[Authorizer, float, tuple[object, ...]]  # authorizer, checked at, revision
+
+
 def authorizer(app: Flask | None = None) -> Authorizer:
     """The app's Casbin authorizer, reloaded when the policy table changes."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    state = app.extensions.get("governance.authz")
+    state: AuthzState | None = app.extensions.get("governance.authz")
     now = time.monotonic()
     if state is not None and now - state[1] < POLICY_CHECK_SECONDS:
-        return state[0]  # type: ignore[no-any-return]
+        return state[0]
     revision = db.session.execute(select(func.count(), func.max(CasbinRule.id))).one()
     if state is None or state[2] != tuple(revision):
         from governance.services.identity.policy import build_authorizer, policy_lines
 
-        auth = build_authorizer(policy_lines(db.session))
+        auth = build_authorizer(policy_lines(db.session()))
         state = (auth, now, tuple(revision))
     else:
         state = (state[0], now, state[2])
     app.extensions["governance.authz"] = state
-    return state[0]  # type: ignore[no-any-return]
+    return state[0]
 
 
 def authorize(app: Flask, actor: Actor | None, pattern: str, method: str) -> None:
@@ -370,7 +373,9 @@ def check_rate_limits(
     except RateLimited as exc:
         out += ratelimit_headers(exc.item, exc.stats, refused=True)
         if exc.first:  # audited once per key and minute, not per refused call
-            details = {"limit": limiter.specs[scope], "scope": scope, "path": req.path}
+            details: dict[str, object] = {
+                "limit": limiter.specs[scope], "scope": scope, "path": req.path
+            }
             record_refusal(state.actor or _anonymous(), "rate_limit.exceeded", details)
         raise
 

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import Checkpoint, sign_checkpoint
-from audit.entry import Entry
+from audit.entry import Entry, Outcome
 from audit.hashing import leaf_hash
 from audit.tree import Frontier
 from governance.context import Actor
@@ -134,7 +134,7 @@ class AuditLog:
         resource: str | None = None,
         subject_id: str | None = None,
         purpose: str | None = None,
-        outcome: str = "allowed",
+        outcome: Outcome = "allowed",
         details: dict[str, Any] | None = None,
     ) -> Appended:
         """Append one entry in the caller's transaction (not committed); return what it stored."""

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from faker import Faker
+from faker.providers.ssn.zh_CN import Provider as ChineseIds
 
 from governance.context import Call
 from governance.services.customers import normalise as norm
@@ -71,7 +72,7 @@ def fake_customer(rng: random.Random, fakers: dict[str, Faker], index: int) -> d
         doc["phone"] = (
             f"+86 {mobile[:3]} {mobile[3:7]} {mobile[7:]}" if rng.random() < 0.5 else mobile
         )
-        doc["national_id"] = fk.ssn(min_age=18, max_age=75)
+        doc["national_id"] = ChineseIds(fk).ssn(min_age=18, max_age=75)  # GB 11643
         # GB 11643 encodes the birth date: the record must agree with its own id number.
         doc["date_of_birth"] = norm.birth_date_of_id(doc["national_id"])
         doc["address"] = {
@@ -146,7 +147,7 @@ def _add_history(call: Call, rng: random.Random, docs: dict[int, dict[str, Any]]
     )
     now = call.now()
     for customer_id, ref_index in rows:
-        doc = refs[bytes(ref_index)]
+        doc = refs[bytes(ref_index or b"")]  # never None: selected by it
         currency = {"CN": "CNY", "US": "USD", "GB": "GBP", "DE": "EUR"}[doc["country"]]
         for _ in range(rng.randrange(0, 3)):
             records.add_order(

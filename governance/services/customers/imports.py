@@ -161,7 +161,8 @@ def prepare_rows(call: Any, rows: list[tuple[int, Any]], now: datetime) -> list[
         lookup = cs.lookup_keys(call, clean)
         customer_id = new_id()
         key, key_row = call.vault.new_subject_key(customer_id)
-        row = {**columns, "id": customer_id, "created_at": now, "updated_at": now, "marketing": {}}
+        row: dict[str, Any] = {**columns, "id": customer_id, "created_at": now, "updated_at": now,
+                               "marketing": {}}
         row.update(cs.protected_values(call, customer_id, clean, key, lookup))
         key_row.update(created_at=now, rewrapped_at=None)
         out.append(Prepared(number, None, clean, lookup, row, key_row))
@@ -274,7 +275,7 @@ class Importer:
                 Customer.external_ref_bidx.in_(indexes[start : start + 500])
             )
             for customer in self.call.session.scalars(query):
-                found[wanted[bytes(customer.external_ref_bidx)]] = customer
+                found[wanted[bytes(customer.external_ref_bidx or b"")]] = customer  # matched on it
         return found
 
     def _existing_indexes(self, lookups: list[cs.Lookup]) -> dict[tuple[str, bytes], str]:

@@ -13,8 +13,9 @@ records written before spans were stored are analysed on read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -83,7 +84,12 @@ def validate_interaction(data: Any) -> dict[str, Any]:
     return _run(steps, data, errors, "the interaction has invalid fields")
 
 
-def _run(steps: dict[str, Any], data: dict[str, Any], errors: list[Any], title: str) -> Any:
+def _run(
+    steps: Mapping[str, Callable[[Any], object]],
+    data: dict[str, Any],
+    errors: list[Any],
+    title: str,
+) -> dict[str, Any]:
     clean = {}
     for name, step in steps.items():
         try:
@@ -95,7 +101,7 @@ def _run(steps: dict[str, Any], data: dict[str, Any], errors: list[Any], title: 
     return clean
 
 
-def _iso(moment: Any) -> str:
+def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from argon2 import Parameters
 from sqlalchemy import select
 
+from audit.entry import Outcome
 from governance.context import Call
 from governance.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
 from governance.models import PasswordHistory, User
@@ -65,7 +66,7 @@ def checked_roles(roles: list[str], kind: str) -> list[str]:
     return sorted(set(roles))
 
 
-def record(call: Call, action: str, outcome: str = "allowed", **details: Any) -> None:
+def record(call: Call, action: str, outcome: Outcome = "allowed", **details: Any) -> None:
     """Append an identity event to the audit log in the caller's transaction."""
     call.audit.record(
         call.session,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from casbin.util import key_match2  # type: ignore[import-untyped]
+from casbin.util import key_match2
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 

@@ -1,0 +1,33 @@
+# Flask-Login 0.6: the names the server uses.
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Response
+
+_LoaderT = TypeVar("_LoaderT", bound=Callable[[str], Any])
+
+class UserMixin:
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def is_authenticated(self) -> bool: ...
+    @property
+    def is_anonymous(self) -> bool: ...
+    def get_id(self) -> str: ...
+
+class LoginManager:
+    def __init__(self, app: Flask | None = None, add_context_processor: bool = True) -> None: ...
+    def init_app(self, app: Flask, add_context_processor: bool = True) -> None: ...
+    def user_loader(self, callback: _LoaderT) -> _LoaderT: ...
+    def _update_remember_cookie(self, response: Response) -> Response: ...
+
+current_user: Any
+
+def login_user(
+    user: Any,
+    remember: bool = False,
+    duration: Any = None,
+    force: bool = False,
+    fresh: bool = True,
+) -> bool: ...
+def logout_user() -> bool: ...
