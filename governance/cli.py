@@ -6,17 +6,19 @@ a progress bar.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, ScriptInfo
+from flask import Flask, current_app, has_app_context
+from flask.cli import AppGroup, FlaskGroup, ScriptInfo
 
 from governance.config import ConfigError
 from governance.errors import GovernanceError
@@ -30,7 +32,70 @@ def _create_app() -> Flask:
     return create_app()
 
 
-cli = FlaskGroup(
+class _UnitOfWorkGroup(AppGroup):
+    """Every command (and every command of its subgroups) runs as one unit of work
+    (``governance/unit_of_work.py``): committed when it returns, rolled back when it raises.
+
+    Commands that print what they did open ``work()`` around the service call, so the work is
+    committed before anything leaves; the group's own unit of work then commits whatever a command
+    left outside one, so no command can lose an audit entry by forgetting. Commands that build
+    their own app (``up``, ``serve``, ``worker``) have no app context here and own their
+    transactions through ``work()`` and the job runner.
+    """
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn: Callable[..., Any]) -> click.Command:
+            return register(_in_unit_of_work(fn))
+
+        return decorator
+
+    def group(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", _UnitOfWorkGroup)
+        return super().group(*args, **kwargs)
+
+
+def _in_unit_of_work(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def in_work(*args: Any, **kwargs: Any) -> Any:
+        if not has_app_context():
+            return fn(*args, **kwargs)
+        from governance.extensions import db
+        from governance.unit_of_work import unit_of_work
+
+        with unit_of_work(db.session):
+            return fn(*args, **kwargs)
+
+    return in_work
+
+
+class _Cli(_UnitOfWorkGroup, FlaskGroup):
+    pass
+
+
+@contextmanager
+def work(actor: Any = None) -> Iterator[Any]:
+    """One unit of work on the CLI's app: yields a service call (``app_call``), commits when the
+    block ends, rolls back if it raises."""
+    from governance.extensions import db
+    from governance.unit_of_work import unit_of_work
+
+    with unit_of_work(db.session):
+        yield app_call(actor)
+
+
+def finish_work() -> None:
+    """Commit the command's work so far, before its result is printed (nothing leaves the
+    process that was not committed with its audit entry); a failed commit rolls back and raises."""
+    from governance.extensions import db
+    from governance.unit_of_work import unit_of_work
+
+    with unit_of_work(db.session):
+        pass
+
+
+cli = _Cli(
     name="governance",
     create_app=_create_app,
     add_default_commands=False,
@@ -78,12 +143,10 @@ def progress_runner(label: str) -> tuple[Callable[[int, int | None], None], Call
 
 def run_job_foreground(kind: str, params: dict[str, Any], label: str) -> Any:
     """Queue a job and run it here with a progress bar."""
-    from governance.extensions import db
     from governance.services.jobs import queue as jobs
 
-    call = app_call()
-    job = jobs.submit(call, kind, params, foreground=True)
-    db.session.commit()
+    with work() as call:
+        job = jobs.submit(call, kind, params, foreground=True)
     update, close = progress_runner(label)
     try:
         job = jobs.run(call, job, on_progress=update)
@@ -126,4 +189,13 @@ def main() -> None:
 
 from governance.commands import auditlog, core, customers, identity, keys, pii, run  # noqa: E402,F401
 
-__all__ = ["app_call", "cli", "main", "progress_runner", "run_job_foreground", "Path"]
+__all__ = [
+    "Path",
+    "app_call",
+    "cli",
+    "finish_work",
+    "main",
+    "progress_runner",
+    "run_job_foreground",
+    "work",
+]

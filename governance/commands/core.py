@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from governance.cli import app_call, cli, run_job_foreground
+from governance.cli import app_call, cli, run_job_foreground, work
 
 
 def _print_import_report(result: dict[str, Any]) -> None:
@@ -72,11 +72,10 @@ def demo_data(count: int, seed: int) -> None:
 @with_appcontext
 def quality_command(as_json: bool) -> None:
     """Data-quality summary: completeness, invalid values, duplicate groups."""
-    from governance.extensions import db
     from governance.services.customers import quality
 
-    result = quality.summary(app_call())
-    db.session.commit()
+    with work() as call:
+        result = quality.summary(call)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -98,11 +97,10 @@ def reports_group() -> None:
 @with_appcontext
 def report_data_inventory(out: Path) -> None:
     """Write the data-inventory report to OUT (PDF)."""
-    from governance.extensions import db
     from governance.services.evidence import inventory
 
-    pdf = inventory.data_inventory_pdf(app_call(), current_app.config["DATABASE_URL"])
-    db.session.commit()
+    with work() as call:
+        pdf = inventory.data_inventory_pdf(call, current_app.config["DATABASE_URL"])
     out.write_bytes(pdf)
     click.echo(f"wrote {out} ({len(pdf)} bytes)")
 
@@ -166,12 +164,10 @@ def worker(once: bool, poll: float) -> None:
 @with_appcontext
 def report_audit_trail(out: Path, start: str | None, end: str | None) -> None:
     """Write the audit-trail report (entries, summaries, verification) to OUT (PDF)."""
-    from governance.extensions import db
     from governance.services.auditlog import views as audit_views
 
-    call = app_call()
-    period = audit_views.period({"from": start or "", "to": end or ""}, call.now())
-    pdf = audit_views.audit_trail_pdf(call, *period)
-    db.session.commit()
+    with work() as call:
+        period = audit_views.period({"from": start or "", "to": end or ""}, call.now())
+        pdf = audit_views.audit_trail_pdf(call, *period)
     out.write_bytes(pdf)
     click.echo(f"wrote {out} ({len(pdf)} bytes)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from governance.cli import app_call, cli
+from governance.cli import cli, work
 
 
 @cli.group("customers")
@@ -28,12 +28,8 @@ def merge_command(source: str, target: str, request_ref: str | None) -> None:
     from governance.extensions import db
     from governance.services.customers import merge
 
-    try:
-        result = merge.merge_customers(app_call(), source, target, request_ref)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    with work() as call:
+        result = merge.merge_customers(call, source, target, request_ref)
     release_deleted_pages(db.engine)  # the erased source's key must not linger in the WAL
     click.echo(f"merged {source} into {target}; {source} erased")
     for label, key in (("taken", "fields_taken"), ("equal", "fields_equal"),

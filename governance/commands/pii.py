@@ -10,7 +10,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from governance.cli import app_call, cli, run_job_foreground
+from governance.cli import app_call, cli, run_job_foreground, work
 from governance.commands.core import reports_group
 
 
@@ -97,10 +97,9 @@ def status_command(as_json: bool) -> None:
 @with_appcontext
 def report_pii_discovery(out: Path) -> None:
     """Write the PII discovery report (latest scan) to OUT (PDF)."""
-    from governance.extensions import db
     from governance.services.pii import review as pii_review
 
-    pdf = pii_review.discovery_pdf(app_call())
-    db.session.commit()
+    with work() as call:
+        pdf = pii_review.discovery_pdf(call)
     out.write_bytes(pdf)
     click.echo(f"wrote {out} ({len(pdf)} bytes)")

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from governance.cli import cli
+from governance.unit_of_work import unit_of_work
 
 DEMO_ADMIN = "admin@example.com"
 
@@ -26,7 +27,7 @@ def ensure_demo_admin(app: Any) -> dict[str, Any] | None:
     from governance.extensions import db
     from governance.services.identity import people as identity
 
-    with app.app_context():
+    with app.app_context(), unit_of_work(db.session):
         call = deps(app).call(db.session)
         if identity.find_user(call, DEMO_ADMIN) is not None:
             return None
@@ -35,7 +36,6 @@ def ensure_demo_admin(app: Any) -> dict[str, Any] | None:
         enrolment = identity.begin_enrolment(call, user)
         user.totp_enrolled = True
         codes = identity.regenerate_recovery_codes(call, user)
-        db.session.commit()
         return {
             "password": password,
             "secret": enrolment["secret"],
@@ -52,10 +52,9 @@ def _seed_policy(app: Any) -> None:
     from governance.models import CasbinRule
     from governance.services.identity import policy
 
-    with app.app_context():
+    with app.app_context(), unit_of_work(db.session):
         if db.session.scalar(select(CasbinRule.id).limit(1)) is None:
             policy.load(deps(app).call(db.session))
-            db.session.commit()
 
 
 @cli.command("up", with_appcontext=False)
@@ -82,9 +81,8 @@ def up(no_serve: bool, demo: int, host: str, port: int) -> None:
 
     app = create_app({"DEV": True})
     _upgrade(app)
-    with app.app_context():
+    with app.app_context(), unit_of_work(db.session):
         register_key_versions(deps(app).call(db.session))
-        db.session.commit()
     encrypt_legacy_values(app)  # an older store upgraded just now: seal its clear columns
     _seed_policy(app)
     admin = ensure_demo_admin(app)

@@ -82,7 +82,6 @@ def _server_session(user: User) -> str:
     """A new server-side session for ``user`` (committed); its secret id goes in the cookie."""
     idle = timedelta(minutes=current_app.config["SESSION_MINUTES"])
     sid = start_session(db.session, user.id, datetime.now(UTC), idle)
-    db.session.commit()
     return sid
 
 
@@ -103,10 +102,8 @@ def login() -> Any:
         try:
             user = identity.password_login(call, form.email.data, form.password.data)
         except GovernanceError as exc:
-            db.session.commit()  # keep the failure count and its audit entry
             flash(exc.title if exc.status == 429 else "Wrong email or password.", "error")
             return render_template("login.html", form=form), exc.status
-        db.session.commit()
         _fresh_session(
             pending_user=user.id, pending_at=time.time(), next=_safe_next(request.args.get("next"))
         )
@@ -139,10 +136,8 @@ def login_mfa() -> Any:
         try:
             identity.verify_second_factor(call, user, form.code.data)
         except GovernanceError as exc:
-            db.session.commit()
             flash(exc.title if exc.status == 429 else "That code is not valid.", "error")
             return render_template("mfa.html", form=form), exc.status
-        db.session.commit()
         return _complete_login(user)
     return render_template("mfa.html", form=form)
 
@@ -152,14 +147,11 @@ def _enrol(call: Any, user: User, form: CodeForm) -> Any:
         try:
             codes = identity.confirm_enrolment(call, user, form.code.data)
         except GovernanceError:
-            db.session.commit()
             flash("That code does not match; scan the QR code again and retry.", "error")
         else:
-            db.session.commit()
             response = _complete_login(user)
             return render_template("recovery_codes.html", codes=codes, next=response.location), 200
     enrolment = identity.begin_enrolment(call, user)
-    db.session.commit()
     session["enrolling"] = True
     return render_template("enrol.html", form=CodeForm(formdata=None), enrolment=enrolment)
 
@@ -171,7 +163,6 @@ def logout() -> Any:
     if request.method == "GET":
         return render_template("logout.html")
     end_session(db.session, session.get("sid"))  # a copy of the cookie is worth nothing now
-    db.session.commit()
     session.clear()
     flash("You are signed out.", "ok")
     return redirect(url_for("console.login"))
@@ -186,10 +177,8 @@ def account() -> Any:
         try:
             identity.change_password(call, user, form.current.data, form.new.data)
         except GovernanceError as exc:
-            db.session.commit()
             flash(exc.detail, "error")
             return render_template("account.html", form=form, user=user), exc.status
-        db.session.commit()
         session["sid"] = _server_session(user)  # every session ended; this browser gets a new one
         flash("Password changed.", "ok")
         return redirect(url_for("console.account"))
@@ -202,7 +191,6 @@ def recovery_codes() -> Any:
     call = current_call()
     user = db.session.get(User, call.actor.id)
     codes = identity.regenerate_recovery_codes(call, user)
-    db.session.commit()
     return render_template("recovery_codes.html", codes=codes, next=url_for("console.account"))
 
 
@@ -215,10 +203,8 @@ def reauth() -> Any:
         try:
             identity.password_login(call, user.email, form.password.data)
         except GovernanceError:
-            db.session.commit()
             flash("Wrong password.", "error")
             return render_template("reauth.html", form=form), 401
-        db.session.commit()
         session["auth_at"] = int(time.time())
         flash("Password confirmed; you can repeat the action now.", "ok")
         return redirect(_safe_next(request.args.get("next")))

@@ -110,7 +110,6 @@ def _render_then_commit(template: str, **context: Any) -> str:
     back with it: the log never says a customer was shown to someone who got an error page.
     """
     html = render_template(template, **context)
-    db.session.commit()
     return html
 
 
@@ -177,7 +176,6 @@ def reports_page() -> Any:
 @bp.get("/reports/data-inventory")
 def report_data_inventory() -> Any:
     pdf = inventory.data_inventory_pdf(current_call(), current_app.config["DATABASE_URL"])
-    db.session.commit()
     return pdf_response(pdf, "data-inventory.pdf")
 
 

@@ -151,6 +151,7 @@ def register_guards(app: Flask) -> None:
         raise_refusal,
         write_refusal_summaries,
     )
+    from governance.web.transaction import register_unit_of_work, rollback
 
     init_token_cache(app)
     init_rate_limits(app)
@@ -189,11 +190,12 @@ def register_guards(app: Flask) -> None:
             authorize(app, state.actor, rule_pattern(req.url_rule.rule), req.method)
 
     app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
+    register_unit_of_work(app)
 
     @app.teardown_request
     def _rollback(exc: BaseException | None) -> None:
         if exc is not None:
-            db.session.rollback()
+            rollback()
 
 
 # W3C CSP Level 3, on every answer (console pages, API answers, files): scripts and styles only
@@ -277,11 +279,13 @@ def _allow(exc: HTTPException) -> dict[str, str]:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Render domain errors and HTTP errors as problem+json (API) or an HTML page (console)."""
+    """Render domain errors and HTTP errors as problem+json (API) or an HTML page (console),
+    after rolling the request's work back (``web/transaction.py``)."""
+    from governance.web.transaction import rollback
 
     @app.errorhandler(GovernanceError)
     def _domain(exc: GovernanceError) -> Any:
-        db.session.rollback()
+        rollback()
         if isinstance(exc, Unauthenticated) and not is_api() and exc.status == 401:
             from flask import redirect, url_for
 
@@ -292,7 +296,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
-        db.session.rollback()
+        rollback()
         code = exc.code or 500
         if code == 413:
             err: GovernanceError = PayloadTooLarge("the request body is too large")
@@ -316,7 +320,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
-        db.session.rollback()
+        rollback()
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.path)
         log.debug("unhandled error", exc_info=exc)
         return _problem_response(

@@ -168,6 +168,9 @@ def verify_live(
     committed on its own. On success the record is left for the caller to commit.
     """
     key = public_key or call.audit.signing_key.public_key()
+    # Checkpoint (a long read): commit what the caller did so far, so that no write lock is held
+    # while the whole log is read on a connection of its own.
+    call.session.commit()
     try:
         kept = kept_checkpoint(call)
         with snapshot(call.session) as snap:
