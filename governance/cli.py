@@ -143,13 +143,13 @@ def progress_runner(label: str) -> tuple[Callable[[int, int | None], None], Call
 
 def run_job_foreground(kind: str, params: dict[str, Any], label: str) -> Any:
     """Queue a job and run it here with a progress bar."""
-    from governance.services.jobs import queue as jobs
+    from governance.services.jobs import queue
 
     with work() as call:
-        job = jobs.submit(call, kind, params, foreground=True)
+        job = queue.submit(call, kind, params, foreground=True)
     update, close = progress_runner(label)
     try:
-        job = jobs.run(call, job, on_progress=update)
+        job = queue.run(call, job, on_progress=update)
     finally:
         close()
     return job
@@ -187,7 +187,16 @@ def main() -> None:
         raise
 
 
-from governance.commands import auditlog, core, customers, identity, keys, pii, run  # noqa: E402,F401
+from governance.commands import (  # noqa: E402,F401  (each module registers its commands)
+    auditlog,
+    customers,
+    evidence,
+    identity,
+    jobs,
+    keys,
+    pii,
+    run,
+)
 
 __all__ = [
     "Path",

@@ -16,6 +16,7 @@ from governance.api.openapi import ref, register_operations
 from governance.extensions import db
 from governance.services.auditlog import views as audit_views
 from governance.web.edge import current_call
+from governance.web.responses import audit_export_response
 
 
 @bp.get("/audit/entries")
@@ -63,13 +64,7 @@ def audit_verify() -> Any:
 
 @bp.get("/audit/export")
 def audit_export() -> Response:
-    call = current_call()
-    spool, _ = audit_views.export_file(call, call.now())
-    return Response(
-        audit_views.chunks(spool),
-        mimetype="application/jsonl",
-        headers={"Content-Disposition": 'attachment; filename="audit-export.jsonl"'},
-    )
+    return audit_export_response()
 
 
 HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}

@@ -10,13 +10,13 @@ from flask import jsonify, request
 
 from governance.api import bp, json_body, page_size, query_int
 from governance.api.openapi import NONBLANK, json_ok, op, ref, register_operations
-from governance.api.reports import pdf_response
 from governance.errors import ValidationError
 from governance.services.jobs import queue as jobs
 from governance.services.pii import review as pii_review
 from governance.services.pii import scans as pii_scans
 from governance.services.pii import text as pii_text
 from governance.web.edge import current_call
+from governance.web.responses import pdf_response
 
 
 @bp.post("/pii/analyze")

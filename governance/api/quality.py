@@ -7,10 +7,10 @@ from typing import Any
 from flask import jsonify, request
 
 from governance.api import bp
-from governance.api.reports import accepted
 from governance.models import Job
 from governance.services.evidence import report_jobs
 from governance.web.edge import current_call
+from governance.web.responses import accepted
 
 
 @bp.get("/quality")

@@ -11,7 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from governance.cli import app_call, cli, run_job_foreground, work
-from governance.commands.core import reports_group
+from governance.commands.evidence import reports_group
 
 
 @cli.group("pii")

@@ -20,12 +20,13 @@ from werkzeug.exceptions import HTTPException
 from governance.console import bp
 from governance.console.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm
 from governance.context import Actor
-from governance.errors import GovernanceError, Unauthenticated
+from governance.errors import GovernanceError
 from governance.extensions import db
 from governance.models import User
 from governance.services.identity import people as identity
 from governance.web.edge import current_call
 from governance.web.guard import SessionUser
+from governance.web.reauth import require_recent_auth
 from governance.web.sessions import end_session, start_session
 
 
@@ -209,17 +210,3 @@ def reauth() -> Any:
         flash("Password confirmed; you can repeat the action now.", "ok")
         return redirect(_safe_next(request.args.get("next")))
     return render_template("reauth.html", form=form)
-
-
-class ReauthRequired(Unauthenticated):
-    slug = "reauth-required"
-    title = "Please confirm your password"
-
-
-def require_recent_auth() -> None:
-    """Sensitive console actions need a password entry within REAUTH_MINUTES."""
-    from flask import current_app
-
-    limit = current_app.config["REAUTH_MINUTES"] * 60
-    if time.time() - session.get("auth_at", 0) > limit:
-        raise ReauthRequired("confirm your password to continue")

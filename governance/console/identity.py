@@ -28,7 +28,6 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from governance.console import bp
-from governance.console.auth import require_recent_auth
 from governance.errors import ValidationError
 from governance.extensions import db
 from governance.security.masking import default_visibility
@@ -37,6 +36,7 @@ from governance.services.identity import policy as policy_service
 from governance.services.identity import service_accounts
 from governance.web.edge import current_call, has_route
 from governance.web.guard import authorizer
+from governance.web.reauth import require_recent_auth
 from governance.web.transaction import after_commit
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from governance.api.reports import pdf_response
 from governance.console import bp
 from governance.context import Call
 from governance.errors import ValidationError
@@ -20,6 +19,7 @@ from governance.models.pii import FINDING_STATUSES
 from governance.services.pii import review as pii_review
 from governance.services.pii import scans as pii_scans
 from governance.web.edge import current_call
+from governance.web.responses import pdf_response
 
 PLACES = {"undeclared": "false", "declared": "true", "all": ""}
 REVIEW_LABELS = {

@@ -289,7 +289,7 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(exc, Unauthenticated) and not is_api() and exc.status == 401:
             from flask import redirect, url_for
 
-            # A sensitive action asks for the password again (console.auth.ReauthRequired).
+            # A sensitive action asks for the password again (web.reauth.ReauthRequired).
             target = "console.reauth" if exc.slug == "reauth-required" else "console.login"
             return redirect(url_for(target, next=request.path))
         return _problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors)

@@ -21,10 +21,14 @@ def committed_reads(app: Any, customer_id: str) -> int:
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     try:
         with engine.connect() as conn:
-            query = select(func.count()).select_from(AuditEntry).where(
-                AuditEntry.action == "customer.read",
-                AuditEntry.subject_id == customer_id,
-                AuditEntry.outcome == "allowed",
+            query = (
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(
+                    AuditEntry.action == "customer.read",
+                    AuditEntry.subject_id == customer_id,
+                    AuditEntry.outcome == "allowed",
+                )
             )
             return int(conn.scalar(query) or 0)
     finally:
