@@ -176,28 +176,14 @@ def policy_export() -> None:
 @with_appcontext
 def policy_check(subject: str, method: str, path: str) -> None:
     """Explain whether SUBJECT (a role, user email or service account) may call METHOD PATH."""
-    from governance.extensions import db
-    from governance.services.identity import people as identity
-    from governance.services.identity import policy
-
-    call = app_call()
-    user = identity.find_user(call, subject) if "@" in subject else None
-    if user is not None:
-        roles = list(user.roles)
-    else:
-        from sqlalchemy import select
-
-        from governance.models import ServiceAccount
-
-        sa = db.session.scalars(
-            select(ServiceAccount).where(ServiceAccount.name == subject)
-        ).first()
-        roles = list(sa.roles) if sa else [subject]
     from flask import current_app
 
+    from governance.services.identity import policy
     from governance.web.edge import has_route
 
+    call = app_call()
+    roles = policy.roles_of(call, subject)
     routed = has_route(current_app, method, path)
-    decision = policy.check(db.session, roles, method.upper(), path, routed=routed)
+    decision = policy.check(call.session, roles, method.upper(), path, routed=routed)
     click.echo(decision.reason)
     raise SystemExit(0 if decision.allowed else 1)

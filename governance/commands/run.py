@@ -45,16 +45,12 @@ def ensure_demo_admin(app: Any) -> dict[str, Any] | None:
 
 
 def _seed_policy(app: Any) -> None:
-    from sqlalchemy import select
-
     from governance.bootstrap import deps
     from governance.extensions import db
-    from governance.models import CasbinRule
     from governance.services.identity import policy
 
     with app.app_context(), unit_of_work(db.session):
-        if db.session.scalar(select(CasbinRule.id).limit(1)) is None:
-            policy.load(deps(app).call(db.session))
+        policy.load_if_empty(deps(app).call(db.session))
 
 
 @cli.command("up", with_appcontext=False)
@@ -71,12 +67,9 @@ def _seed_policy(app: Any) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def up(no_serve: bool, demo: int, host: str, port: int) -> None:
     """First run in one step: migrations, dev keys, demo admin, demo data, then serve."""
-    from sqlalchemy import func, select
-
     from governance import create_app
     from governance.bootstrap import deps, encrypt_legacy_values, register_key_versions
     from governance.extensions import db
-    from governance.models import Customer
     from governance.services.customers import demo as demo_service
 
     app = create_app({"DEV": True})
@@ -97,7 +90,7 @@ def up(no_serve: bool, demo: int, host: str, port: int) -> None:
         click.echo(f"demo admin {DEMO_ADMIN} already exists (credentials were shown on first run)")
     if demo:
         with app.app_context():
-            existing = db.session.scalar(select(func.count()).select_from(Customer)) or 0
+            existing = demo_service.stored_customers(deps(app).call(db.session))
             if existing:
                 click.echo(f"store already holds {existing} customers; demo data not loaded again")
             else:

@@ -75,8 +75,7 @@ def _pending_user() -> User | None:
     user_id = session.get("pending_user")
     if not user_id or time.time() - session.get("pending_at", 0) > 300:
         return None
-    user = db.session.get(User, user_id)
-    return user if user is not None and user.state == "active" else None
+    return identity.active_user(current_call(), user_id)
 
 
 def _server_session(user: User) -> str:
@@ -172,7 +171,7 @@ def logout() -> Any:
 @bp.route("/account", methods=["GET", "POST"])
 def account() -> Any:
     call = current_call()
-    user = db.session.get(User, call.actor.id)
+    user = identity.get_user(call, call.actor.id)
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
@@ -190,7 +189,7 @@ def account() -> Any:
 def recovery_codes() -> Any:
     require_recent_auth()
     call = current_call()
-    user = db.session.get(User, call.actor.id)
+    user = identity.get_user(call, call.actor.id)
     codes = identity.regenerate_recovery_codes(call, user)
     return render_template("recovery_codes.html", codes=codes, next=url_for("console.account"))
 
@@ -199,7 +198,7 @@ def recovery_codes() -> Any:
 def reauth() -> Any:
     form = ReauthForm()
     call = current_call()
-    user = db.session.get(User, call.actor.id)
+    user = identity.get_user(call, call.actor.id)
     if form.validate_on_submit():
         try:
             identity.password_login(call, user.email, form.password.data)

@@ -236,7 +236,7 @@ def export(call: Call, sink: IO[str], now: datetime) -> int:
         details={"tree_size": tree_size(call.session) + 1},
     )  # fmt: skip
     size = call.audit.checkpoint(call.session, now).tree_size
-    call.session.commit()
+    call.session.commit()  # checkpoint before the long read of the whole log
     with snapshot(call.session) as snap:
         try:
             count = write_export(

@@ -90,7 +90,7 @@ def quality_summary(call: Call) -> dict[str, Any] | Job:
     job = jobs.submit(call, QUALITY, {}, foreground=small)
     if not small:
         return job
-    call.session.commit()
+    call.session.commit()  # the job row exists before it runs inline
     done = jobs.run(call, job)
     if done.state != "succeeded":
         raise Conflict(f"the quality summary could not be made: {done.error}")
