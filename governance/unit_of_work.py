@@ -19,13 +19,13 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @contextmanager
-def unit_of_work(session: Session) -> Iterator[Session]:
+def unit_of_work(session: Session | scoped_session[Any]) -> Iterator[Any]:
     """Commit ``session`` when the block ends normally, roll it back when it raises.
 
     A failed commit is rolled back and raised: nothing of the block is kept.
@@ -42,7 +42,7 @@ def unit_of_work(session: Session) -> Iterator[Session]:
         raise
 
 
-def transactional(session: Callable[[], Session]) -> Callable[[F], F]:
+def transactional(session: Callable[[], Session | scoped_session[Any]]) -> Callable[[F], F]:
     """Decorator: run the function as one unit of work on the session ``session()`` returns."""
 
     def wrap(fn: F) -> F:

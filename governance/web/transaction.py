@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from flask import Flask, Response, g, request
 
@@ -54,10 +53,13 @@ def register_unit_of_work(app: Flask) -> None:
         return response
 
 
-def _failed() -> Any:
+def _failed() -> Response:
     from flask import make_response
 
     from governance.web.edge import _problem_response
 
     detail = f"the request failed and changed nothing (request id {g.get('request_id', '-')})"
-    return make_response(_problem_response(500, "internal-error", "Internal error", detail))
+    response: Response = make_response(
+        _problem_response(500, "internal-error", "Internal error", detail)
+    )
+    return response
