@@ -63,3 +63,27 @@ def test_a_view_that_raises_after_its_read_leaves_no_allowed_entry(
     assert res.mimetype == "application/problem+json"
     assert "Alice" not in res.get_data(as_text=True)
     assert committed_reads(app, customer_id) == 0
+
+
+def test_a_read_whose_commit_fails_is_a_500_and_sends_no_data(
+    app: Any, client: Any, crm: dict[str, str], customer_id: str, caplog: Any
+) -> None:
+    from sqlalchemy import event
+
+    from governance.extensions import db
+
+    def refuse(_session: Any) -> None:
+        raise RuntimeError("the disk is full")
+
+    event.listen(db.session, "before_commit", refuse)
+    try:
+        res = client.get(f"/api/v1/customers/{customer_id}", headers=crm)
+    finally:
+        event.remove(db.session, "before_commit", refuse)
+    assert res.status_code == 500
+    assert res.mimetype == "application/problem+json"
+    assert res.json["type"].endswith("internal-error")
+    body = res.get_data(as_text=True)
+    assert "Alice" not in body and "example.com" not in body
+    assert any("commit failed" in r.getMessage() for r in caplog.records)
+    assert committed_reads(app, customer_id) == 0
