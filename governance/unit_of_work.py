@@ -14,14 +14,11 @@ Services never commit, except long jobs at documented checkpoints (each such ``c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.orm import Session, scoped_session
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @contextmanager
@@ -40,17 +37,3 @@ def unit_of_work(session: Session | scoped_session[Any]) -> Iterator[Any]:
     except BaseException:
         session.rollback()
         raise
-
-
-def transactional(session: Callable[[], Session | scoped_session[Any]]) -> Callable[[F], F]:
-    """Decorator: run the function as one unit of work on the session ``session()`` returns."""
-
-    def wrap(fn: F) -> F:
-        @wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            with unit_of_work(session()):
-                return fn(*args, **kwargs)
-
-        return run  # type: ignore[return-value]
-
-    return wrap
