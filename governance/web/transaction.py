@@ -37,17 +37,20 @@ def rollback() -> None:
 
 def register_unit_of_work(app: Flask) -> None:
     """Commit each answered request's work before its answer leaves (see module docstring)."""
+    registry = db.session.registry
 
     @app.after_request
     def _commit(response: Response) -> Response:
-        try:
-            db.session.commit()
-        except Exception as exc:
-            db.session.rollback()
-            g.pop("after_commit", None)
-            log.error("commit failed (%s) on %s %s", type(exc).__name__, request.method,
-                      request.path)  # fmt: skip
-            return _failed()
+        # A request that never opened the session (a probe, a read served off a read connection)
+        # has nothing to commit: no session is created just to commit it.
+        if registry.has() and registry().in_transaction():
+            try:
+                db.session.commit()
+            except Exception as exc:
+                rollback()
+                log.error("commit failed (%s) on %s %s", type(exc).__name__, request.method,
+                          request.path)  # fmt: skip
+                return _failed()
         for action in g.pop("after_commit", ()):
             action()
         return response
