@@ -107,9 +107,11 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
         settings=settings,
     )
     if "key_versions" in tables:
+        from governance.unit_of_work import unit_of_work
+
         with app.app_context():
-            register_key_versions(deps(app).call(db.session()))
-            db.session.commit()
+            with unit_of_work(db.session):
+                register_key_versions(deps(app).call(db.session()))
             db.session.remove()
         encrypt_legacy_values(app)
 

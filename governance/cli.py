@@ -6,17 +6,19 @@ a progress bar.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, ScriptInfo
+from flask import Flask, current_app, has_app_context
+from flask.cli import AppGroup, FlaskGroup, ScriptInfo
 
 from governance.config import ConfigError
 from governance.errors import GovernanceError
@@ -30,7 +32,79 @@ def _create_app() -> Flask:
     return create_app()
 
 
-cli = FlaskGroup(
+class _UnitOfWorkGroup(AppGroup):
+    """Every command (and every command of its subgroups) runs as one unit of work
+    (``governance/unit_of_work.py``): committed when it returns, rolled back when it raises.
+
+    Commands that print what they did open ``work()`` around the service call, so the work is
+    committed before anything leaves; the group's own unit of work then commits whatever a command
+    left outside one, so no command can lose an audit entry by forgetting. Commands that build
+    their own app (``up``, ``serve``, ``worker``) have no app context here and own their
+    transactions through ``work()`` and the job runner.
+    """
+
+    # click's Group.command is overloaded to also accept a bare function (``@group.command``);
+    # our commands are always declared with a name (``@cli.command("up")``), which is all this
+    # override supports, hence the narrower signature.
+    def command(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], click.Command]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn: Callable[..., Any]) -> click.Command:
+            return register(_in_unit_of_work(fn))
+
+        return decorator
+
+    # named groups only, as command above
+    def group(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], click.Group]:
+        kwargs.setdefault("cls", _UnitOfWorkGroup)
+        register: Callable[[Callable[..., Any]], click.Group] = super().group(*args, **kwargs)
+        return register
+
+
+def _in_unit_of_work(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def in_work(*args: Any, **kwargs: Any) -> Any:
+        if not has_app_context():
+            return fn(*args, **kwargs)
+        from governance.extensions import db
+        from governance.unit_of_work import unit_of_work
+
+        with unit_of_work(db.session):
+            return fn(*args, **kwargs)
+
+    return in_work
+
+
+class _Cli(_UnitOfWorkGroup, FlaskGroup):
+    pass
+
+
+@contextmanager
+def work(actor: Any = None) -> Iterator[Any]:
+    """One unit of work on the CLI's app: yields a service call (``app_call``), commits when the
+    block ends, rolls back if it raises."""
+    from governance.extensions import db
+    from governance.unit_of_work import unit_of_work
+
+    with unit_of_work(db.session):
+        yield app_call(actor)
+
+
+def finish_work() -> None:
+    """Commit the command's work so far, before its result is printed (nothing leaves the
+    process that was not committed with its audit entry); a failed commit rolls back and raises."""
+    from governance.extensions import db
+    from governance.unit_of_work import unit_of_work
+
+    with unit_of_work(db.session):
+        pass
+
+
+cli = _Cli(
     name="governance",
     create_app=_create_app,
     add_default_commands=False,
@@ -79,15 +153,13 @@ def progress_runner(label: str) -> tuple[Callable[[int, int | None], None], Call
 
 def run_job_foreground(kind: str, params: dict[str, Any], label: str) -> Any:
     """Queue a job and run it here with a progress bar."""
-    from governance.extensions import db
-    from governance.services.jobs import queue as jobs
+    from governance.services.jobs import queue
 
-    call = app_call()
-    job = jobs.submit(call, kind, params, foreground=True)
-    db.session.commit()
+    with work() as call:
+        job = queue.submit(call, kind, params, foreground=True)
     update, close = progress_runner(label)
     try:
-        job = jobs.run(call, job, on_progress=update)
+        job = queue.run(call, job, on_progress=update)
     finally:
         close()
     return job
@@ -125,6 +197,24 @@ def main() -> None:
         raise
 
 
-from governance.commands import auditlog, core, customers, identity, keys, pii, run  # noqa: E402,F401
+from governance.commands import (  # noqa: E402,F401  (each module registers its commands)
+    auditlog,
+    customers,
+    evidence,
+    identity,
+    jobs,
+    keys,
+    pii,
+    run,
+)
 
-__all__ = ["app_call", "cli", "main", "progress_runner", "run_job_foreground", "Path"]
+__all__ = [
+    "Path",
+    "app_call",
+    "cli",
+    "finish_work",
+    "main",
+    "progress_runner",
+    "run_job_foreground",
+    "work",
+]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import Engine
 
 READ_ONLY = "governance_read_only"
@@ -154,3 +154,24 @@ def _lock_path(engine: Engine) -> str | None:
     if not database or database == ":memory:":
         return None
     return f"{database}.writer-lock"
+
+
+def database_health(engine: Engine, alembic_config: Any) -> tuple[bool, dict[str, str]]:
+    """Whether the database answers and its schema is at the newest migration, with the checks
+    by name (no personal data). Never raises: an unreachable database is a failed check."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    checks: dict[str, str] = {}
+    try:
+        with read_connection(engine) as conn:  # never queues behind SQLite's writer lock
+            conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+            head = ScriptDirectory.from_config(alembic_config).get_current_head()
+            current = MigrationContext.configure(conn).get_current_revision()
+        ok = current == head
+        checks["migrations"] = "current" if ok else f"behind ({current} != {head})"
+    except Exception as exc:  # health reports failure, never raises
+        checks["database"] = f"unreachable ({type(exc).__name__})"
+        ok = False
+    return checks.get("database") == "ok" and ok, checks

@@ -133,7 +133,7 @@ def require_recent_password() -> None:
 
     actor = g.get("actor")
     if actor is not None and actor.type == "user":
-        from governance.console.auth import require_recent_auth
+        from governance.web.reauth import require_recent_auth
 
         require_recent_auth()
 

@@ -23,6 +23,7 @@ from governance.services.customers import store as customers
 from governance.services.customers.listing import FILTERS
 from governance.services.customers.merge_patch import attempted_fields
 from governance.web.edge import count_customer_lookup, current_call
+from governance.web.transaction import after_commit
 
 PAGING = ("cursor", "limit", "purpose", "reveal")
 RECORD_FIELDS = {
@@ -97,7 +98,6 @@ def list_customers() -> Any:
         limit=page_size(),
         purpose=purpose(),
     )
-    db.session.commit()
     return jsonify(page)
 
 
@@ -107,7 +107,6 @@ def create_customer() -> Any:
     data = json_body()
     count_customer_lookup(data if isinstance(data, dict) else ())
     doc = customers.create_customer(current_call(), data)
-    db.session.commit()
     response = created(doc)
     response.headers["Location"] = f"/api/v1/customers/{doc['id']}"
     return response
@@ -120,7 +119,6 @@ def get_customer(customer_id: str) -> Any:
     doc = customers.get_customer(
         current_call(), customer_id, purpose=purpose(), reveal_reason=reason
     )
-    db.session.commit()
     return jsonify(doc)
 
 
@@ -130,7 +128,6 @@ def update_customer(customer_id: str) -> Any:
     data = json_body()
     count_customer_lookup(data if isinstance(data, dict) else ())
     doc = customers.update_customer(current_call(), customer_id, data)
-    db.session.commit()
     return jsonify(doc)
 
 
@@ -139,8 +136,7 @@ def update_customer(customer_id: str) -> Any:
 def delete_customer(customer_id: str) -> Any:
     require_recent_password()
     result = customers.erase_customer(current_call(), customer_id, request.args.get("request_ref"))
-    db.session.commit()
-    release_deleted_pages(db.engine)
+    after_commit(lambda: release_deleted_pages(db.engine))  # once the erasure is committed
     return jsonify(result)
 
 
@@ -148,7 +144,6 @@ def delete_customer(customer_id: str) -> Any:
 @audited("order.list", "orders")
 def list_orders(customer_id: str) -> Any:
     result = records.list_orders(current_call(), customer_id, purpose())
-    db.session.commit()
     return jsonify(result)
 
 
@@ -156,7 +151,6 @@ def list_orders(customer_id: str) -> Any:
 @audited("order.create", "orders")
 def add_order(customer_id: str) -> Any:
     doc = records.add_order(current_call(), customer_id, json_body())
-    db.session.commit()
     return created(doc)
 
 
@@ -164,7 +158,6 @@ def add_order(customer_id: str) -> Any:
 @audited("interaction.list", "interactions")
 def list_interactions(customer_id: str) -> Any:
     result = records.list_interactions(current_call(), customer_id, purpose())
-    db.session.commit()
     return jsonify(result)
 
 
@@ -172,5 +165,4 @@ def list_interactions(customer_id: str) -> Any:
 @audited("interaction.create", "interactions")
 def add_interaction(customer_id: str) -> Any:
     doc = records.add_interaction(current_call(), customer_id, json_body())
-    db.session.commit()
     return created(doc)

@@ -95,7 +95,6 @@ def create_user() -> Any:
     if not isinstance(body["email"], str) or not isinstance(body["password"], str):
         raise ValidationError("bad fields", [{"field": "email", "message": "strings expected"}])
     user = identity.create_user(call, body["email"], _roles_field(body["roles"]), body["password"])
-    db.session.commit()
     response = created(user_doc(user))
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return response
@@ -120,7 +119,6 @@ def update_user(user_id: str) -> Any:
         if body["state"] == "active":
             require_recent_password()  # grants access
         identity.set_state(call, user.email, str(body["state"]))
-    db.session.commit()
     return jsonify(user_doc(user))
 
 
@@ -139,7 +137,6 @@ def create_service_account() -> Any:
     account = service_accounts.create_service_account(
         call, str(body["name"]), _roles_field(body["roles"])
     )
-    db.session.commit()
     return created(account_doc(call, account))
 
 
@@ -153,7 +150,6 @@ def create_token(account_id: str) -> Any:
     require_recent_password()  # grants access
     account = service_accounts.get_service_account(call, account_id)
     token = service_accounts.create_token(call, account, days)
-    db.session.commit()
     token_id = token.split("_")[1]
     return created({"id": token_id, "token": token, "account_id": account.id})
 
@@ -161,7 +157,6 @@ def create_token(account_id: str) -> Any:
 @bp.delete("/tokens/<token_id>")
 def revoke_token(token_id: str) -> Any:
     token = service_accounts.revoke_token(current_call(), token_id)
-    db.session.commit()
     return jsonify(token_doc(token))
 
 
@@ -174,7 +169,6 @@ def get_policy() -> Any:
 @bp.get("/policy/export")
 def export_policy() -> Any:
     text = policy_service.export_audited(current_call())
-    db.session.commit()
     response = Response(text, mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="policy.csv"'
     return response

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 
 from governance.api import bp, created
 from governance.errors import UnsupportedMediaType
 from governance.extensions import db
-from governance.models import Job
 from governance.services.customers import imports
 from governance.services.jobs import queue as jobs
 from governance.web.edge import current_call
+from governance.web.responses import describe_job
 
 IMPORT_TYPES = {
     "text/csv": "csv",
@@ -28,18 +27,12 @@ IMPORT_TYPES = {
 def list_jobs() -> Any:
     call = current_call()
     found = jobs.recent(db.session(), actor=call.actor)
-    return jsonify({"items": [describe(j) for j in found]})
+    return jsonify({"items": [describe_job(j) for j in found]})
 
 
 @bp.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Any:
-    return jsonify(describe(jobs.get(db.session(), job_id, current_call().actor)))
-
-
-def describe(job: Job) -> dict[str, Any]:
-    """A job's JSON, saying so when it has waited unclaimed longer than JOB_UNCLAIMED_SECONDS."""
-    unclaimed = timedelta(seconds=current_app.config["JOB_UNCLAIMED_SECONDS"])
-    return jobs.describe(job, current_call().now(), unclaimed)
+    return jsonify(describe_job(jobs.get(db.session(), job_id, current_call().actor)))
 
 
 @bp.post("/imports")
@@ -53,4 +46,4 @@ def create_import() -> Any:
     except UnicodeDecodeError:
         raise UnsupportedMediaType("the body must be UTF-8 text") from None
     job = imports.import_stream(current_call(), io.StringIO(text, newline=""), fmt)
-    return created(describe(job))
+    return created(describe_job(job))

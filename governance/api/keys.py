@@ -13,7 +13,6 @@ from flask import jsonify
 
 from governance.api import bp, require_recent_password
 from governance.api.openapi import json_ok, op, ref, register_operations
-from governance.extensions import db
 from governance.services.jobs import queue as jobs
 from governance.services.keys import rotation as keys
 from governance.web.edge import current_call
@@ -28,7 +27,6 @@ def keys_status() -> Any:
 def keys_rotate() -> Any:
     require_recent_password()
     job = keys.rotate(current_call())
-    db.session.commit()
     response = jsonify(jobs.describe(job))
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"

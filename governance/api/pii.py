@@ -10,27 +10,24 @@ from flask import jsonify, request
 
 from governance.api import bp, json_body, page_size, query_int
 from governance.api.openapi import NONBLANK, json_ok, op, ref, register_operations
-from governance.api.reports import pdf_response
 from governance.errors import ValidationError
-from governance.extensions import db
 from governance.services.jobs import queue as jobs
 from governance.services.pii import review as pii_review
 from governance.services.pii import scans as pii_scans
 from governance.services.pii import text as pii_text
 from governance.web.edge import current_call
+from governance.web.responses import pdf_response
 
 
 @bp.post("/pii/analyze")
 def pii_analyze() -> Any:
     result = pii_text.analyze_text(current_call(), json_body())
-    db.session.commit()
     return jsonify(result)
 
 
 @bp.post("/pii/redact")
 def pii_redact() -> Any:
     result = pii_text.redact_text(current_call(), json_body())
-    db.session.commit()
     return jsonify(result)
 
 
@@ -56,7 +53,6 @@ def pii_scan_start() -> Any:
             "invalid scan request", [{"field": "", "message": "only mode and since are accepted"}]
         )
     job = pii_scans.submit_scan(current_call(), body.get("mode", "incremental"), body.get("since"))
-    db.session.commit()
     response = jsonify(jobs.describe(job))
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
@@ -78,14 +74,12 @@ def pii_finding_review(finding_id: str) -> Any:
     if not isinstance(body, dict) or set(body) != {"status"}:
         raise ValidationError("invalid review", [{"field": "status", "message": "is required"}])
     row = pii_review.review(current_call(), finding_id, body["status"])
-    db.session.commit()
     return jsonify(pii_review.finding_doc(row))
 
 
 @bp.get("/reports/pii-discovery")
 def pii_discovery_report() -> Any:
     pdf = pii_review.discovery_pdf(current_call())
-    db.session.commit()
     return pdf_response(pdf, "pii-discovery.pdf")
 
 

@@ -7,11 +7,10 @@ from typing import Any
 from flask import jsonify, request
 
 from governance.api import bp
-from governance.api.reports import accepted
-from governance.extensions import db
 from governance.models import Job
 from governance.services.evidence import report_jobs
 from governance.web.edge import current_call
+from governance.web.responses import accepted
 
 
 @bp.get("/quality")
@@ -22,7 +21,6 @@ def quality_summary() -> Any:
     result = (
         report_jobs.finished_summary(call, job_id) if job_id else report_jobs.quality_summary(call)
     )
-    db.session.commit()
     if isinstance(result, Job):
         return accepted(result, f"{request.path}?job={result.id}")
     return jsonify(result)

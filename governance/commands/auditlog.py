@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from governance.cli import app_call, cli, progress_runner
+from governance.cli import app_call, cli, finish_work, progress_runner, work
 
 
 @cli.group("audit")
@@ -39,7 +39,6 @@ def audit_verify(key_file: Path | None) -> None:
     database (exit 1 naming the first fault)."""
     from audit.checkpoint import SigningKeyError, load_public_key_pem
     from audit.verify import VerifyError
-    from governance.extensions import db
     from governance.services.auditlog import views as audit_views
 
     try:
@@ -55,7 +54,7 @@ def audit_verify(key_file: Path | None) -> None:
         click.echo(f"FAILED: {exc}", err=True)
         raise SystemExit(1) from None
     close()
-    db.session.commit()
+    finish_work()
     latest = report.latest_checkpoint
     click.echo(f"ok: {report.tree_size} entries, root {report.root_hash.hex()}")
     click.echo(f"{report.checkpoints_verified} checkpoints verified (key {report.key_id})"
@@ -72,11 +71,10 @@ def audit_verify(key_file: Path | None) -> None:
 @with_appcontext
 def audit_checkpoint() -> None:
     """Sign a checkpoint of the log now."""
-    from governance.extensions import db
     from governance.services.auditlog import views as audit_views
 
-    cp = audit_views.checkpoint_now(app_call())
-    db.session.commit()
+    with work() as call:
+        cp = audit_views.checkpoint_now(call)
     click.echo(f"checkpoint: tree size {cp.tree_size}, root {cp.root_hash.hex()}, key {cp.key_id}")
 
 

@@ -8,13 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from governance.cli import app_call, cli
-
-
-def _commit() -> None:
-    from governance.extensions import db
-
-    db.session.commit()
+from governance.cli import app_call, cli, finish_work
 
 
 @cli.group("users")
@@ -36,7 +30,7 @@ def users_create(email: str, roles: tuple[str, ...], password_stdin: bool) -> No
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     user = identity.create_user(app_call(), email, list(roles), password)
-    _commit()
+    finish_work()
     click.echo(
         f"created user {user.email} ({', '.join(user.roles)}); "
         "two-factor enrolment at first sign-in"
@@ -62,7 +56,7 @@ def users_disable(email: str) -> None:
     from governance.services.identity import people as identity
 
     identity.set_state(app_call(), email, "disabled")
-    _commit()
+    finish_work()
     click.echo(f"disabled {email}")
 
 
@@ -74,7 +68,7 @@ def users_enable(email: str) -> None:
     from governance.services.identity import people as identity
 
     identity.set_state(app_call(), email, "active")
-    _commit()
+    finish_work()
     click.echo(f"enabled {email}")
 
 
@@ -86,7 +80,7 @@ def users_reset_mfa(email: str) -> None:
     from governance.services.identity import people as identity
 
     identity.reset_mfa(app_call(), email)
-    _commit()
+    finish_work()
     click.echo(f"two-factor reset for {email}")
 
 
@@ -107,7 +101,7 @@ def tokens_create(account: str, roles: tuple[str, ...], expires_days: int | None
     call = app_call()
     sa = service_accounts.service_account(call, account, list(roles))
     token = service_accounts.create_token(call, sa, expires_days)
-    _commit()
+    finish_work()
     click.echo(f"service account {sa.name} ({', '.join(sa.roles)}); token shown once:", err=True)
     click.echo(token)
 
@@ -127,7 +121,7 @@ def tokens_rotate(token_id: str, expires_days: int | None) -> None:
     if token_id.startswith("gov_"):
         token_id = token_id.split("_")[1]
     token = service_accounts.rotate_token(app_call(), token_id, expires_days)
-    _commit()
+    finish_work()
     click.echo(f"revoked {token_id}; replacement shown once:", err=True)
     click.echo(token)
 
@@ -142,7 +136,7 @@ def tokens_revoke(token_id: str) -> None:
     if token_id.startswith("gov_"):
         token_id = token_id.split("_")[1]
     service_accounts.revoke_token(app_call(), token_id)
-    _commit()
+    finish_work()
     click.echo(f"revoked {token_id}")
 
 
@@ -161,7 +155,7 @@ def policy_load(file: Path | None) -> None:
     from governance.services.identity import policy
 
     count = policy.load(app_call(), file) if file else policy.load(app_call())
-    _commit()
+    finish_work()
     click.echo(f"loaded {count} rules")
 
 
@@ -182,28 +176,14 @@ def policy_export() -> None:
 @with_appcontext
 def policy_check(subject: str, method: str, path: str) -> None:
     """Explain whether SUBJECT (a role, user email or service account) may call METHOD PATH."""
-    from governance.extensions import db
-    from governance.services.identity import people as identity
-    from governance.services.identity import policy
-
-    call = app_call()
-    user = identity.find_user(call, subject) if "@" in subject else None
-    if user is not None:
-        roles = list(user.roles)
-    else:
-        from sqlalchemy import select
-
-        from governance.models import ServiceAccount
-
-        sa = db.session.scalars(
-            select(ServiceAccount).where(ServiceAccount.name == subject)
-        ).first()
-        roles = list(sa.roles) if sa else [subject]
     from flask import current_app
 
+    from governance.services.identity import policy
     from governance.web.edge import has_route
 
+    call = app_call()
+    roles = policy.roles_of(call, subject)
     routed = has_route(current_app, method, path)
-    decision = policy.check(db.session(), roles, method.upper(), path, routed=routed)
+    decision = policy.check(call.session, roles, method.upper(), path, routed=routed)
     click.echo(decision.reason)
     raise SystemExit(0 if decision.allowed else 1)

@@ -29,13 +29,10 @@ def keys_group() -> None:
 def _transaction() -> Iterator[None]:
     """Commit on success; roll back on any error so nothing half-done is left in the session."""
     from governance.extensions import db
+    from governance.unit_of_work import unit_of_work
 
-    try:
+    with unit_of_work(db.session):
         yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def print_status(status: dict[str, Any]) -> None:

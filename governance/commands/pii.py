@@ -10,8 +10,8 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from governance.cli import app_call, cli, run_job_foreground
-from governance.commands.core import reports_group
+from governance.cli import cli, run_job_foreground, work
+from governance.commands.evidence import reports_group
 
 
 @cli.group("pii")
@@ -47,14 +47,13 @@ def print_scan_summary(result: dict[str, Any]) -> None:
 @with_appcontext
 def scan_command(full: bool, since: str | None, workers: int) -> None:
     """Scan the store for personal data (incremental since the last scan unless --full)."""
-    from governance.extensions import db
     from governance.services.pii import scans as pii_scans
 
     if full and since:
         raise click.UsageError("--full and --since exclude each other")
     params = pii_scans.scan_params("full" if full else "incremental", since, workers)
-    pii_scans.ensure_idle(app_call())
-    db.session.rollback()
+    with work() as call:  # ends before the scan, which commits at its own checkpoints
+        pii_scans.ensure_idle(call)
     job = run_job_foreground(pii_scans.KIND, params, "PII scan")
     if job.state != "succeeded":
         raise click.ClickException(job.error or "scan failed")
@@ -97,10 +96,9 @@ def status_command(as_json: bool) -> None:
 @with_appcontext
 def report_pii_discovery(out: Path) -> None:
     """Write the PII discovery report (latest scan) to OUT (PDF)."""
-    from governance.extensions import db
     from governance.services.pii import review as pii_review
 
-    pdf = pii_review.discovery_pdf(app_call())
-    db.session.commit()
+    with work() as call:
+        pdf = pii_review.discovery_pdf(call)
     out.write_bytes(pdf)
     click.echo(f"wrote {out} ({len(pdf)} bytes)")

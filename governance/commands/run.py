@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from governance.cli import cli
+from governance.unit_of_work import unit_of_work
 
 DEMO_ADMIN = "admin@example.com"
 
@@ -26,7 +27,7 @@ def ensure_demo_admin(app: Any) -> dict[str, Any] | None:
     from governance.extensions import db
     from governance.services.identity import people as identity
 
-    with app.app_context():
+    with app.app_context(), unit_of_work(db.session()):
         call = deps(app).call(db.session())
         if identity.find_user(call, DEMO_ADMIN) is not None:
             return None
@@ -35,7 +36,6 @@ def ensure_demo_admin(app: Any) -> dict[str, Any] | None:
         enrolment = identity.begin_enrolment(call, user)
         user.totp_enrolled = True
         codes = identity.regenerate_recovery_codes(call, user)
-        db.session.commit()
         return {
             "password": password,
             "secret": enrolment["secret"],
@@ -45,17 +45,12 @@ def ensure_demo_admin(app: Any) -> dict[str, Any] | None:
 
 
 def _seed_policy(app: Any) -> None:
-    from sqlalchemy import select
-
     from governance.bootstrap import deps
     from governance.extensions import db
-    from governance.models import CasbinRule
     from governance.services.identity import policy
 
-    with app.app_context():
-        if db.session.scalar(select(CasbinRule.id).limit(1)) is None:
-            policy.load(deps(app).call(db.session()))
-            db.session.commit()
+    with app.app_context(), unit_of_work(db.session()):
+        policy.load_if_empty(deps(app).call(db.session()))
 
 
 @cli.command("up", with_appcontext=False)
@@ -72,19 +67,15 @@ def _seed_policy(app: Any) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def up(no_serve: bool, demo: int, host: str, port: int) -> None:
     """First run in one step: migrations, dev keys, demo admin, demo data, then serve."""
-    from sqlalchemy import func, select
-
     from governance import create_app
     from governance.bootstrap import deps, encrypt_legacy_values, register_key_versions
     from governance.extensions import db
-    from governance.models import Customer
     from governance.services.customers import demo as demo_service
 
     app = create_app({"DEV": True})
     _upgrade(app)
-    with app.app_context():
+    with app.app_context(), unit_of_work(db.session()):
         register_key_versions(deps(app).call(db.session()))
-        db.session.commit()
     encrypt_legacy_values(app)  # an older store upgraded just now: seal its clear columns
     _seed_policy(app)
     admin = ensure_demo_admin(app)
@@ -99,7 +90,7 @@ def up(no_serve: bool, demo: int, host: str, port: int) -> None:
         click.echo(f"demo admin {DEMO_ADMIN} already exists (credentials were shown on first run)")
     if demo:
         with app.app_context():
-            existing = db.session.scalar(select(func.count()).select_from(Customer)) or 0
+            existing = demo_service.stored_customers(deps(app).call(db.session()))
             if existing:
                 click.echo(f"store already holds {existing} customers; demo data not loaded again")
             else:

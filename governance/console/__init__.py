@@ -54,4 +54,15 @@ def _nav() -> dict[str, Any]:
     return {"nav_items": items}
 
 
-from governance.console import auditlog, auth, identity, pages, pii  # noqa: E402,F401
+from governance.console import (  # noqa: E402,F401  (each module registers its pages)
+    auditlog,
+    auth,
+    customers,
+    dashboard,
+    evidence,
+    health,
+    identity,
+    jobs,
+    later,
+    pii,
+)

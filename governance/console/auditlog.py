@@ -13,6 +13,7 @@ from governance.errors import ValidationError
 from governance.extensions import db
 from governance.services.auditlog import views as audit_views
 from governance.web.edge import current_call
+from governance.web.responses import audit_export_response, audit_trail_response
 
 
 @bp.get("/audit", endpoint="audit")
@@ -29,10 +30,8 @@ def audit_verify_page() -> Any:
     result: dict[str, Any] | None = None
     if request.method == "POST":
         call = current_call()
-        db.session.commit()  # hold no write lock while the whole log is read
         try:
             result = audit_views.report_json(audit_views.verify_live(call))
-            db.session.commit()
         except VerifyError as exc:
             result = audit_views.failure_json(exc)
     page = audit_views.list_entries(db.session(), {"limit": "50"})
@@ -44,18 +43,14 @@ def audit_verify_page() -> Any:
 @bp.get("/audit/export", endpoint="audit_export")
 def audit_export_page() -> Response:
     """The same signed export as ``GET /api/v1/audit/export``."""
-    from governance.api.auditlog import audit_export
-
-    return audit_export()
+    return audit_export_response()
 
 
 @bp.get("/audit/report", endpoint="audit_report")
 def audit_report_page() -> BaseResponse:
     """The same PDF as ``GET /api/v1/reports/audit-trail``; a bad period leads back to the form."""
-    from governance.api.reports import audit_trail_report
-
     try:
-        response: Response = audit_trail_report()
+        response = audit_trail_response()
     except ValidationError as exc:
         reasons = "; ".join(f"{e['field']} {e['message']}" for e in exc.errors)
         flash(f"Report not made: {exc.detail}" + (f" ({reasons})" if reasons else ""), "error")

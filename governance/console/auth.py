@@ -27,6 +27,7 @@ from governance.services.identity import people as identity
 from governance.services.identity.sessions import end_session, start_session
 from governance.web.edge import current_call
 from governance.web.guard import SessionUser
+from governance.web.reauth import require_recent_auth
 
 
 def _safe_next(target: str | None) -> str:
@@ -79,15 +80,13 @@ def _pending_user() -> User | None:
     user_id = session.get("pending_user")
     if not user_id or _epoch() - session.get("pending_at", 0) > 300:
         return None
-    user = db.session.get(User, user_id)
-    return user if user is not None and user.state == "active" else None
+    return identity.active_user(current_call(), user_id)
 
 
 def _server_session(user: User) -> str:
     """A new server-side session for ``user`` (committed); its secret id goes in the cookie."""
     idle = timedelta(minutes=current_app.config["SESSION_MINUTES"])
     sid = start_session(db.session(), user.id, deps(current_app).clock(), idle)
-    db.session.commit()
     return sid
 
 
@@ -108,10 +107,8 @@ def login() -> Any:
         try:
             user = identity.password_login(call, entered(form.email), entered(form.password))
         except GovernanceError as exc:
-            db.session.commit()  # keep the failure count and its audit entry
             flash(exc.title if exc.status == 429 else "Wrong email or password.", "error")
             return render_template("login.html", form=form), exc.status
-        db.session.commit()
         _fresh_session(
             pending_user=user.id, pending_at=_epoch(), next=_safe_next(request.args.get("next"))
         )
@@ -144,10 +141,8 @@ def login_mfa() -> Any:
         try:
             identity.verify_second_factor(call, user, entered(form.code))
         except GovernanceError as exc:
-            db.session.commit()
             flash(exc.title if exc.status == 429 else "That code is not valid.", "error")
             return render_template("mfa.html", form=form), exc.status
-        db.session.commit()
         return _complete_login(user)
     return render_template("mfa.html", form=form)
 
@@ -157,14 +152,11 @@ def _enrol(call: Any, user: User, form: CodeForm) -> Any:
         try:
             codes = identity.confirm_enrolment(call, user, entered(form.code))
         except GovernanceError:
-            db.session.commit()
             flash("That code does not match; scan the QR code again and retry.", "error")
         else:
-            db.session.commit()
             response = _complete_login(user)
             return render_template("recovery_codes.html", codes=codes, next=response.location), 200
     enrolment = identity.begin_enrolment(call, user)
-    db.session.commit()
     session["enrolling"] = True
     return render_template("enrol.html", form=CodeForm(formdata=None), enrolment=enrolment)
 
@@ -176,7 +168,6 @@ def logout() -> Any:
     if request.method == "GET":
         return render_template("logout.html")
     end_session(db.session(), session.get("sid"))  # a copy of the cookie is worth nothing now
-    db.session.commit()
     session.clear()
     flash("You are signed out.", "ok")
     return redirect(url_for("console.login"))
@@ -199,10 +190,8 @@ def account() -> Any:
         try:
             identity.change_password(call, user, entered(form.current), entered(form.new))
         except GovernanceError as exc:
-            db.session.commit()
             flash(exc.detail, "error")
             return render_template("account.html", form=form, user=user), exc.status
-        db.session.commit()
         session["sid"] = _server_session(user)  # every session ended; this browser gets a new one
         flash("Password changed.", "ok")
         return redirect(url_for("console.account"))
@@ -215,7 +204,6 @@ def recovery_codes() -> Any:
     call = current_call()
     user = _signed_in_user(call)
     codes = identity.regenerate_recovery_codes(call, user)
-    db.session.commit()
     return render_template("recovery_codes.html", codes=codes, next=url_for("console.account"))
 
 
@@ -228,25 +216,10 @@ def reauth() -> Any:
         try:
             identity.password_login(call, user.email, entered(form.password))
         except GovernanceError:
-            db.session.commit()
             flash("Wrong password.", "error")
             return render_template("reauth.html", form=form), 401
-        db.session.commit()
         session["auth_at"] = int(_epoch())
         flash("Password confirmed; you can repeat the action now.", "ok")
         return redirect(_safe_next(request.args.get("next")))
     return render_template("reauth.html", form=form)
 
-
-class ReauthRequired(Unauthenticated):
-    slug = "reauth-required"
-    title = "Please confirm your password"
-
-
-def require_recent_auth() -> None:
-    """Sensitive console actions need a password entry within REAUTH_MINUTES."""
-    from flask import current_app
-
-    limit = current_app.config["REAUTH_MINUTES"] * 60
-    if _epoch() - session.get("auth_at", 0) > limit:
-        raise ReauthRequired("confirm your password to continue")

@@ -28,7 +28,6 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from governance.console import bp
-from governance.console.auth import require_recent_auth
 from governance.console.forms import entered
 from governance.errors import ValidationError
 from governance.extensions import db
@@ -38,6 +37,8 @@ from governance.services.identity import policy as policy_service
 from governance.services.identity import service_accounts
 from governance.web.edge import current_call, has_route
 from governance.web.guard import authorizer
+from governance.web.reauth import require_recent_auth
+from governance.web.transaction import after_commit
 
 
 def _roles_of_kind(kind: str) -> list[tuple[str, str]]:
@@ -90,7 +91,6 @@ def users_page() -> Any:
         require_recent_auth()
         email, password = entered(form.email), entered(form.password)
         user = identity.create_user(call, email, [form.role.data], password)
-        db.session.commit()
         flash("User created; they set up two-factor sign-in at their first sign-in.", "ok")
         return redirect(url_for("console.user", user_id=user.id))
     return render_template("users.html", users=identity.list_users(call), form=form)
@@ -122,7 +122,6 @@ def user_page(user_id: str) -> Any:
             message = "Roles changed."
         else:
             raise ValidationError("unknown action", [{"field": "action", "message": "unknown"}])
-        db.session.commit()
         flash(message, "ok")
         return redirect(url_for("console.user", user_id=user.id))
     form.roles.data = list(user.roles)
@@ -142,7 +141,6 @@ def service_accounts_page() -> Any:
         require_recent_auth()
         name = entered(form.name)
         account = service_accounts.create_service_account(call, name, [form.role.data])
-        db.session.commit()
         flash("Service account created; issue its first token below.", "ok")
         return redirect(url_for("console.service_account", account_id=account.id))
     accounts = service_accounts.list_service_accounts(call)
@@ -168,7 +166,6 @@ def service_account_page(account_id: str) -> Any:
             else:
                 _own_token(call, account.id, token_id)
                 token = service_accounts.rotate_token(call, token_id, form.expires_days.data)
-            db.session.commit()
             return render_template("token_created.html", account=account, token=token)
         if action == "revoke":
             _own_token(call, account.id, token_id)
@@ -182,7 +179,6 @@ def service_account_page(account_id: str) -> Any:
             message = f"Service account {action}d."
         else:
             raise ValidationError("unknown action", [{"field": "action", "message": "unknown"}])
-        db.session.commit()
         flash(message, "ok")
         return redirect(url_for("console.service_account", account_id=account.id))
     tokens = service_accounts.list_tokens(call, account.id)
@@ -204,8 +200,8 @@ def policy_page() -> Any:
     if request.method == "POST":
         require_recent_auth()
         count = policy_service.load(call)
-        db.session.commit()
-        current_app.extensions.pop("governance.authz", None)  # this worker: at once
+        # this worker: at once, once the new rules are committed
+        after_commit(lambda: current_app.extensions.pop("governance.authz", None))
         flash(
             f"Loaded {count} rules from policies/policy.csv; every worker applies them "
             "within seconds.",
@@ -238,7 +234,6 @@ def policy_page() -> Any:
 def policy_export() -> Any:
     """The enforced policy as a CSV file that ``governance policy load`` accepts again."""
     text = policy_service.export_audited(current_call())
-    db.session.commit()
     response = Response(text, mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="policy.csv"'
     return response
@@ -253,7 +248,6 @@ def keys_page() -> Any:
     if request.method == "POST":
         require_recent_auth()  # rotation is a sensitive action
         job = key_service.rotate(call)
-        db.session.commit()
         flash(
             "Added a new key version; the data keys are re-wrapped by a worker "
             "(`governance worker`), or now with `governance keys rewrap`.",
@@ -261,5 +255,4 @@ def keys_page() -> Any:
         )
         return redirect(url_for("console.job_page", job_id=job.id))
     status = key_service.status(call)
-    db.session.commit()
     return render_template("keys.html", status=status)

@@ -12,15 +12,14 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from governance.api.reports import pdf_response
 from governance.console import bp
 from governance.context import Call
 from governance.errors import ValidationError
-from governance.extensions import db
 from governance.models.pii import FINDING_STATUSES
 from governance.services.pii import review as pii_review
 from governance.services.pii import scans as pii_scans
 from governance.web.edge import current_call
+from governance.web.responses import pdf_response
 
 PLACES = {"undeclared": "false", "declared": "true", "all": ""}
 REVIEW_LABELS = {
@@ -87,13 +86,11 @@ def _act(call: Call) -> Any:
     action = request.form.get("action", "")
     if action == "scan":
         job = pii_scans.submit_scan(call, request.form.get("mode", "incremental"))
-        db.session.commit()
         flash("Scan queued: a worker (governance worker) runs it; progress shows here.", "ok")
         return redirect(url_for("console.job_page", job_id=job.id))
     if action == "review":
         status = request.form.get("status", "")
         row = pii_review.review(call, request.form.get("finding_id", ""), status)
-        db.session.commit()
         flash(f"Finding in {row.table_name}.{row.column_name} marked {status}.", "ok")
         return redirect(url_for("console.pii", **request.args.to_dict()))  # type: ignore[arg-type]
     raise ValidationError("unknown action", [{"field": "action", "message": "unknown"}])
@@ -102,5 +99,4 @@ def _act(call: Call) -> Any:
 @bp.get("/reports/pii-discovery")
 def report_pii_discovery() -> Any:
     pdf = pii_review.discovery_pdf(current_call())
-    db.session.commit()
     return pdf_response(pdf, "pii-discovery.pdf")

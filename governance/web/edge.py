@@ -152,6 +152,7 @@ def register_guards(app: Flask) -> None:
         raise_refusal,
         write_refusal_summaries,
     )
+    from governance.web.transaction import register_unit_of_work, rollback
 
     init_token_cache(app)
     init_rate_limits(app)
@@ -190,11 +191,12 @@ def register_guards(app: Flask) -> None:
             authorize(app, state.actor, rule_pattern(req.url_rule.rule), req.method)
 
     app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
+    register_unit_of_work(app)
 
     @app.teardown_request
     def _rollback(exc: BaseException | None) -> None:
         if exc is not None:
-            db.session.rollback()
+            rollback()
 
 
 # W3C CSP Level 3, on every answer (console pages, API answers, files): scripts and styles only
@@ -278,24 +280,26 @@ def _allow(exc: HTTPException) -> dict[str, str]:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Render domain errors and HTTP errors as problem+json (API) or an HTML page (console)."""
+    """Render domain errors and HTTP errors as problem+json (API) or an HTML page (console),
+    after rolling the request's work back (``web/transaction.py``)."""
+    from governance.web.transaction import rollback
 
     @app.errorhandler(GovernanceError)
     def _domain(exc: GovernanceError) -> Any:
         if isinstance(exc, InternalError):  # the server's fault: no detail leaves the server
             return _unexpected(exc)
-        db.session.rollback()
+        rollback()
         if isinstance(exc, Unauthenticated) and not is_api() and exc.status == 401:
             from flask import redirect, url_for
 
-            # A sensitive action asks for the password again (console.auth.ReauthRequired).
+            # A sensitive action asks for the password again (web.reauth.ReauthRequired).
             target = "console.reauth" if exc.slug == "reauth-required" else "console.login"
             return redirect(url_for(target, next=request.path))
         return _problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
-        db.session.rollback()
+        rollback()
         code = exc.code or 500
         if code == 413:
             err: GovernanceError = PayloadTooLarge("the request body is too large")
@@ -319,7 +323,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
-        db.session.rollback()
+        rollback()
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.path)
         log.debug("unhandled error", exc_info=exc)
         return _problem_response(

@@ -195,7 +195,7 @@ class AuditLog:
         """
         session.rollback()
         self.record(session, actor, action, **fields)
-        session.commit()
+        session.commit()  # record_alone: a transaction of its own
 
     def _checkpoint_due(self, state: LogState, now: datetime) -> bool:
         if state.size - state.last_checkpoint_size >= self.checkpoint_every:

@@ -168,6 +168,9 @@ def verify_live(
     committed on its own. On success the record is left for the caller to commit.
     """
     key = public_key or call.audit.signing_key.public_key()
+    # Checkpoint (a long read): commit what the caller did so far, so that no write lock is held
+    # while the whole log is read on a connection of its own.
+    call.session.commit()
     try:
         kept = kept_checkpoint(call)
         with snapshot(call.session) as snap:
@@ -233,7 +236,7 @@ def export(call: Call, sink: IO[str], now: datetime) -> int:
         details={"tree_size": tree_size(call.session) + 1},
     )  # fmt: skip
     size = call.audit.checkpoint(call.session, now).tree_size
-    call.session.commit()
+    call.session.commit()  # checkpoint before the long read of the whole log
     with snapshot(call.session) as snap:
         try:
             count = write_export(

@@ -16,8 +16,10 @@ from typing import Any
 
 from faker import Faker
 from faker.providers.ssn.zh_CN import Provider as ChineseIds
+from sqlalchemy import func, select
 
 from governance.context import Call
+from governance.models import Customer
 from governance.services.customers import normalise as norm
 from governance.services.customers import records
 from governance.services.customers.imports import Importer
@@ -115,6 +117,11 @@ def generate(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         yield fake_customer(rng, fakers, index)
 
 
+def stored_customers(call: Call) -> int:
+    """How many customers the store holds (demo data is loaded into an empty store only)."""
+    return call.session.scalar(select(func.count()).select_from(Customer)) or 0
+
+
 def load_demo(call: Call, count: int, seed: int, progress: Any = None) -> dict[str, Any]:
     """Import ``count`` synthetic customers with orders and notes; commits in batches."""
     rng = random.Random(seed + 1)
@@ -127,7 +134,7 @@ def load_demo(call: Call, count: int, seed: int, progress: Any = None) -> dict[s
         if len(batch) == 200 or number == count:
             importer.batch(batch)
             _add_history(call, rng, docs)
-            call.session.commit()
+            call.session.commit()  # checkpoint: one batch (long job)
             if progress:
                 progress(number, count)
             batch, docs = [], {}

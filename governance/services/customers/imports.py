@@ -403,5 +403,5 @@ def import_stream(call: Call, stream: io.StringIO, fmt: str) -> Job:
     """
     rows = list(read_rows(stream, fmt))
     job = submit(call, "import", {"format": fmt, "source": "upload"}, foreground=True)
-    call.session.commit()
+    call.session.commit()  # the job row exists before its rows run
     return run(call, job, handler=lambda ctx: _import_rows(ctx, rows, fmt, len(rows)))

@@ -100,4 +100,4 @@ def _commit(call: Call, table: str, field: str, subjects: list[str]) -> None:
         resource=table,
         details={"field": field, "subjects": subjects},
     )
-    call.session.commit()
+    call.session.commit()  # start-up job: each column sealed, then kept

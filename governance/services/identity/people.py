@@ -324,6 +324,12 @@ def get_user(call: Call, user_id: str) -> User:
     return user
 
 
+def active_user(call: Call, user_id: str | None) -> User | None:
+    """The active user with this id, or None (unknown or disabled)."""
+    user = call.session.get(User, user_id) if user_id else None
+    return user if user is not None and user.state == "active" else None
+
+
 def _must(call: Call, email: str) -> User:
     user = find_user(call, email)
     if user is None:

@@ -176,3 +176,26 @@ def lint(lines: list[PolicyLine], routes: Mapping[str, Iterable[str]]) -> list[s
 def _sample(pattern: str) -> str:
     """A concrete path of a keyMatch2 route pattern (``/customers/:id`` -> ``/customers/x``)."""
     return "/".join("x" if part.startswith(":") else part for part in pattern.split("/"))
+
+
+def roles_of(call: Call, subject: str) -> list[str]:
+    """The roles of SUBJECT: a user's (an email), a service account's (its name), else the
+    subject itself taken as a role name."""
+    from governance.models import ServiceAccount, User
+
+    if "@" in subject:
+        email = subject.strip().lower()
+        user = call.session.scalars(select(User).where(User.email == email)).first()
+        if user is not None:
+            return list(user.roles)
+    account = call.session.scalars(
+        select(ServiceAccount).where(ServiceAccount.name == subject)
+    ).first()
+    return list(account.roles) if account else [subject]
+
+
+def load_if_empty(call: Call) -> int | None:
+    """Load the default policy file when no rule is stored (a first start); None if some are."""
+    if call.session.scalar(select(CasbinRule.id).limit(1)) is not None:
+        return None
+    return load(call)

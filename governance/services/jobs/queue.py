@@ -66,7 +66,7 @@ class JobContext:
         if checkpoint is not None:
             self.job.checkpoint = checkpoint
         self.job.heartbeat_at = self.call.now()
-        self.call.session.commit()
+        self.call.session.commit()  # checkpoint: the work so far survives a crash
         if self.on_progress:
             self.on_progress(done, self.job.progress_total)
 
@@ -140,7 +140,7 @@ def claim(
     job.attempts += 1
     job.started_at = job.started_at or now
     job.heartbeat_at = now
-    session.commit()
+    session.commit()  # the claim is its own transaction
     return job
 
 
@@ -157,7 +157,7 @@ def run(
         job.attempts += 1
         job.started_at = call.now()
         job.heartbeat_at = call.now()
-        session.commit()
+        session.commit()  # the claim is its own transaction
     if job.attempts > MAX_ATTEMPTS:
         return _finish(call, job, error="gave up after its worker stopped repeatedly")
     ctx = JobContext(call.as_actor(_job_actor(call.actor, job)), job, on_progress)
@@ -199,7 +199,7 @@ def _finish(
         outcome="failed" if error else "allowed",
         details={"job_id": job.id, "kind": job.kind, "state": job.state},
     )
-    session.commit()
+    session.commit()  # the job ends with its audit entry, together
     return job
 
 
@@ -288,7 +288,7 @@ def tick(call: Call, worker: str) -> Job | None:
     # Entries written during a quiet spell still get signed within CHECKPOINT_SECONDS.
     if call.audit.checkpoint_if_stale(call.session, now) is not None:
         log.info("signed an audit checkpoint")
-    call.session.commit()
+    call.session.commit()  # one worker tick, one unit of work
     job = claim(call.session, worker, now)
     if job is None:
         return None

@@ -181,7 +181,7 @@ def rewrap_job(call: Call, worker: str) -> Job:
     if job is None:
         call.vault.refresh_keys()
         job = jobs.submit(call, KIND, {"version": call.vault.keys.current_version()})
-        call.session.commit()
+        call.session.commit()  # the queued job is visible to workers at once
     now = call.now()
     claimable = or_(
         Job.state == "queued",
@@ -199,7 +199,7 @@ def rewrap_job(call: Call, worker: str) -> Job:
         )
         .execution_options(synchronize_session=False)
     )
-    call.session.commit()
+    call.session.commit()  # the claim is its own transaction
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise RotationInProgress(f"key rotation job {job.id} is running; wait for it to end")
     call.session.refresh(job)

@@ -271,4 +271,4 @@ def _mark_failed(call: Call, scan_id: str) -> None:
     if scan is not None:
         scan.state = "failed"
         scan.finished_at = call.now()
-        call.session.commit()
+        call.session.commit()  # the failure outlives the rolled-back step

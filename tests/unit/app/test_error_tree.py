@@ -69,7 +69,7 @@ KEPT = [
      "pii-unsupported-language"),
     ("governance.services.pii.detection.errors.PiiRejectedError", 422, "pii-rejected"),
     ("governance.security.masking.RevealNotAllowed", 403, "reveal-not-allowed"),
-    ("governance.console.auth.ReauthRequired", 401, "reauth-required"),
+    ("governance.web.reauth.ReauthRequired", 401, "reauth-required"),
 ]  # fmt: skip
 
 

@@ -1,0 +1,56 @@
+"""Customer pages: the list (with the API's lookup filters and limit) and one customer, masked,
+revealed in clear to a DPO who gives a reason (audited).
+
+Pages render before the request's unit of work commits (``web/transaction.py``): a page that
+fails to render raises, and the reads it made are rolled back with their audit entries, so the log
+never says a customer was shown to someone who got an error page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request
+
+from governance.console import bp
+from governance.services.customers import store as customer_service
+from governance.web.edge import count_customer_lookup, current_call
+
+
+@bp.get("/customers", endpoint="customers")
+def customers_page() -> Any:
+    filters = {
+        k: v
+        for k, v in request.args.items()
+        if k in ("email", "phone", "national_id", "country") and v
+    }
+    count_customer_lookup(filters)  # the same lookup limit as the API's filters
+    page = customer_service.list_customers(
+        current_call(), filters, cursor=request.args.get("cursor") or None, limit=25
+    )
+    return render_template("customers.html", page=page, filters=filters)
+
+
+@bp.route("/customers/<customer_id>", methods=["GET", "POST"])
+def customer(customer_id: str) -> Any:
+    """A customer, masked; a DPO may reveal it in clear by giving a reason (audited).
+
+    Orders and interactions are listed only to roles the policy lets read them through the API,
+    and only in the columns their visibility shows: the page shows what the API would answer.
+    """
+    from governance.console.forms import RevealForm, entered
+    from governance.console.visible import record_sections
+    from governance.security.masking import default_visibility
+
+    call = current_call()
+    form = RevealForm()
+    reason = entered(form.reason).strip() if form.validate_on_submit() else None
+    doc = customer_service.get_customer(call, customer_id, reveal_reason=reason)
+    return render_template(
+        "customer.html",
+        c=doc,
+        sections=record_sections(call, customer_id),
+        form=form,
+        can_reveal=default_visibility().can_reveal(call.actor.roles),
+        revealed=reason is not None,
+    )

@@ -1,0 +1,24 @@
+"""Report pages (evidence): the report list and the data-inventory PDF (the audit-trail and PII
+discovery reports are served by ``console/auditlog.py`` and ``console/pii.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, render_template
+
+from governance.console import bp
+from governance.services.evidence import inventory
+from governance.web.edge import current_call
+from governance.web.responses import pdf_response
+
+
+@bp.get("/reports", endpoint="reports")
+def reports_page() -> Any:
+    return render_template("reports.html")
+
+
+@bp.get("/reports/data-inventory")
+def report_data_inventory() -> Any:
+    pdf = inventory.data_inventory_pdf(current_call(), current_app.config["DATABASE_URL"])
+    return pdf_response(pdf, "data-inventory.pdf")
