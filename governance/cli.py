@@ -39,8 +39,35 @@ cli = FlaskGroup(
 )
 
 
-def app_call(actor: Any = None) -> Any:
-    """A service call on the CLI's app, acting as the system (or ``actor``)."""
+def purpose_option(default: str) -> Callable[[Any], Any]:
+    """``--purpose NAME``: the system purpose (``policies/purposes.yaml``) a command's internal
+    read of customer data declares and is audited under; a bad name is a usage error."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: str) -> Any:
+        from governance.context import Purpose, purposes
+        from governance.errors import ValidationError
+
+        try:
+            purpose = Purpose.named(value, field="--purpose", system=True)
+        except ValidationError:
+            purpose = None
+        if purpose is None or not purpose.system:
+            known = ", ".join(name for name, system in purposes().items() if system)
+            raise click.BadParameter(f"not a system purpose (one of: {known})")
+        return purpose
+
+    return click.option(
+        "--purpose",
+        default=default,
+        show_default=True,
+        callback=parse,
+        help="Purpose of the read, recorded in the audit log.",
+    )
+
+
+def app_call(actor: Any = None, purpose: Any = None) -> Any:
+    """A service call on the CLI's app, acting as the system (or ``actor``), declaring
+    ``purpose``."""
     from governance.bootstrap import deps
     from governance.context import SYSTEM, Actor
     from governance.extensions import db
@@ -51,7 +78,7 @@ def app_call(actor: Any = None) -> Any:
         roles=("system",),
         client=socket.gethostname(),
     )
-    return deps(current_app).call(db.session, base or SYSTEM)
+    return deps(current_app).call(db.session, base or SYSTEM, purpose)
 
 
 def progress_runner(label: str) -> tuple[Callable[[int, int | None], None], Callable[[], None]]:

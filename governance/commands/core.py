@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from governance.cli import app_call, cli, run_job_foreground
+from governance.cli import app_call, cli, purpose_option, run_job_foreground
 
 
 def _print_import_report(result: dict[str, Any]) -> None:
@@ -69,13 +69,14 @@ def demo_data(count: int, seed: int) -> None:
 
 @cli.command("quality")
 @click.option("--json", "as_json", is_flag=True, help="Print the full summary as JSON.")
+@purpose_option("data_quality")
 @with_appcontext
-def quality_command(as_json: bool) -> None:
+def quality_command(as_json: bool, purpose: Any) -> None:
     """Data-quality summary: completeness, invalid values, duplicate groups."""
     from governance.extensions import db
     from governance.services.customers import quality
 
-    result = quality.summary(app_call())
+    result = quality.summary(app_call(purpose=purpose))
     db.session.commit()
     if as_json:
         click.echo(json.dumps(result, indent=2))

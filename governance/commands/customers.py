@@ -6,10 +6,12 @@ will call the same function): parse, call, commit, print ids and field names onl
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from flask.cli import with_appcontext
 
-from governance.cli import app_call, cli
+from governance.cli import app_call, cli, purpose_option
 
 
 @cli.group("customers")
@@ -21,15 +23,16 @@ def customers_group() -> None:
 @click.argument("source")
 @click.argument("target")
 @click.option("--request-ref", help="The ticket or request the merge belongs to (audited).")
+@purpose_option("merge")
 @with_appcontext
-def merge_command(source: str, target: str, request_ref: str | None) -> None:
+def merge_command(source: str, target: str, request_ref: str | None, purpose: Any) -> None:
     """Merge duplicate customer SOURCE into TARGET, then erase SOURCE (audited)."""
     from governance.database import release_deleted_pages
     from governance.extensions import db
     from governance.services.customers import merge
 
     try:
-        result = merge.merge_customers(app_call(), source, target, request_ref)
+        result = merge.merge_customers(app_call(purpose=purpose), source, target, request_ref)
         db.session.commit()
     except BaseException:
         db.session.rollback()

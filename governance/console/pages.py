@@ -10,11 +10,12 @@ from sqlalchemy import Connection, func, select, text
 from governance.api.jobs import describe
 from governance.api.reports import pdf_response
 from governance.console import bp
+from governance.context import Purpose, purposes
 from governance.database import read_connection
 from governance.extensions import db
 from governance.models import Customer, Interaction, Job, Order
 from governance.services.auditlog.append import tree_size
-from governance.services.customers import store as customer_service
+from governance.services.customers import reads
 from governance.services.evidence import inventory
 from governance.services.jobs import queue as jobs
 from governance.web.edge import count_customer_lookup, current_call
@@ -122,10 +123,26 @@ def customers_page() -> Any:
         if k in ("email", "phone", "national_id", "country") and v
     }
     count_customer_lookup(filters)  # the same lookup limit as the API's filters
-    page = customer_service.list_customers(
-        current_call(), filters, cursor=request.args.get("cursor") or None, limit=25
+    purpose = _purpose()
+    page = reads.list_customers(
+        current_call(purpose), filters, cursor=request.args.get("cursor") or None, limit=25
     )
-    return _render_then_commit("customers.html", page=page, filters=filters)
+    return _render_then_commit(
+        "customers.html", page=page, filters=filters, purpose=purpose, purposes=_choices()
+    )
+
+
+CONSOLE_PURPOSE = "support"
+
+
+def _purpose() -> Purpose:
+    """The purpose chosen on a customer page (``?purpose=``, default ``support``); 422 when it
+    is not a caller's purpose in ``policies/purposes.yaml``."""
+    return Purpose.named(request.args.get("purpose") or CONSOLE_PURPOSE, field="purpose")
+
+
+def _choices() -> list[str]:
+    return [name for name, system in purposes().items() if not system]
 
 
 @bp.route("/customers/<customer_id>", methods=["GET", "POST"])
@@ -139,12 +156,14 @@ def customer(customer_id: str) -> Any:
     from governance.console.visible import record_sections
     from governance.security.masking import default_visibility
 
-    call = current_call()
+    purpose = _purpose()
+    call = current_call(purpose)
     form = RevealForm()
     reason = form.reason.data.strip() if form.validate_on_submit() else None
-    doc = customer_service.get_customer(call, customer_id, reveal_reason=reason)
+    doc = reads.read_customer(call, customer_id, reveal_reason=reason)
     return _render_then_commit(
         "customer.html",
+        purpose=purpose,
         c=doc,
         sections=record_sections(call, customer_id),
         form=form,
