@@ -124,9 +124,13 @@ def purpose() -> Purpose | None:
     None when no purpose is declared (the consent issue makes it mandatory on customer data).
     """
     header = request.headers.get("X-Purpose")
-    field, value = ("X-Purpose", header) if header else ("purpose", request.args.get("purpose"))
-    if not value or not value.strip():
+    field, value = ("X-Purpose", header)
+    if header is None:
+        field, value = ("purpose", request.args.get("purpose"))
+    if value is None:
         return None
+    if not value.strip():
+        raise ValidationError("unknown purpose", [{"field": field, "message": "must not be empty"}])
     return Purpose.named(value.strip(), field=field)
 
 

@@ -54,6 +54,8 @@ def test_an_unknown_purpose_is_422_naming_the_header(
 def test_a_system_purpose_cannot_be_declared_by_a_caller(client: Any, crm: dict[str, str]) -> None:
     res = client.get("/api/v1/customers", headers={**crm, "X-Purpose": "pii_scan"})
     assert res.status_code == 422
+    res = client.get("/api/v1/customers", headers={**crm, "X-Purpose": " "})
+    assert res.json["errors"] == [{"field": "X-Purpose", "message": "must not be empty"}]
     res = client.get("/api/v1/customers?purpose=nope", headers=crm)
     assert res.status_code == 422
     assert res.json["errors"] == [{"field": "purpose", "message": "is not a known purpose"}]

@@ -129,7 +129,7 @@ def govern(
     require_lawful_basis(call, [row.id for row, _ in loaded])
     levels = field_levels(call, fields, reveal=reveal)
     keys = call.vault.unwrap_rows(key for _, key in loaded if key is not None)
-    items = []
+    items: list[dict[str, Any]] = []
     for row, _ in loaded:
         if row.id not in keys:
             raise DataUnavailable(f"no data key for subject {row.id}")
