@@ -128,7 +128,12 @@ def customers_page() -> Any:
         current_call(purpose), filters, cursor=request.args.get("cursor") or None, limit=25
     )
     return _render_then_commit(
-        "customers.html", page=page, filters=filters, purpose=purpose, purposes=_choices()
+        "customers.html",
+        page=page,
+        filters=filters,
+        purpose=purpose,
+        purposes=_choices(),
+        chosen=None if purpose.name == CONSOLE_PURPOSE else purpose.name,  # links carry a choice
     )
 
 

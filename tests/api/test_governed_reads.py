@@ -82,7 +82,8 @@ def test_the_console_declares_a_chosen_purpose(app: Any, client: Any, call: Any)
     login_as(app, client, "support")
     page = client.get(f"/customers/{cid}")
     assert page.status_code == 200 and b"Purpose: <strong>support</strong>" in page.data
-    assert client.get("/customers?purpose=marketing").status_code == 200
+    listed = client.get("/customers?purpose=marketing")
+    assert listed.status_code == 200 and f"/customers/{cid}?purpose=marketing" in listed.text
     assert client.get("/customers?purpose=nope").status_code == 422
     assert [e["purpose"] for e in entries(call, "customer.read")] == ["support"]
     assert [e["purpose"] for e in entries(call, "customer.list")] == ["marketing"]
