@@ -14,7 +14,8 @@ The path of one read (ARCHITECTURE.md, "The path of one governed read"):
 5. mask;
 6. append the audit entry (who, what, purpose, subjects, fields) in the caller's transaction.
 
-Orders and interactions (``records.py``) are read by ``read_records`` through the same steps.
+Orders and interactions (``records.py``) are read through the same steps (``load_one``,
+``govern``, ``audit_read``): their own documents and entry, no second copy of the sequence.
 Internal reads that need values rather than a masked view (PII scans, quality, imports' updates,
 merge, legacy-field sealing) take their keys from ``subject_keys``: the same purpose check and
 key step, with a *system* purpose on the call (``policies/purposes.yaml``), audited as such.
@@ -90,10 +91,15 @@ def read_subjects(
     selection: Selection,
     fields: Sequence[str] = store.FIELDS,
     *,
-    reveal: bool = False,
+    reveal_reason: str | None = None,
 ) -> Page:
-    """Customers the selection names, as the caller may see ``fields`` of them (not audited:
-    ``read_customer`` and ``list_customers`` append their entries)."""
+    """Customers the selection names, as the caller may see ``fields`` of them; audited as
+    ``customer.read`` (one id) or ``customer.list`` (a page), with the call's purpose.
+
+    A ``reveal_reason`` turns the caller's reveal fields clear (RevealNotAllowed without the
+    right) and is recorded in the entry.
+    """
+    reveal = bool(reveal_reason and reveal_reason.strip())
     loaded, more = _load(call, selection)
     wanted = set(fields)
 
@@ -109,6 +115,16 @@ def read_subjects(
 
     items, levels = govern(call, loaded, DOCUMENT, render, reveal=reveal)
     subjects = [row.id for row, _ in loaded]
+    if selection.customer_id is not None:
+        details = {"fields": levels, "reveal_reason": reveal_reason if reveal else None}
+        audit_read(call, "customer.read", subject_id=subjects[0], details=details)
+    else:
+        details = {
+            "subjects": subjects,
+            "fields": levels if subjects else {},
+            "filters": sorted(selection.filters),
+        }
+        audit_read(call, "customer.list", details=details)
     cursor = store.encode_cursor(subjects[-1]) if more and subjects else None
     return Page(items, subjects, levels, cursor)
 
@@ -229,14 +245,7 @@ def read_customer(
     call: Call, customer_id: str, *, reveal_reason: str | None = None
 ) -> dict[str, Any]:
     """One customer, masked for the caller (clear where allowed, with a recorded reason)."""
-    reveal = bool(reveal_reason and reveal_reason.strip())
-    page = read_subjects(call, Selection.one(customer_id), reveal=reveal)
-    audit_read(
-        call,
-        "customer.read",
-        subject_id=page.subjects[0],
-        details={"fields": page.levels, "reveal_reason": reveal_reason if reveal else None},
-    )
+    page = read_subjects(call, Selection.one(customer_id), reveal_reason=reveal_reason)
     return page.items[0]
 
 
@@ -245,15 +254,6 @@ def list_customers(
 ) -> dict[str, Any]:
     """One page of customers in creation order, filtered by blind index or clear columns."""
     page = read_subjects(call, Selection.page(filters, cursor, limit))
-    audit_read(
-        call,
-        "customer.list",
-        details={
-            "subjects": page.subjects,
-            "fields": page.levels if page.subjects else {},
-            "filters": sorted(filters),
-        },
-    )
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
