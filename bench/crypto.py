@@ -2,7 +2,7 @@
 
 (a) encrypt+decrypt of a 10-field record (the core, as in bench/crypto_core.py);
 (b) governed reads with and without decryption, in one run, as a ratio: the same service call
-    (``customers.get_customer``: load the row, masking, audit append, commit) and the same HTTP
+    (``reads.read_customer``: load the row, masking, audit append, commit) and the same HTTP
     route (``GET /api/v1/customers/{id}`` through the Flask test client, token auth and policy
     included), once with the real vault and once with a vault that still fetches the subject's
     key row but neither unwraps it nor opens any field (AES-GCM is the only thing left out);
@@ -34,10 +34,11 @@ from sqlalchemy import insert, select, text
 
 from governance import create_app
 from governance.bootstrap import deps
-from governance.context import Actor
+from governance.context import Actor, Purpose
 from governance.crypto import FieldCipher, LocalKeySource, new_data_key, new_data_key_id
 from governance.extensions import db
 from governance.models import Customer, DataKey
+from governance.services.customers import reads as customer_reads
 from governance.services.customers import store as customers
 from governance.services.identity import service_accounts
 from governance.services.jobs import queue as jobs
@@ -52,6 +53,9 @@ class SealedVault(Vault):
 
     def subject_key(self, session: Any, subject_id: str) -> Any:
         return session.get(DataKey, subject_id)
+
+    def unwrap_rows(self, rows: Any) -> dict[str, Any]:
+        return {row.subject_id: row for row in rows}
 
     def open(self, key: Any, table: str, column: str, subject_id: str, blob: Any,
              structured: bool = False, row_id: str | None = None) -> Any:  # fmt: skip
@@ -117,10 +121,10 @@ def bench_reads(app: Any, ids: list[str], reads: int, rounds: int = 10) -> None:
     def service(vault: Vault) -> Callable[[], None]:
         def run() -> None:
             with app.app_context():
-                call = deps(app).call(db.session, READER)
+                call = deps(app).call(db.session, READER, Purpose.named("support"))
                 call.vault = vault
                 for cid in sample:
-                    customers.get_customer(call, cid, purpose="support")
+                    customer_reads.read_customer(call, cid)
                     db.session.commit()
 
         return run

@@ -17,12 +17,12 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from governance.config import ConfigError
-from governance.context import SYSTEM, Actor, Call, utcnow
+from governance.context import SYSTEM, Actor, Call, Purpose, purposes, utcnow
 from governance.crypto import CryptoError, KeySource, check_fingerprints
 from governance.crypto.keyfile import load_key_file
 from governance.extensions import db
 from governance.models import AuditCheckpoint, DataKey, KeyVersion
-from governance.policyfiles import load_field_rules
+from governance.policyfiles import PolicyFileError, load_field_rules
 from governance.secrets import master_keys, secret_key, signing_key
 from governance.services.auditlog.append import AuditLog
 from governance.services.auditlog.witness import CheckpointFile, checkpoint_file_for
@@ -43,9 +43,11 @@ class Deps:
     # entries) read it, so a test moves time by replacing it instead of sleeping.
     clock: Callable[[], datetime] = utcnow
 
-    def call(self, session: Session, actor: Actor = SYSTEM) -> Call:
-        """A service call acting as ``actor`` on ``session``."""
-        return Call(session, actor, self.vault, self.audit, self.settings, self.clock)
+    def call(
+        self, session: Session, actor: Actor = SYSTEM, purpose: Purpose | None = None
+    ) -> Call:
+        """A service call acting as ``actor`` on ``session``, declaring ``purpose``."""
+        return Call(session, actor, self.vault, self.audit, self.settings, self.clock, purpose)
 
 
 def deps(app: Flask) -> Deps:
@@ -83,6 +85,7 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
     signer = signing_key(config, may_create, has_log)
     rules = load_field_rules()
     check_schema_matches_rules(rules)
+    check_purposes()
     settings = {
         k: config[k]
         for k in (
@@ -162,6 +165,14 @@ def register_key_versions(call: Call) -> list[int]:
             details={"kek_version": version},
         )
     return new
+
+
+def check_purposes() -> None:
+    """Load ``policies/purposes.yaml`` now, so a bad file stops the server naming its line."""
+    try:
+        purposes()
+    except PolicyFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def check_schema_matches_rules(rules: dict[tuple[str, str], Any]) -> None:

@@ -84,14 +84,14 @@ class _Cli(_UnitOfWorkGroup, FlaskGroup):
 
 
 @contextmanager
-def work(actor: Any = None) -> Iterator[Any]:
-    """One unit of work on the CLI's app: yields a service call (``app_call``), commits when the
-    block ends, rolls back if it raises."""
+def work(actor: Any = None, purpose: Any = None) -> Iterator[Any]:
+    """One unit of work on the CLI's app: yields a service call (``app_call``) declaring
+    ``purpose``, commits when the block ends, rolls back if it raises."""
     from governance.extensions import db
     from governance.unit_of_work import unit_of_work
 
     with unit_of_work(db.session):
-        yield app_call(actor)
+        yield app_call(actor, purpose)
 
 
 def finish_work() -> None:
@@ -113,8 +113,35 @@ cli = _Cli(
 )
 
 
-def app_call(actor: Any = None) -> Any:
-    """A service call on the CLI's app, acting as the system (or ``actor``)."""
+def purpose_option(default: str) -> Callable[[Any], Any]:
+    """``--purpose NAME``: the system purpose (``policies/purposes.yaml``) a command's internal
+    read of customer data declares and is audited under; a bad name is a usage error."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: str) -> Any:
+        from governance.context import Purpose, purposes
+        from governance.errors import ValidationError
+
+        try:
+            purpose = Purpose.named(value, field="--purpose", system=True)
+        except ValidationError:
+            purpose = None
+        if purpose is None or not purpose.system:
+            known = ", ".join(name for name, system in purposes().items() if system)
+            raise click.BadParameter(f"not a system purpose (one of: {known})")
+        return purpose
+
+    return click.option(
+        "--purpose",
+        default=default,
+        show_default=True,
+        callback=parse,
+        help="Purpose of the read, recorded in the audit log.",
+    )
+
+
+def app_call(actor: Any = None, purpose: Any = None) -> Any:
+    """A service call on the CLI's app, acting as the system (or ``actor``), declaring
+    ``purpose``."""
     from governance.bootstrap import deps
     from governance.context import SYSTEM, Actor
     from governance.extensions import db
@@ -125,7 +152,7 @@ def app_call(actor: Any = None) -> Any:
         roles=("system",),
         client=socket.gethostname(),
     )
-    return deps(current_app).call(db.session(), base or SYSTEM)
+    return deps(current_app).call(db.session(), base or SYSTEM, purpose)
 
 
 def progress_runner(label: str) -> tuple[Callable[[int, int | None], None], Callable[[], None]]:

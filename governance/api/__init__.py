@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from governance.context import Purpose
 from governance.errors import MalformedRequest, UnsupportedMediaType, ValidationError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -116,10 +117,21 @@ def query_int(name: str, default: int, low: int = 1, high: int = 10**12) -> int:
     return value
 
 
-def purpose() -> str | None:
-    """The declared purpose of the call (``X-Purpose`` header or ``purpose`` parameter)."""
-    value = request.headers.get("X-Purpose") or request.args.get("purpose")
-    return value.strip()[:64] if value else None
+def purpose() -> Purpose | None:
+    """The declared purpose of the call: the ``X-Purpose`` header (or, for now, the ``purpose``
+    parameter), a name from ``policies/purposes.yaml``; 422 naming the header when unknown.
+
+    None when no purpose is declared (the consent issue makes it mandatory on customer data).
+    """
+    header = request.headers.get("X-Purpose")
+    field, value = ("X-Purpose", header)
+    if header is None:
+        field, value = ("purpose", request.args.get("purpose"))
+    if value is None:
+        return None
+    if not value.strip():
+        raise ValidationError("unknown purpose", [{"field": field, "message": "must not be empty"}])
+    return Purpose.named(value.strip(), field=field)
 
 
 def page_size() -> int:

@@ -18,7 +18,7 @@ from governance.api import bp, created, json_body, page_size, purpose, require_r
 from governance.database import release_deleted_pages
 from governance.errors import GovernanceError, ValidationError
 from governance.extensions import db
-from governance.services.customers import disclosure, records
+from governance.services.customers import disclosure, reads, records
 from governance.services.customers import store as customers
 from governance.services.customers.listing import FILTERS
 from governance.services.customers.merge_patch import attempted_fields
@@ -91,12 +91,8 @@ def list_customers() -> Any:
         raise ValidationError(
             "unknown parameter", [{"field": k, "message": "is not a filter"} for k in unknown]
         )
-    page = customers.list_customers(
-        current_call(),
-        filters,
-        cursor=request.args.get("cursor"),
-        limit=page_size(),
-        purpose=purpose(),
+    page = reads.list_customers(
+        current_call(purpose()), filters, cursor=request.args.get("cursor"), limit=page_size()
     )
     return jsonify(page)
 
@@ -116,9 +112,7 @@ def create_customer() -> Any:
 @audited("customer.read")
 def get_customer(customer_id: str) -> Any:
     reason = _reveal_reason()
-    doc = customers.get_customer(
-        current_call(), customer_id, purpose=purpose(), reveal_reason=reason
-    )
+    doc = reads.read_customer(current_call(purpose()), customer_id, reveal_reason=reason)
     return jsonify(doc)
 
 
@@ -143,7 +137,7 @@ def delete_customer(customer_id: str) -> Any:
 @bp.get("/customers/<customer_id>/orders")
 @audited("order.list", "orders")
 def list_orders(customer_id: str) -> Any:
-    result = records.list_orders(current_call(), customer_id, purpose())
+    result = records.list_orders(current_call(purpose()), customer_id)
     return jsonify(result)
 
 
@@ -157,7 +151,7 @@ def add_order(customer_id: str) -> Any:
 @bp.get("/customers/<customer_id>/interactions")
 @audited("interaction.list", "interactions")
 def list_interactions(customer_id: str) -> Any:
-    result = records.list_interactions(current_call(), customer_id, purpose())
+    result = records.list_interactions(current_call(purpose()), customer_id)
     return jsonify(result)
 
 

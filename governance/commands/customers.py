@@ -14,7 +14,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from governance.cli import cli, run_job_foreground, work
+from governance.cli import cli, purpose_option, run_job_foreground, work
 
 
 @cli.group("customers")
@@ -26,14 +26,15 @@ def customers_group() -> None:
 @click.argument("source")
 @click.argument("target")
 @click.option("--request-ref", help="The ticket or request the merge belongs to (audited).")
+@purpose_option("merge")
 @with_appcontext
-def merge_command(source: str, target: str, request_ref: str | None) -> None:
+def merge_command(source: str, target: str, request_ref: str | None, purpose: Any) -> None:
     """Merge duplicate customer SOURCE into TARGET, then erase SOURCE (audited)."""
     from governance.database import release_deleted_pages
     from governance.extensions import db
     from governance.services.customers import merge
 
-    with work() as call:
+    with work(purpose=purpose) as call:
         result = merge.merge_customers(call, source, target, request_ref)
     release_deleted_pages(db.engine)  # the erased source's key must not linger in the WAL
     click.echo(f"merged {source} into {target}; {source} erased")
@@ -96,12 +97,13 @@ def demo_data(count: int, seed: int) -> None:
 
 @cli.command("quality")
 @click.option("--json", "as_json", is_flag=True, help="Print the full summary as JSON.")
+@purpose_option("data_quality")
 @with_appcontext
-def quality_command(as_json: bool) -> None:
+def quality_command(as_json: bool, purpose: Any) -> None:
     """Data-quality summary: completeness, invalid values, duplicate groups."""
     from governance.services.customers import quality
 
-    with work() as call:
+    with work(purpose=purpose) as call:
         result = quality.summary(call)
     if as_json:
         click.echo(json.dumps(result, indent=2))

@@ -13,8 +13,12 @@ from typing import Any
 from flask import render_template, request
 
 from governance.console import bp
-from governance.services.customers import store as customer_service
+from governance.context import Purpose, purposes
+from governance.services.customers import reads
 from governance.web.edge import count_customer_lookup, current_call
+
+# The purpose a console customer page declares unless the person chooses another.
+CONSOLE_PURPOSE = "support"
 
 
 @bp.get("/customers", endpoint="customers")
@@ -25,10 +29,28 @@ def customers_page() -> Any:
         if k in ("email", "phone", "national_id", "country") and v
     }
     count_customer_lookup(filters)  # the same lookup limit as the API's filters
-    page = customer_service.list_customers(
-        current_call(), filters, cursor=request.args.get("cursor") or None, limit=25
+    purpose = _purpose()
+    page = reads.list_customers(
+        current_call(purpose), filters, cursor=request.args.get("cursor") or None, limit=25
     )
-    return render_template("customers.html", page=page, filters=filters)
+    return render_template(
+        "customers.html",
+        page=page,
+        filters=filters,
+        purpose=purpose,
+        purposes=_choices(),
+        chosen=None if purpose.name == CONSOLE_PURPOSE else purpose.name,  # links carry a choice
+    )
+
+
+def _purpose() -> Purpose:
+    """The purpose chosen on a customer page (``?purpose=``, default ``support``); 422 when it
+    is not a caller's purpose in ``policies/purposes.yaml``."""
+    return Purpose.named(request.args.get("purpose") or CONSOLE_PURPOSE, field="purpose")
+
+
+def _choices() -> list[str]:
+    return [name for name, system in purposes().items() if not system]
 
 
 @bp.route("/customers/<customer_id>", methods=["GET", "POST"])
@@ -42,12 +64,14 @@ def customer(customer_id: str) -> Any:
     from governance.console.visible import record_sections
     from governance.security.masking import default_visibility
 
-    call = current_call()
+    purpose = _purpose()
+    call = current_call(purpose)
     form = RevealForm()
     reason = entered(form.reason).strip() if form.validate_on_submit() else None
-    doc = customer_service.get_customer(call, customer_id, reveal_reason=reason)
+    doc = reads.read_customer(call, customer_id, reveal_reason=reason)
     return render_template(
         "customer.html",
+        purpose=purpose,
         c=doc,
         sections=record_sections(call, customer_id),
         form=form,

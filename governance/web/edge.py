@@ -19,7 +19,7 @@ from flask import Flask, Request, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from governance.bootstrap import deps
-from governance.context import Actor, Call
+from governance.context import Actor, Call, Purpose
 from governance.errors import (
     Forbidden,
     GovernanceError,
@@ -84,11 +84,12 @@ def is_api() -> bool:
     return request.path.startswith("/api/")
 
 
-def current_call() -> Call:
-    """The service call for this request: its session, actor and the app's dependencies."""
+def current_call(purpose: Purpose | None = None) -> Call:
+    """The service call for this request: its session, actor, declared purpose and the app's
+    dependencies."""
     from flask import current_app
 
-    return deps(current_app).call(db.session(), g.get("actor") or anonymous())
+    return deps(current_app).call(db.session(), g.get("actor") or anonymous(), purpose)
 
 
 def count_customer_lookup(sent: Iterable[str]) -> None:

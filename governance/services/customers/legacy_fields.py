@@ -16,8 +16,10 @@ from sqlalchemy import Text, cast, inspect, select
 
 from governance.context import Call
 from governance.models import Customer, Order
+from governance.services.customers import reads
 
 BATCH = 500
+PURPOSE = "legacy_sealing"  # the system purpose of these internal reads (policies/purposes.yaml)
 EMPTY_ITEMS = ("[]", "null")  # how an empty legacy items column reads as text
 
 
@@ -64,7 +66,7 @@ def _next(call: Call, query: Any) -> list[Any]:
 
 def _seal_refs(call: Call, rows: list[Customer]) -> int:
     vault = call.vault
-    keys = vault.subject_keys(call.session, [c.id for c in rows])
+    keys = reads.subject_keys(reads.internal(call, PURPOSE), [c.id for c in rows])
     for customer in rows:
         ref, customer.external_ref_legacy = customer.external_ref_legacy, None
         key = keys.get(customer.id)
@@ -78,7 +80,7 @@ def _seal_refs(call: Call, rows: list[Customer]) -> int:
 
 def _seal_items(call: Call, rows: list[Order]) -> int:
     vault = call.vault
-    keys = vault.subject_keys(call.session, [o.customer_id for o in rows])
+    keys = reads.subject_keys(reads.internal(call, PURPOSE), [o.customer_id for o in rows])
     for order in rows:
         items, order.items_legacy = order.items_legacy, []
         key = keys.get(order.customer_id)
@@ -98,6 +100,7 @@ def _commit(call: Call, table: str, field: str, subjects: list[str]) -> None:
         "data.encrypt_legacy",
         now=call.now(),
         resource=table,
+        purpose=PURPOSE,
         details={"field": field, "subjects": subjects},
     )
     call.session.commit()  # start-up job: each column sealed, then kept

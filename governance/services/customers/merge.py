@@ -21,9 +21,12 @@ from governance.context import Call
 from governance.errors import ValidationError
 from governance.models import Customer, DataKey, Interaction, Order, Tombstone
 from governance.services.customers import normalise as norm
+from governance.services.customers import reads
 from governance.services.customers import store as cs
+from governance.services.keys.vault import DataUnavailable
 
 EMPTY: tuple[Any, ...] = (None, "", {}, [])
+PURPOSE = "merge"  # the system purpose of a merge's reads (policies/purposes.yaml)
 
 
 def merge_customers(
@@ -40,9 +43,10 @@ def merge_customers(
             [{"field": "target", "message": "must differ from the source"}],
         )
     ref = norm.clean_text(request_ref, max_length=200) if request_ref else None
+    call = reads.internal(call, PURPOSE)
     source, target = cs.load(call, source_id), cs.load(call, target_id)
-    source_key = call.vault.subject_key(call.session, source.id)
-    target_key = call.vault.subject_key(call.session, target.id)
+    keys = reads.subject_keys(call, [source.id, target.id])
+    source_key, target_key = _key(keys, source.id), _key(keys, target.id)
     fate = _field_fates(
         cs.decrypt_customer(call, source, source_key),
         cs.decrypt_customer(call, target, target_key),
@@ -64,13 +68,20 @@ def merge_customers(
     }
     call.audit.record(
         call.session, call.actor, "customer.merge", now=now, resource=cs.TABLE,
-        subject_id=target.id, details=summary,
+        subject_id=target.id, purpose=call.purpose_name, details=summary,
     )  # fmt: skip
     call.audit.record(
         call.session, call.actor, "customer.erase", now=now, resource=cs.TABLE,
-        subject_id=source.id, details={"request_ref": ref, "merged_into": target.id},
+        subject_id=source.id, purpose=call.purpose_name,
+        details={"request_ref": ref, "merged_into": target.id},
     )  # fmt: skip
     return {"id": target.id, **summary}
+
+
+def _key(keys: dict[str, Any], subject_id: str) -> Any:
+    if subject_id not in keys:
+        raise DataUnavailable(f"no data key for subject {subject_id}")
+    return keys[subject_id]
 
 
 class _Fates:

@@ -14,7 +14,10 @@ from sqlalchemy import func, select
 from governance.context import Call
 from governance.errors import ValidationError
 from governance.models import Customer
+from governance.services.customers import reads
 from governance.services.customers import store as cs
+
+PURPOSE = "data_quality"  # the system purpose of this internal read (policies/purposes.yaml)
 
 COLUMNS = {
     name: getattr(Customer, f"{name}_ct" if hasattr(Customer, f"{name}_ct") else name)
@@ -56,6 +59,7 @@ def duplicate_groups(call: Call, limit: int = 100) -> dict[str, Any]:
 
 def invalid_values(call: Call, batch: int = 500) -> dict[str, int]:
     """Stored values that fail today's validation, per field (decrypts in memory)."""
+    call = reads.internal(call, PURPOSE)
     counts = {name: 0 for name in cs.FIELDS}
     region = call.settings.get("DEFAULT_REGION", "CN")
     last = ""
@@ -67,7 +71,7 @@ def invalid_values(call: Call, batch: int = 500) -> dict[str, int]:
         )
         if not rows:
             break
-        keys = call.vault.subject_keys(call.session, [c.id for c in rows])
+        keys = reads.subject_keys(call, [c.id for c in rows])
         for customer in rows:
             if customer.id not in keys:
                 continue
@@ -104,7 +108,9 @@ def compute(call: Call) -> dict[str, Any]:
 
 
 def record_read(call: Call, summary: dict[str, Any], job_id: str | None = None) -> None:
-    """Audit that ``call.actor`` read a summary (field names and counts only)."""
+    """Audit that ``call.actor`` read a summary (field names and counts only), under the
+    system purpose of the read."""
+    call = reads.internal(call, PURPOSE)
     details: dict[str, Any] = {"fields": sorted(summary["fields"]), "total": summary["customers"]}
     if job_id:
         details["job_id"] = job_id
@@ -114,6 +120,7 @@ def record_read(call: Call, summary: dict[str, Any], job_id: str | None = None) 
         "quality.summary",
         now=call.now(),
         resource="customers",
+        purpose=call.purpose_name,
         details=details,
     )
 

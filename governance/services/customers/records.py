@@ -13,7 +13,7 @@ records written before spans were stored are analysed on read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,8 +24,9 @@ from governance.context import Call
 from governance.errors import ValidationError
 from governance.models import Interaction, Order
 from governance.models.ids import new_id
-from governance.security.masking import CLEAR, TEXT_MASK, default_visibility
+from governance.security.masking import CLEAR, HIDDEN, TEXT_MASK, default_visibility
 from governance.services.customers import normalise as norm
+from governance.services.customers import reads
 from governance.services.customers import store as customers
 from governance.services.pii.detection.results import Finding
 from governance.services.pii.detection.textmask import (
@@ -105,10 +106,14 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def order_document(call: Call, order: Order, key: Any) -> dict[str, Any]:
+def order_document(call: Call, order: Order, key: Any, shown: Container[str]) -> dict[str, Any]:
+    """An order in clear; only the ``shown`` encrypted fields are decrypted (others None)."""
     vault, subject = call.vault, order.customer_id
-    comment = vault.open(key, "orders", "comment", subject, order.comment_ct, row_id=order.id)
-    items = vault.open(key, "orders", "items", subject, order.items_ct, True, row_id=order.id)
+    comment = items = None
+    if "comment" in shown:
+        comment = vault.open(key, "orders", "comment", subject, order.comment_ct, row_id=order.id)
+    if "items" in shown:
+        items = vault.open(key, "orders", "items", subject, order.items_ct, True, row_id=order.id)
     return {
         "id": order.id,
         "customer_id": order.customer_id,
@@ -121,8 +126,14 @@ def order_document(call: Call, order: Order, key: Any) -> dict[str, Any]:
     }
 
 
-def interaction_document(call: Call, row: Interaction, key: Any) -> dict[str, Any]:
-    note = call.vault.open(key, "interactions", "note", row.customer_id, row.note_ct, row_id=row.id)
+def interaction_document(
+    call: Call, row: Interaction, key: Any, shown: Container[str]
+) -> dict[str, Any]:
+    """An interaction in clear; the note is decrypted only when ``shown``."""
+    note = None
+    if "note" in shown:
+        vault = call.vault
+        note = vault.open(key, "interactions", "note", row.customer_id, row.note_ct, row_id=row.id)
     return {
         "id": row.id,
         "customer_id": row.customer_id,
@@ -142,8 +153,9 @@ class RecordKind:
     text_field: str
     action: str
     validate: Callable[[Any], dict[str, Any]]
-    document: Callable[[Call, Any, Any], dict[str, Any]]
+    document: Callable[[Call, Any, Any, Container[str]], dict[str, Any]]
     newest_first: Any
+    fields: tuple[str, ...]  # every key of a document, for the field levels
     structured: tuple[str, ...] = ()  # JSON fields sealed beside the text field
 
 
@@ -155,6 +167,7 @@ ORDERS = RecordKind(
     validate_order,
     order_document,
     Order.ordered_at.desc(),
+    ("id", "customer_id", *ORDER_FIELDS, "created_at"),
     structured=("items",),
 )
 INTERACTIONS = RecordKind(
@@ -165,6 +178,7 @@ INTERACTIONS = RecordKind(
     validate_interaction,
     interaction_document,
     Interaction.occurred_at.desc(),
+    ("id", "customer_id", *INTERACTION_FIELDS, "created_at"),
 )
 
 
@@ -222,13 +236,27 @@ def _present(
     maskers: dict[str, str],
     spans: list[Finding] | None = None,
 ) -> dict[str, Any]:
-    """The record as the actor may see it: free text span-masked, then field visibility."""
-    doc = kind.document(call, row, key)
+    """A record just written, as the actor may see it: free text span-masked, then masked."""
+    doc = kind.document(call, row, key, kind.fields)
+    doc = _span_masked(call, kind, doc, row, key, maskers, spans)
+    return customers.present(call, doc, False)[0]
+
+
+def _span_masked(
+    call: Call,
+    kind: RecordKind,
+    doc: dict[str, Any],
+    row: Any,
+    key: Any,
+    maskers: dict[str, str],
+    spans: list[Finding] | None = None,
+) -> dict[str, Any]:
+    """``doc`` with the personal data inside its free text masked like the matching fields."""
     text = doc.get(kind.text_field)
     if text and maskers:
         found = spans if spans is not None else _stored_spans(call, kind, row, key, text)
         doc[kind.text_field] = TEXT_MASK if found is None else mask_text(text, found, maskers)
-    return customers.present(call, doc, False)[0]
+    return doc
 
 
 def _stored_spans(
@@ -279,22 +307,26 @@ def _screen(
     return decision.text_to_store, decision.audit_details(), decision.stored_findings
 
 
-def _list(call: Call, kind: RecordKind, customer_id: str, purpose: str | None) -> dict[str, Any]:
-    customer = customers.load(call, customer_id)
-    key = call.vault.subject_key(call.session, customer.id)
-    rows = call.session.scalars(
-        select(kind.model).where(kind.model.customer_id == customer.id).order_by(kind.newest_first)
-    )
+def _list(call: Call, kind: RecordKind, customer_id: str) -> dict[str, Any]:
+    """A customer's records of ``kind`` through the governed read (``reads.govern``)."""
+    loaded = [reads.load_one(call, customer_id)]
     maskers = _text_maskers(call, kind)
-    items = [_present(call, kind, r, key, maskers) for r in rows]
-    call.audit.record(
-        call.session,
-        call.actor,
+
+    def render(customer: Any, key: Any, levels: Mapping[str, str]) -> list[dict[str, Any]]:
+        shown = {name for name, level in levels.items() if level != HIDDEN}
+        query = select(kind.model).where(kind.model.customer_id == customer.id)
+        rows = call.session.scalars(query.order_by(kind.newest_first))
+        return [
+            _span_masked(call, kind, kind.document(call, row, key, shown), row, key, maskers)
+            for row in rows
+        ]
+
+    items, _ = reads.govern(call, loaded, kind.fields, render)
+    reads.audit_read(
+        call,
         f"{kind.action}.list",
-        now=call.now(),
         resource=kind.table,
-        subject_id=customer.id,
-        purpose=purpose,
+        subject_id=loaded[0][0].id,
         details={"count": len(items)},
     )
     return {"items": items}
@@ -310,11 +342,11 @@ def add_interaction(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
     return _add(call, INTERACTIONS, customer_id, data)
 
 
-def list_orders(call: Call, customer_id: str, purpose: str | None = None) -> dict[str, Any]:
+def list_orders(call: Call, customer_id: str) -> dict[str, Any]:
     """A customer's orders, newest first; audited as a read."""
-    return _list(call, ORDERS, customer_id, purpose)
+    return _list(call, ORDERS, customer_id)
 
 
-def list_interactions(call: Call, customer_id: str, purpose: str | None = None) -> dict[str, Any]:
+def list_interactions(call: Call, customer_id: str) -> dict[str, Any]:
     """A customer's interactions, newest first; audited as a read."""
-    return _list(call, INTERACTIONS, customer_id, purpose)
+    return _list(call, INTERACTIONS, customer_id)

@@ -1,4 +1,5 @@
-"""Customers: create, read, update, list and erase, each encrypted, masked and audited.
+"""Customers: create, update and erase, each encrypted, masked and audited (reads go through
+the governed pipeline, ``reads.py``).
 
 Every function takes a ``Call`` (session, actor, vault, audit log, clock); the caller commits. The
 audit entry is appended in the same transaction as the read or change it records.
@@ -22,7 +23,6 @@ from governance.models.ids import is_id, new_id
 from governance.security.masking import apply_visibility
 from governance.services.customers import disclosure
 from governance.services.customers import normalise as norm
-from governance.services.customers.listing import customer_query
 from governance.services.customers.merge_patch import changed_subfields, merge_nested, refuse_masks
 from governance.services.keys.vault import SubjectErased
 
@@ -301,27 +301,6 @@ def load(call: Call, customer_id: str) -> Customer:
     return customer
 
 
-def get_customer(
-    call: Call, customer_id: str, *, purpose: str | None = None, reveal_reason: str | None = None
-) -> dict[str, Any]:
-    """Read one customer, masked for the actor (clear where allowed, with a recorded reason)."""
-    reveal = bool(reveal_reason and reveal_reason.strip())
-    customer = load(call, customer_id)
-    key = call.vault.subject_key(call.session, customer.id)
-    doc, visibility = present(call, to_document(call, customer, key), reveal)
-    call.audit.record(
-        call.session,
-        call.actor,
-        "customer.read",
-        now=call.now(),
-        resource=TABLE,
-        subject_id=customer.id,
-        purpose=purpose,
-        details={"fields": visibility, "reveal_reason": reveal_reason if reveal else None},
-    )
-    return doc
-
-
 def update_customer(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
     """Apply a JSON Merge Patch (RFC 7396): nested objects merge, null removes a field.
 
@@ -399,42 +378,3 @@ def decode_cursor(cursor: str) -> str:
     if not is_id(value):
         raise MalformedRequest("cursor is not valid")
     return value
-
-
-def list_customers(
-    call: Call,
-    filters: dict[str, str],
-    *,
-    cursor: str | None = None,
-    limit: int = 50,
-    purpose: str | None = None,
-) -> dict[str, Any]:
-    """One page of customers in creation order, filtered by blind index or clear columns."""
-    query = customer_query(call, filters)
-    if cursor:
-        query = query.where(Customer.id > decode_cursor(cursor))
-    limit = max(1, min(limit, MAX_PAGE))
-    rows = list(call.session.scalars(query.order_by(Customer.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    keys = call.vault.subject_keys(call.session, [c.id for c in rows])
-    items = []
-    visibility: dict[str, str] = {}
-    for customer in rows:
-        doc, visibility = present(call, to_document(call, customer, keys[customer.id]), False)
-        items.append(doc)
-    call.audit.record(
-        call.session,
-        call.actor,
-        "customer.list",
-        now=call.now(),
-        resource=TABLE,
-        purpose=purpose,
-        details={
-            "subjects": [c.id for c in rows],
-            "fields": visibility,
-            "filters": sorted(filters),
-        },
-    )
-    next_cursor = encode_cursor(rows[-1].id) if more and rows else None
-    return {"items": items, "next_cursor": next_cursor}

@@ -152,14 +152,19 @@ class Vault:
             rows = session.scalars(
                 select(DataKey).where(DataKey.subject_id.in_(ids[start : start + 500]))
             )
-            for row in rows:
-                wrapped = crypto.WrappedKey(row.kek_version, bytes(row.wrapped))
-                try:
-                    dek = self.unwrap(wrapped)
-                except crypto.CryptoError as exc:
-                    message = f"data key of subject {row.subject_id}: {exc}"
-                    raise _unavailable(message) from None
-                keys[row.subject_id] = crypto.FieldCipher(dek, bytes(row.key_id))
+            keys.update(self.unwrap_rows(rows))
+        return keys
+
+    def unwrap_rows(self, rows: Iterable[DataKey]) -> dict[str, crypto.FieldCipher]:
+        """Unwrap already loaded ``data_keys`` rows (no query): ``{subject id: cipher}``."""
+        keys: dict[str, crypto.FieldCipher] = {}
+        for row in rows:
+            wrapped = crypto.WrappedKey(row.kek_version, bytes(row.wrapped))
+            try:
+                dek = self.unwrap(wrapped)
+            except crypto.CryptoError as exc:
+                raise _unavailable(f"data key of subject {row.subject_id}: {exc}") from None
+            keys[row.subject_id] = crypto.FieldCipher(dek, bytes(row.key_id))
         return keys
 
     # -- fields ---------------------------------------------------------------------------

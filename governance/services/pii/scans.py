@@ -243,6 +243,7 @@ def _complete(
         "pii.scan",
         now=call.now(),
         resource="pii_scans",
+        purpose=reader.call.purpose_name,
         details={
             "scan_id": scan.id,
             "mode": scan.mode,

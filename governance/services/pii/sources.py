@@ -1,7 +1,8 @@
 """Reading the store for PII scans: every text column, decrypted in memory only.
 
 Records are read in id order, ``READ_BATCH`` at a time, with the batch's data keys unwrapped in
-one query (``Vault.subject_keys``). Values never leave memory: they go to the detector and are
+one query (``reads.subject_keys``: the governed pipeline's key step, under the system
+purpose ``pii_scan``). Values never leave memory: they go to the detector and are
 dropped. A field that fails to decrypt (or whose subject has no key) is counted, not scanned,
 so its earlier findings keep their status.
 """
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from governance.context import Call
+from governance.services.customers import reads
 from governance.services.keys.vault import DataUnavailable
 from governance.services.pii.findings import MODELS
 
@@ -30,6 +32,7 @@ TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
 STRUCTURED = {("customers", "address"), ("orders", "items")}
 READ_BATCH = 500  # rows read (and data keys unwrapped) per query
 Key = tuple[str, str, str, str | None]  # table, column, record id, subject id
+PURPOSE = "pii_scan"  # the system purpose of a scan's reads (policies/purposes.yaml)
 UNREADABLE = object()  # a field that failed to decrypt or whose data key is gone
 
 
@@ -66,7 +69,7 @@ class StoreReader:
     """The texts of the store's records, decrypted in memory, one batch at a time."""
 
     def __init__(self, call: Call, since: datetime | None) -> None:
-        self.call = call
+        self.call = reads.internal(call, PURPOSE)
         self.since = since
         self.records: dict[str, int] = {}
         self.texts = 0
@@ -99,7 +102,7 @@ class StoreReader:
         def subject_of(row: Any) -> str:
             return str(getattr(row, owner))
 
-        keys = vault.subject_keys(self.call.session, {subject_of(r) for r in rows})
+        keys = reads.subject_keys(self.call, {subject_of(r) for r in rows})
         encrypted = vault.encrypted_fields(table)
         out: list[tuple[Key, str | None]] = []
         for row in rows:

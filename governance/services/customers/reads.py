@@ -1,0 +1,264 @@
+"""The governed read of customer data: every read of customers, their orders and interactions
+goes through here, from the API, the console, the CLI and the server's internal reads.
+
+The path of one read (ARCHITECTURE.md, "The path of one governed read"):
+
+1. load the rows the selection names together with their wrapped data keys, in one query (a
+   list filters and pages in SQL, so a page is never short because rows were dropped later);
+2. the purpose check (``services/consent``), once, with every subject, before any key is
+   unwrapped;
+3. the caller's level per field (clear / masked / hidden, ``policies/visibility.yaml``), once
+   per read, not per row;
+4. unwrap the data keys (no further query) and decrypt only the fields the caller will see in
+   clear or masked: a hidden field is never decrypted;
+5. mask;
+6. append the audit entry (who, what, purpose, subjects, fields) in the caller's transaction.
+
+Orders and interactions (``records.py``) are read through the same steps (``load_one``,
+``govern``, ``audit_read``): their own documents and entry, no second copy of the sequence.
+Internal reads that need values rather than a masked view (PII scans, quality, imports' updates,
+merge, legacy-field sealing) take their keys from ``subject_keys``: the same purpose check and
+key step, with a *system* purpose on the call (``policies/purposes.yaml``), audited as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from governance.context import Call, system_purpose
+from governance.errors import NotFound
+from governance.models import Customer, DataKey, Tombstone
+from governance.models.ids import is_id
+from governance.security.masking import (
+    CLEAR,
+    HIDDEN,
+    MASKED,
+    RevealNotAllowed,
+    default_visibility,
+    mask_value,
+)
+from governance.services.consent.lawful_basis import require_lawful_basis
+from governance.services.customers import store
+from governance.services.customers.listing import customer_query
+from governance.services.keys.vault import DataUnavailable, SubjectErased
+
+# Every key of a customer document, in the order the document lists them.
+DOCUMENT = ("id", *store.FIELDS, "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which customers a read returns: one id, or one page of a filtered list."""
+
+    customer_id: str | None = None
+    filters: Mapping[str, str] = field(default_factory=dict)
+    cursor: str | None = None
+    limit: int = 50
+
+    @classmethod
+    def one(cls, customer_id: str) -> Selection:
+        """The customer with this id (404 when unknown, 410 when erased)."""
+        return cls(customer_id=customer_id)
+
+    @classmethod
+    def page(
+        cls, filters: Mapping[str, str], cursor: str | None = None, limit: int = 50
+    ) -> Selection:
+        """A page of customers in creation order, after ``cursor``."""
+        return cls(filters=dict(filters), cursor=cursor, limit=max(1, min(limit, store.MAX_PAGE)))
+
+
+@dataclass
+class Page:
+    """What a read returns: the documents as the caller may see them, and the audit's view."""
+
+    items: list[dict[str, Any]]
+    subjects: list[str]
+    levels: dict[str, str]
+    next_cursor: str | None = None
+
+
+Loaded = list[tuple[Customer, DataKey | None]]
+Render = Callable[[Customer, Any, Mapping[str, str]], list[dict[str, Any]]]
+
+
+def read_subjects(
+    call: Call,
+    selection: Selection,
+    fields: Sequence[str] = store.FIELDS,
+    *,
+    reveal_reason: str | None = None,
+) -> Page:
+    """Customers the selection names, as the caller may see ``fields`` of them; audited as
+    ``customer.read`` (one id) or ``customer.list`` (a page), with the call's purpose.
+
+    A ``reveal_reason`` turns the caller's reveal fields clear (RevealNotAllowed without the
+    right) and is recorded in the entry.
+    """
+    reveal = bool(reveal_reason and reveal_reason.strip())
+    loaded, more = _load(call, selection)
+    wanted = set(fields)
+
+    def render(row: Customer, key: Any, levels: Mapping[str, str]) -> list[dict[str, Any]]:
+        shown = [name for name in store.FIELDS if name in wanted and levels[name] != HIDDEN]
+        values = store.decrypt_customer(call, row, key, shown)
+        doc = {name: values.get(name) for name in DOCUMENT}
+        doc["id"] = row.id
+        doc["marketing"] = doc.get("marketing") or {}
+        doc["created_at"] = _iso(row.created_at)
+        doc["updated_at"] = _iso(row.updated_at)
+        return [doc]
+
+    items, levels = govern(call, loaded, DOCUMENT, render, reveal=reveal)
+    subjects = [row.id for row, _ in loaded]
+    if selection.customer_id is not None:
+        details: dict[str, Any] = {
+            "fields": levels,
+            "reveal_reason": reveal_reason if reveal else None,
+        }
+        audit_read(call, "customer.read", subject_id=subjects[0], details=details)
+    else:
+        details = {
+            "subjects": subjects,
+            "fields": levels if subjects else {},
+            "filters": sorted(selection.filters),
+        }
+        audit_read(call, "customer.list", details=details)
+    cursor = store.encode_cursor(subjects[-1]) if more and subjects else None
+    return Page(items, subjects, levels, cursor)
+
+
+def govern(
+    call: Call,
+    loaded: Loaded,
+    fields: Sequence[str],
+    render: Render,
+    *,
+    reveal: bool = False,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Steps 2 to 5 for loaded subjects: purpose check, field levels, keys, decrypt, mask.
+
+    ``render`` decrypts a subject's documents given its key and the levels (it must leave
+    hidden fields undecrypted); ``fields`` names every field the documents carry.
+    """
+    require_lawful_basis(call, [row.id for row, _ in loaded])
+    levels = field_levels(call, fields, reveal=reveal)
+    keys = call.vault.unwrap_rows(key for _, key in loaded if key is not None)
+    items: list[dict[str, Any]] = []
+    for row, _ in loaded:
+        if row.id not in keys:
+            raise DataUnavailable(f"no data key for subject {row.id}")
+        items.extend(mask(levels, doc) for doc in render(row, keys[row.id], levels))
+    return items, levels
+
+
+def field_levels(call: Call, fields: Iterable[str], *, reveal: bool = False) -> dict[str, str]:
+    """The caller's level per field; RevealNotAllowed when ``reveal`` is asked without the right."""
+    policy = default_visibility()
+    roles = list(call.actor.roles)
+    if reveal and not policy.can_reveal(roles):
+        raise RevealNotAllowed()
+    return {name: policy.level(roles, name, reveal=reveal) for name in fields}
+
+
+def mask(levels: Mapping[str, str], doc: Mapping[str, Any]) -> dict[str, Any]:
+    """``doc`` as the levels show it: clear, masked, or left out (hidden or unknown)."""
+    masks = default_visibility().masks
+    shown: dict[str, Any] = {}
+    for name, value in doc.items():
+        level = levels.get(name, HIDDEN)
+        if level == CLEAR:
+            shown[name] = value
+        elif level == MASKED:
+            shown[name] = mask_value(masks.get(name, "text"), value)
+    return shown
+
+
+def internal(call: Call, name: str) -> Call:
+    """``call`` declaring the system purpose ``name`` (``policies/purposes.yaml``), unless it
+    already declares a system purpose (a CLI ``--purpose``)."""
+    if call.purpose is not None and call.purpose.system:
+        return call
+    return call.for_purpose(system_purpose(name))
+
+
+def subject_keys(call: Call, subject_ids: Iterable[str]) -> dict[str, Any]:
+    """Data keys for an internal read by a system purpose: the purpose check, then one query
+    per 500 subjects. Erased subjects are absent from the result."""
+    ids = list(dict.fromkeys(subject_ids))
+    if call.purpose is None or not call.purpose.system:
+        raise ValueError("an internal read declares a system purpose")
+    require_lawful_basis(call, ids)
+    return call.vault.subject_keys(call.session, ids)
+
+
+def load_one(call: Call, customer_id: str) -> tuple[Customer, DataKey | None]:
+    """A customer row and its wrapped data key, in one query; NotFound, or 410 when erased."""
+    if not is_id(customer_id):
+        raise NotFound("no customer with that id")
+    found = call.session.execute(
+        select(Customer, DataKey)
+        .outerjoin(DataKey, DataKey.subject_id == Customer.id)
+        .where(Customer.id == customer_id)
+    ).first()
+    if found is None:
+        if call.session.get(Tombstone, customer_id) is not None:
+            raise SubjectErased(f"customer {customer_id} was erased")
+        raise NotFound(f"no customer {customer_id}")
+    return found[0], found[1]
+
+
+def _load(call: Call, selection: Selection) -> tuple[Loaded, bool]:
+    if selection.customer_id is not None:
+        return [load_one(call, selection.customer_id)], False
+    query = customer_query(call, dict(selection.filters)).add_columns(DataKey)
+    query = query.outerjoin(DataKey, DataKey.subject_id == Customer.id)
+    if selection.cursor:
+        query = query.where(Customer.id > store.decode_cursor(selection.cursor))
+    rows = call.session.execute(query.order_by(Customer.id).limit(selection.limit + 1)).all()
+    return [(row[0], row[1]) for row in rows[: selection.limit]], len(rows) > selection.limit
+
+
+def audit_read(
+    call: Call,
+    action: str,
+    *,
+    resource: str = store.TABLE,
+    subject_id: str | None = None,
+    details: dict[str, Any],
+) -> None:
+    """Step 6: the read's audit entry, with the call's declared purpose."""
+    call.audit.record(
+        call.session,
+        call.actor,
+        action,
+        now=call.now(),
+        resource=resource,
+        subject_id=subject_id,
+        purpose=call.purpose_name,
+        details=details,
+    )
+
+
+def read_customer(
+    call: Call, customer_id: str, *, reveal_reason: str | None = None
+) -> dict[str, Any]:
+    """One customer, masked for the caller (clear where allowed, with a recorded reason)."""
+    page = read_subjects(call, Selection.one(customer_id), reveal_reason=reveal_reason)
+    return page.items[0]
+
+
+def list_customers(
+    call: Call, filters: dict[str, str], *, cursor: str | None = None, limit: int = 50
+) -> dict[str, Any]:
+    """One page of customers in creation order, filtered by blind index or clear columns."""
+    page = read_subjects(call, Selection.page(filters, cursor, limit))
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+def _iso(moment: Any) -> str:
+    return str(moment.isoformat()).replace("+00:00", "Z")
