@@ -145,18 +145,26 @@ def jobs_show(job_id: str) -> None:
 @with_appcontext
 def worker(once: bool, poll: float) -> None:
     """Run queued jobs (several workers may share one database)."""
+    from flask import current_app
+
+    from governance.services.auditlog.integrator import start_integrator
     from governance.services.jobs import queue as jobs
 
     name = f"{socket.gethostname()}:{os.getpid()}"
     click.echo(f"worker {name} started", err=True)
-    while True:
-        job = jobs.tick(app_call(), name)
-        if job is not None:
-            click.echo(f"job {job.id} ({job.kind}) {job.state}", err=True)
-        if once:
-            return
-        if job is None:
-            time.sleep(poll)
+    integrator = None if once else start_integrator(current_app._get_current_object())  # type: ignore[attr-defined]
+    try:
+        while True:
+            job = jobs.tick(app_call(), name)
+            if job is not None:
+                click.echo(f"job {job.id} ({job.kind}) {job.state}", err=True)
+            if once:
+                return
+            if job is None:
+                time.sleep(poll)
+    finally:
+        if integrator is not None:
+            integrator.stop()
 
 
 @reports_group.command("audit-trail")

@@ -138,7 +138,11 @@ def start_job_runner(app: Any) -> Any:
             finally:
                 db.session.remove()
 
-    return JobRunner(open_call, name).start()
+    from governance.services.auditlog.integrator import start_integrator
+
+    runner = JobRunner(open_call, name).start()
+    runner.integrator = start_integrator(app)  # the audit integrator runs beside the jobs
+    return runner
 
 
 def _serve(
@@ -163,6 +167,7 @@ def _serve(
         runner = runners.pop(os.getpid(), None)
         if runner is not None:
             runner.stop()
+            runner.integrator.stop()
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -202,6 +207,7 @@ def _serve_dev(host: str, port: int, jobs: bool) -> None:
     finally:
         if runner is not None:
             runner.stop()
+            runner.integrator.stop()
 
 
 @cli.command("serve", with_appcontext=False)
