@@ -203,7 +203,7 @@ class AuditLog:
         result = session.connection().execute(INSERT_QUEUED, values)
         if not self.inline:
             return Appended(None, leaf, digest)
-        qid = int(result.inserted_primary_key[0])
+        qid = int(tuple(result.inserted_primary_key or (0,))[0])
         seqs = self.integrate(session, now)
         return Appended(seqs.get(qid), leaf, digest, qid)
 
