@@ -67,7 +67,8 @@ from governance.services.auditlog.integrator import Integrator
 
 app = create_app()
 with app.app_context():
-    integrator = Integrator(db.engine, deps(app).audit, float(sys.argv[1]))
+    engine = db.engine  # the thread has no app context
+    integrator = Integrator(engine, deps(app).audit, float(sys.argv[1]))
     delays = []
     plain = integrator.run_once
 
@@ -75,7 +76,7 @@ with app.app_context():
         count = plain(now)
         if count:
             done = time.time()
-            with db.engine.connect() as conn:
+            with engine.connect() as conn:
                 stamps = conn.execute(select(AuditEntry.timestamp).order_by(
                     AuditEntry.seq.desc()).limit(count)).scalars()
                 delays.extend(done - datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
