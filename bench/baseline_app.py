@@ -17,12 +17,16 @@ import os
 from flask import Flask, abort, jsonify
 from sqlalchemy import create_engine, text
 
-from governance.database import engine_options
+from governance.database import configure_engine, engine_options, read_connection
 
 URL = os.environ["GOVERNANCE_DATABASE_URL"]
 if URL.startswith("postgresql://"):
     URL = URL.replace("postgresql://", "postgresql+psycopg://", 1)
 engine = create_engine(URL, **engine_options(URL))
+# The server's per-connection settings too (SQLite: WAL, synchronous=NORMAL, BEGIN IMMEDIATE
+# for transactions), so the floor's INSERT commits as the server's would; the bare read runs
+# without a transaction, as before.
+configure_engine(engine)
 QUERY = text("SELECT * FROM customers WHERE id = :id")
 # The floor of "audit or nothing": the same read plus one INSERT of a row the size of a queued
 # audit entry (leaf of ~450 bytes, its 32-byte hash, the filter columns) in the same transaction.
@@ -52,7 +56,7 @@ _floor_table()
 
 @app.get("/row/<customer_id>")
 def row(customer_id: str):  # type: ignore[no-untyped-def]
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         found = conn.execute(QUERY, {"id": customer_id}).mappings().first()
     return _answer(found)
 
