@@ -70,6 +70,11 @@ def _summary(report: VerifyReport, key_source: str) -> str:
             f"warning: the last {report.unsigned_entries} entries are not yet covered by a "
             "signed checkpoint"
         )
+    if report.pending_entries:
+        lines.append(
+            f"pending: {report.pending_entries} committed entries not yet integrated into the "
+            "tree (hash and form checked; no checkpoint covers them yet)"
+        )
     return "\n".join(lines)
 
 

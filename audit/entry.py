@@ -14,12 +14,17 @@ these keys, shown here in the order canonical JSON sorts them:
 ``purpose``    declared purpose of the access, or null
 ``request_id`` request id, or null
 ``resource``   target resource type or path, or null
-``seq``        sequence number, 1-based and gapless; the leaf index is ``seq - 1``
+``seq``        v1 leaves only: sequence number, 1-based and gapless; the leaf index is ``seq - 1``
 ``subject_id`` data subject id the action concerned, or null
 ``timestamp``  RFC 3339 UTC with microseconds and ``Z``, e.g. ``2024-05-01T12:34:56.000000Z``
 =============  ==============================================================================
 
 Entries carry ids and field names, never the personal values themselves.
+
+Two leaf versions exist. **v1** leaves (written until queued appends) contain ``seq``. **v2**
+leaves have every key above except ``seq``: a writer hashes its entry before the sequence number
+is known, and the entry's position in the tree is its sequence number, as RFC 9162's leaf index
+is. The verifier accepts both; a v1 leaf's ``seq`` must still equal its position.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ LEAF_KEYS: tuple[str, ...] = (
     "timestamp",
 )
 _LEAF_KEY_SET = frozenset(LEAF_KEYS)
+_LEAF_V2_KEY_SET = _LEAF_KEY_SET - {"seq"}
 _OPTIONAL_TEXT = (
     "actor_id",
     "actor_role",
@@ -75,7 +81,6 @@ class EntryError(AuditError, ValueError):
 class Entry:
     """One audit log entry; ``leaf()`` is the exact byte string hashed into the tree."""
 
-    seq: int
     timestamp: str
     actor_type: ActorType
     action: str
@@ -88,6 +93,8 @@ class Entry:
     request_id: str | None = None
     client: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    seq: int | None = None
+    """v1 only; None makes a v2 leaf (its sequence number is its position in the tree)."""
 
     def __post_init__(self) -> None:
         validate_leaf_object(self.to_dict())
@@ -95,14 +102,17 @@ class Entry:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the flat object whose canonical JSON is the leaf."""
-        return {key: getattr(self, key) for key in LEAF_KEYS}
+        obj = {key: getattr(self, key) for key in LEAF_KEYS}
+        if self.seq is None:
+            del obj["seq"]
+        return obj
 
     def leaf(self) -> bytes:
         """Return the canonical JSON bytes of this entry: the tree leaf."""
         try:
             return canonical_json(self.to_dict())
         except CanonicalJSONError as exc:
-            raise EntryError(f"entry {self.seq}: details: {exc}") from None
+            raise EntryError(f"entry {self.seq or ''}: details: {exc}") from None
 
     def leaf_hash(self) -> bytes:
         """Return the RFC 9162 leaf hash of this entry's leaf."""
@@ -110,7 +120,9 @@ class Entry:
 
     @property
     def leaf_index(self) -> int:
-        """Return the 0-based leaf index, ``seq - 1``."""
+        """Return the 0-based leaf index, ``seq - 1`` (v1 entries only)."""
+        if self.seq is None:
+            raise EntryError("a v2 entry's leaf index is its position in the tree")
         return self.seq - 1
 
     @classmethod
@@ -121,14 +133,17 @@ class Entry:
         return cls(**obj)
 
 
-def validate_leaf_object(obj: Mapping[str, Any]) -> int:
-    """Check a decoded leaf object field by field; return its seq or raise EntryError."""
-    if obj.keys() != _LEAF_KEY_SET:
-        missing = sorted(_LEAF_KEY_SET - obj.keys())
-        extra = sorted(obj.keys() - _LEAF_KEY_SET)
+def validate_leaf_object(obj: Mapping[str, Any]) -> int | None:
+    """Check a decoded leaf object field by field; return its seq (None for a v2 leaf) or raise
+    EntryError."""
+    keys = obj.keys()
+    if keys != _LEAF_KEY_SET and keys != _LEAF_V2_KEY_SET:
+        wanted = _LEAF_KEY_SET if "seq" in keys else _LEAF_V2_KEY_SET
+        missing = sorted(wanted - keys)
+        extra = sorted(keys - wanted)
         raise EntryError(f"leaf keys are wrong (missing {missing}, unexpected {extra})")
-    seq = obj["seq"]
-    if type(seq) is not int or seq < 1:
+    seq = obj.get("seq")
+    if "seq" in keys and (type(seq) is not int or seq < 1):
         raise EntryError("seq must be an integer of at least 1")
     try:
         check_timestamp(obj["timestamp"])
@@ -161,6 +176,7 @@ def _parse_leaf(data: bytes) -> dict[str, Any]:
     return cast(dict[str, Any], obj)
 
 
-def leaf_seq(data: bytes) -> int:
-    """Check leaf bytes are a canonical, valid entry without building it; return its seq."""
+def leaf_seq(data: bytes) -> int | None:
+    """Check leaf bytes are a canonical, valid entry without building it; return its seq (None
+    for a v2 leaf)."""
     return validate_leaf_object(_parse_leaf(data))

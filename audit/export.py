@@ -1,10 +1,11 @@
 """The audit export: one JSON Lines file that ``python -m audit verify`` checks offline.
 
-Format ``governance-audit-export/v1``: UTF-8, one JSON object per line, each ended by ``\\n``.
+Format ``governance-audit-export/v2`` (``/v1`` files are still read): UTF-8, one JSON object per
+line, each ended by ``\\n``.
 
 1. one header line::
 
-     {"type":"header","format":"governance-audit-export/v1","public_key":"<Ed25519 public key,
+     {"type":"header","format":"governance-audit-export/v2","public_key":"<Ed25519 public key,
       SubjectPublicKeyInfo PEM>","exported_at":"<RFC 3339 UTC>","tree_size":<N>}
 
 2. zero or more checkpoint lines, ascending tree size, each the checkpoint's API object plus type::
@@ -17,12 +18,22 @@ Format ``governance-audit-export/v1``: UTF-8, one JSON object per line, each end
      {"type":"entry","seq":<seq>,"leaf":"<the canonical JSON leaf, as a JSON string>",
       "leaf_hash":"<hex of SHA-256(0x00 || leaf as UTF-8)>"}
 
+4. (v2 only) zero or more pending lines: entries committed but not yet integrated into the tree,
+   in queue order, with no seq (their leaves are v2 leaves, which never contain one)::
+
+     {"type":"pending","id":<queue id>,"leaf":"<canonical JSON leaf>","leaf_hash":"<hex>"}
+
+   They are checked for hash and canonical form and reported as pending: no checkpoint covers
+   them, so nothing signed vouches for them yet.
+
+Entry leaves may be v1 (with ``seq``) or v2 (without; see ``audit.entry``).
 Checkpoints come before entries so the verifier knows every checked tree size before it streams
 the entries, and verifies a log of any length in O(log n) memory.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import re
@@ -44,12 +55,22 @@ from audit.checkpoint import (
 )
 from audit.errors import AuditError
 from audit.timefmt import format_timestamp, parse_timestamp
-from audit.verify import LogRecord, Progress, VerifyError, VerifyReport, verify_log
+from audit.verify import (
+    LogRecord,
+    PendingRecord,
+    Progress,
+    VerifyError,
+    VerifyReport,
+    verify_log,
+    verify_pending,
+)
 
-EXPORT_FORMAT = "governance-audit-export/v1"
+EXPORT_FORMAT = "governance-audit-export/v2"
+READABLE_FORMATS = frozenset({"governance-audit-export/v1", EXPORT_FORMAT})
 _HEX_HASH_RE = re.compile(r"[0-9a-f]{64}")
 _HEADER_KEYS = frozenset({"type", "format", "public_key", "exported_at", "tree_size"})
 _ENTRY_KEYS = frozenset({"type", "seq", "leaf", "leaf_hash"})
+_PENDING_KEYS = frozenset({"type", "id", "leaf", "leaf_hash"})
 _LINE_DECODER = json.JSONDecoder()
 
 
@@ -87,6 +108,7 @@ def write_export(
     *,
     tree_size: int,
     now: datetime,
+    pending: Iterable[PendingRecord] = (),
 ) -> int:
     """Stream an export of tree_size entries ``(seq, leaf, stored leaf hash)``; return the count.
 
@@ -107,6 +129,9 @@ def write_export(
         count += 1
     if count != tree_size:
         raise ValueError(f"export announced {tree_size} entries but wrote {count}")
+    for qid, leaf, stored_hash in pending:
+        line = {"type": "pending", "id": qid, "leaf": leaf.decode("utf-8")}
+        fp.write(_line({**line, "leaf_hash": stored_hash.hex()}))
     return count
 
 
@@ -133,7 +158,7 @@ def _objects(fp: BinaryIO) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _parse_header(obj: dict[str, Any]) -> ExportHeader:
-    if obj.get("type") != "header" or obj.get("format") != EXPORT_FORMAT:
+    if obj.get("type") != "header" or obj.get("format") not in READABLE_FORMATS:
         raise ExportFormatError(f"line 1: not a {EXPORT_FORMAT} header")
     if obj.keys() != _HEADER_KEYS:
         raise ExportFormatError(f"line 1: header must have exactly {sorted(_HEADER_KEYS)}")
@@ -148,12 +173,13 @@ def _parse_header(obj: dict[str, Any]) -> ExportHeader:
     return ExportHeader(key, pem, exported_at, size)
 
 
-def _parse_entry(obj: dict[str, Any], lineno: int) -> LogRecord:
-    if obj.keys() != _ENTRY_KEYS or obj["type"] != "entry":
-        if obj.get("type") != "entry":
-            raise ExportFormatError(f"line {lineno}: only entry lines may follow the first entry")
-        raise ExportFormatError(f"line {lineno}: entry must have exactly {sorted(_ENTRY_KEYS)}")
-    seq, leaf, leaf_hash = obj["seq"], obj["leaf"], obj["leaf_hash"]
+def _parse_entry(obj: dict[str, Any], lineno: int, kind: str = "entry") -> LogRecord:
+    keys = _ENTRY_KEYS if kind == "entry" else _PENDING_KEYS
+    if obj.keys() != keys or obj["type"] != kind:
+        if obj.get("type") != kind:
+            raise ExportFormatError(f"line {lineno}: only {kind} lines may follow the first {kind}")
+        raise ExportFormatError(f"line {lineno}: {kind} must have exactly {sorted(keys)}")
+    seq, leaf, leaf_hash = obj["seq" if kind == "entry" else "id"], obj["leaf"], obj["leaf_hash"]
     if type(seq) is not int or type(leaf) is not str or type(leaf_hash) is not str:
         raise ExportFormatError(f"line {lineno}: entry seq, leaf or leaf_hash has the wrong type")
     if _HEX_HASH_RE.fullmatch(leaf_hash) is None:
@@ -172,28 +198,44 @@ def _parse_checkpoint(obj: dict[str, Any], lineno: int) -> Checkpoint:
         raise ExportFormatError(f"line {lineno}: {exc}") from None
 
 
-def _records(objects: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[LogRecord]:
+def _records(
+    objects: Iterator[tuple[int, dict[str, Any]]], pending: list[PendingRecord] | None
+) -> Iterator[LogRecord]:
+    """Entry records; pending lines after them (v2 only) go to ``pending``."""
     for lineno, obj in objects:
+        if obj.get("type") == "pending" and pending is not None:
+            pending.append(_parse_entry(obj, lineno, "pending"))
+            for more, rest in objects:
+                pending.append(_parse_entry(rest, more, "pending"))
+            return
         yield _parse_entry(obj, lineno)
 
 
-def read_export(fp: BinaryIO) -> tuple[ExportHeader, list[Checkpoint], Iterator[LogRecord]]:
+def read_export(
+    fp: BinaryIO, pending: list[PendingRecord] | None = None
+) -> tuple[ExportHeader, list[Checkpoint], Iterator[LogRecord]]:
     """Read the header and checkpoints; return them with a lazy iterator over the entries.
 
-    Raises ExportFormatError, also from the iterator, for any malformed line.
+    A v2 export's pending lines are appended to ``pending`` once the iterator is exhausted (a v1
+    export, or ``pending`` None, refuses them). Raises ExportFormatError, also from the iterator,
+    for any malformed line.
     """
     objects = _objects(fp)
     first = next(objects, None)
     if first is None:
         raise ExportFormatError("the file is empty")
     header = _parse_header(first[1])
+    if first[1]["format"] != EXPORT_FORMAT:
+        pending = None  # a v1 export has no pending lines
     checkpoints: list[Checkpoint] = []
     for lineno, obj in objects:
         kind = obj.get("type")
         if kind == "checkpoint":
             checkpoints.append(_parse_checkpoint(obj, lineno))
         elif kind == "entry":
-            return header, checkpoints, _records(itertools.chain([(lineno, obj)], objects))
+            return header, checkpoints, _records(itertools.chain([(lineno, obj)], objects), pending)
+        elif kind == "pending" and pending is not None:
+            return header, checkpoints, _records(itertools.chain([(lineno, obj)], objects), pending)
         else:
             raise ExportFormatError(f"line {lineno}: unknown line type")
     return header, checkpoints, iter(())
@@ -217,8 +259,9 @@ def verify_export(
     it would be signed.
     """
     try:
+        pending: list[PendingRecord] = []
         with open(path, "rb") as fp:
-            header, checkpoints, records = read_export(fp)
+            header, checkpoints, records = read_export(fp, pending)
             key = header.public_key
             if trusted_key is not None:
                 if _raw(trusted_key) != _raw(key):
@@ -229,7 +272,7 @@ def verify_export(
                 key = trusted_key
             if header.tree_size > 0 and not checkpoints:
                 raise VerifyError("the export has entries but no signed checkpoint")
-            return verify_log(
+            report = verify_log(
                 records,
                 checkpoints,
                 key,
@@ -237,5 +280,6 @@ def verify_export(
                 progress=progress,
                 progress_every=progress_every,
             )
+            return dataclasses.replace(report, pending_entries=verify_pending(pending))
     except OSError as exc:
         raise ExportFormatError(f"cannot read the export: {exc.strerror or exc}") from None

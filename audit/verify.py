@@ -6,13 +6,18 @@ live-database check. It streams ``(seq, leaf, stored leaf hash)`` records in seq
 1. every checkpoint's Ed25519 signature (and key id) against the given public key;
 2. seq numbers run 1, 2, 3, ... with no gap, duplicate or reordering;
 3. each stored leaf hash equals ``SHA-256(0x00 || leaf)``;
-4. each leaf is a canonical entry whose own ``seq`` matches its position;
+4. each leaf is a canonical entry: a v2 leaf (no ``seq``, its position is its sequence number)
+   or a v1 leaf whose own ``seq`` matches its position;
 5. the tree rebuilt from the leaves (O(log n) memory) has, at every checkpoint's tree size, exactly
    that checkpoint's root hash. Since every root is recomputed from the same leaves, checkpoints
    that all match are consistent with each other;
 6. no checkpoint covers more entries than the log holds (a truncated log).
 
 The first failure raises ``VerifyError`` naming the entry (seq) or checkpoint (tree size).
+
+``verify_pending`` checks entries that are committed but not yet integrated into the tree (queued
+appends): each stored leaf hash and canonical v2 form. They are reported as pending: no
+checkpoint covers them yet, so nothing signed vouches for their order.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ class VerifyReport:
     checkpoints_verified: int
     latest_checkpoint: Checkpoint | None
     key_id: str
+    pending_entries: int = 0
+    """Committed entries not yet integrated into the tree (checked for hash and form only)."""
 
     @property
     def unsigned_entries(self) -> int:
@@ -115,9 +122,33 @@ def _check_entry(seq: int, leaf: bytes, stored_hash: bytes) -> bytes:
         entry_seq = leaf_seq(leaf)
     except EntryError as exc:
         raise _entry_error(seq, str(exc)) from None
-    if entry_seq != seq:
+    if entry_seq is not None and entry_seq != seq:
         raise _entry_error(seq, f"its leaf records seq {entry_seq}")
     return digest
+
+
+PendingRecord = tuple[int, bytes, bytes]
+"""``(queue id, leaf bytes, stored leaf hash)`` of an entry not yet integrated."""
+
+
+def verify_pending(records: Iterable[PendingRecord]) -> int:
+    """Check each pending entry's leaf hash and canonical v2 form; return how many there are.
+
+    Raises VerifyError naming the pending entry by its queue id.
+    """
+    count = 0
+    for qid, leaf, stored_hash in records:
+        where = f"pending entry {qid}"
+        if _sha256(LEAF_PREFIX + leaf).digest() != stored_hash:
+            raise VerifyError(f"{where}: stored leaf_hash does not match the hash of its leaf")
+        try:
+            entry_seq = leaf_seq(leaf)
+        except EntryError as exc:
+            raise VerifyError(f"{where}: {exc}") from None
+        if entry_seq is not None:
+            raise VerifyError(f"{where}: a queued entry must be a v2 leaf (it records a seq)")
+        count += 1
+    return count
 
 
 def _check_end(pending: list[Checkpoint], position: int, count: int, total: int | None) -> None:

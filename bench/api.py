@@ -7,7 +7,9 @@
 Loads ``--customers`` demo customers into a fresh, migrated database (dev keys in a temporary
 instance folder), creates a crm_app token, then starts three servers on loopback ports, each
 under gunicorn with 2 workers:
-  * baseline: bench/baseline_app.py, one route doing one SELECT of the row by id, nothing else;
+  * baseline: bench/baseline_app.py, one route doing one SELECT of the row by id, nothing else,
+    and a second baseline doing that SELECT plus one INSERT of an audit-entry-sized row in the
+    same transaction: the physical floor of "audit or nothing";
   * probe: bench/auth_probe_app.py, the governance app plus one bench-only route behind the
     normal guard (token lookup, rate limit, Casbin) doing the baseline's SELECT, which measures
     "authentication + authorisation alone" (its policy line exists only in the bench database);
@@ -15,7 +17,8 @@ under gunicorn with 2 workers:
 Each workload is driven by ``wrk`` (Debian package) from a second process after a short warm-up:
 reads by id (rotating over every loaded customer), list pages and creates with unique emails and
 phone numbers. Every workload runs ``--rounds`` times (default 3), interleaved with the baseline,
-and each ratio is taken against the baseline of its own round. Prints the median requests/s,
+and each ratio is taken against the baselines of its own round (every workload is printed
+against both: the bare read and the read + one INSERT). Prints the median requests/s,
 p50 and p99 latency and ratio over the rounds, the lowest and highest round's ratio, and
 errors. A benchmark, not a test: it never fails on a threshold.
 """
@@ -212,11 +215,15 @@ def wrk(
     }
 
 
+FLOOR = "baseline read + 1 INSERT (same tx)"
+
+
 def workloads(ids: list[str], token: str, round_no: int = 0) -> list[tuple[str, str, str]]:
     """(name, server, wrk script) for every measured workload, the baseline first."""
     quoted = ",".join(f'"{i}"' for i in ids)
     return [
         ("baseline read by id (1 SELECT)", "baseline", LUA_READ % (quoted, "/row/", token)),
+        (FLOOR, "baseline", LUA_READ % (quoted, "/row_insert/", token)),
         ("auth + Casbin alone (same SELECT)", "probe",
          LUA_READ % (quoted, "/api/v1/bench/row/", token)),
         ("governed read by id", "governance", LUA_READ % (quoted, "/api/v1/customers/", token)),
@@ -273,8 +280,9 @@ def measure(args: Any, env: dict[str, str], work: Path) -> None:
         results: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in runs}
         ratios: dict[str, list[float]] = {name: [] for name, _, _ in runs}
         cpu_ratios: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+        floor_ratios: dict[str, list[float]] = {name: [] for name, _, _ in runs}
         for round_no in range(1, args.rounds + 1):
-            base_rps = base_cpu = None
+            base_rps = base_cpu = floor_rps = None
             this_round = [r for r in workloads(ids, token, round_no) if r[0] in results]
             for name, server, script in this_round:
                 if server not in warmed and args.warmup > 0:  # right before its first run
@@ -285,6 +293,10 @@ def measure(args: Any, env: dict[str, str], work: Path) -> None:
                         args.connections, work, server_pid=pids[server])  # fmt: skip
                 base_rps = base_rps or r["rps"]
                 base_cpu = base_cpu or r["cpu_us"]
+                if name == FLOOR:
+                    floor_rps = r["rps"]
+                if floor_rps:
+                    floor_ratios[name].append(r["rps"] / floor_rps)
                 results[name].append(r)
                 ratios[name].append(r["rps"] / base_rps)
                 cpu_ratios[name].append(base_cpu / r["cpu_us"] if r["cpu_us"] else 0.0)
@@ -292,7 +304,8 @@ def measure(args: Any, env: dict[str, str], work: Path) -> None:
             print(f"round {round_no}/{args.rounds}: ratios {summary}", flush=True)
         print(
             f"{'workload (median of rounds)':<36}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
-            f"{'ratio':>7}{'range':>11}{'cpu µs':>8}{'cpu ratio':>11}{'errors':>7}"
+            f"{'ratio':>7}{'range':>11}{'vs +INSERT':>11}{'cpu µs':>8}{'cpu ratio':>11}"
+            f"{'errors':>7}"
         )
         for name, _, _ in runs:
             rs = results[name]
@@ -302,7 +315,8 @@ def measure(args: Any, env: dict[str, str], work: Path) -> None:
                 f"{name:<36}{median([r['rps'] for r in rs]):>8.0f}"
                 f"{median([r['p50'] for r in rs]):>8.2f}{median([r['p99'] for r in rs]):>8.2f}"
                 f"{median(ratios[name]):>6.2f}x{spread:>11}"
-                f"{median([r['cpu_us'] for r in rs]):>8.0f}{median(cpu_ratios[name]):>10.2f}x"
+                + (f"{median(floor_ratios[name]):>10.2f}x" if floor_ratios[name] else f"{'-':>11}")
+                + f"{median([r['cpu_us'] for r in rs]):>8.0f}{median(cpu_ratios[name]):>10.2f}x"
                 f"{errors:>7}",
                 flush=True,
             )

@@ -1,13 +1,16 @@
-"""Audit-log benchmark on the real storage: appends/s (1 and 4 processes), verification of a large
-log from the database, proof generation through the SQL node store, and the audited read's
-throughput against the bare baseline.
+"""Audit-log benchmark on the real storage: appends/s (1, 4 and 8 processes integrating inline;
+8 queued clients with one integrator, and the delay from commit to integration), verification
+of a large log from the database, proof generation through the SQL node store, and the audited
+read's throughput against the bare baseline.
 
     .venv/bin/python bench/audit_log.py [--entries 1000000] [--postgres] [--api-seconds 5]
 
 (Named audit_log.py, not audit.py: a bench/audit.py would shadow the ``audit`` package for every
 script in this folder.)
 
-Each append is its own transaction through ``AuditLog.record`` (what a governed request does).
+Each append is its own transaction through ``AuditLog.record`` (what a governed request does):
+"inline" integrates in the writer's transaction (as a process without an integrator does),
+"queued" only INSERTs into the queue, as a server process with its integrator thread does.
 The large log is written with bulk inserts of rows computed by the ``audit`` library (not a
 million ORM appends), then verified in-process (``audit_views.verify_live``) and by the
 ``governance audit verify`` command in a subprocess. The audited read is measured with
@@ -39,6 +42,7 @@ app = create_app()
 n = int(sys.argv[1])
 with app.app_context():
     call = deps(app).call(db.session)
+    call.audit.inline = sys.argv[2] == "inline"  # queued: an integrator process does the tree
     call.audit.record(db.session, call.actor, "bench.warmup", now=call.now())
     db.session.commit()
     print("ready", flush=True)
@@ -51,10 +55,67 @@ with app.app_context():
 """
 
 
-def appends(processes: int, per_process: int, env: dict[str, str]) -> float:
+INTEGRATOR = """
+import sys, time
+from datetime import UTC, datetime
+from sqlalchemy import select
+from governance import create_app
+from governance.bootstrap import deps
+from governance.extensions import db
+from governance.models import AuditEntry
+from governance.services.auditlog.integrator import Integrator
+
+app = create_app()
+with app.app_context():
+    engine = db.engine  # the thread has no app context
+    integrator = Integrator(engine, deps(app).audit, float(sys.argv[1]))
+    delays = []
+    plain = integrator.run_once
+
+    def measured(now=None):
+        count = plain(now)
+        if count:
+            done = time.time()
+            with engine.connect() as conn:
+                stamps = conn.execute(select(AuditEntry.timestamp).order_by(
+                    AuditEntry.seq.desc()).limit(count)).scalars()
+                delays.extend(done - datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
+                              .replace(tzinfo=UTC).timestamp() for t in stamps)
+        return count
+
+    integrator.run_once = measured
+    integrator.start()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    integrator.stop()
+    delays.sort()
+    pick = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))] if delays else 0.0
+    print(len(delays), pick(0.5), pick(0.99), flush=True)
+"""
+
+
+def queued_appends(clients: int, per_client: int, env: dict[str, str], interval: float) -> None:
+    """Appends/s of ``clients`` queued writers (each append its own transaction through the
+    service) with one integrator process, and the delay from commit to integration."""
+    integrator = subprocess.Popen([sys.executable, "-c", INTEGRATOR, str(interval)], env=env,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert integrator.stdout is not None and integrator.stdout.readline().strip() == "ready"
+    rate = appends(clients, per_client, env, mode="queued")
+    assert integrator.stdin is not None
+    integrator.stdin.write("stop\n")
+    integrator.stdin.flush()
+    out, _ = integrator.communicate(timeout=600)
+    count, p50, p99 = out.split()
+    print(f"appends, {clients} clients queued (+1 integrator):  {rate:,.0f}/s in total "
+          "(target >= 5,000/s on PostgreSQL)")
+    print(f"integration delay (commit to tree, poll {interval} s): p50 {float(p50) * 1000:.0f} ms, "
+          f"p99 {float(p99) * 1000:.0f} ms over {int(count):,} entries (target < 1 s)")
+
+
+def appends(processes: int, per_process: int, env: dict[str, str], mode: str = "inline") -> float:
     """Appends/s once every process is up (start-up is not counted)."""
     procs = [
-        subprocess.Popen([sys.executable, "-c", APPENDER, str(per_process)], env=env,
+        subprocess.Popen([sys.executable, "-c", APPENDER, str(per_process), mode], env=env,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         for _ in range(processes)
     ]  # fmt: skip
@@ -179,6 +240,8 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--appends", type=int, default=3000)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--integrate-seconds", type=float, default=0.2,
+                        help="the integrator's poll interval")  # fmt: skip
     parser.add_argument("--api-seconds", type=int, default=5, help="0 skips the read ratio")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gov-bench-audit-"))
@@ -212,6 +275,9 @@ def main() -> None:
         print(f"appends, 1 process, each its own transaction: {one:,.0f}/s (target >= 2,000/s)")
         four = appends(4, args.appends // 2, env)
         print(f"appends, 4 processes concurrently:            {four:,.0f}/s in total")
+        eight = appends(8, args.appends // 4, env)
+        print(f"appends, 8 clients, integrated inline:        {eight:,.0f}/s in total")
+        queued_appends(8, args.appends // 4, env, args.integrate_seconds)
         fresh = Path(tempfile.mkdtemp(prefix="gov-bench-audit-big-"))
         if not args.postgres:
             os.environ["GOVERNANCE_DATABASE_URL"] = f"sqlite:///{fresh / 'big.db'}"

@@ -25,6 +25,7 @@ from governance.models import AuditCheckpoint, DataKey, KeyVersion
 from governance.policyfiles import PolicyFileError, load_field_rules
 from governance.secrets import master_keys, secret_key, signing_key
 from governance.services.auditlog.append import AuditLog
+from governance.services.auditlog.integrator import Integrator
 from governance.services.auditlog.witness import CheckpointFile, checkpoint_file_for
 from governance.services.keys.vault import Vault
 
@@ -198,3 +199,12 @@ def check_schema_matches_rules(rules: dict[tuple[str, str], Any]) -> None:
                 raise ConfigError(
                     f"policies/fields.yaml does not classify {table}.{column.name[:-3]}"
                 )
+
+
+def start_audit_integrator(app: Flask) -> Integrator:
+    """Run the audit integrator in this process (a thread, ``services/auditlog/integrator.py``):
+    from now on ``record`` queues entries instead of integrating them inline."""
+    with app.app_context():
+        engine = db.engine
+    interval = float(app.config.get("AUDIT_INTEGRATE_SECONDS", 0.2))
+    return Integrator(engine, deps(app).audit, interval).start()

@@ -43,6 +43,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not number > 0 or number > 3600:
+        raise ValueError("expected a number of seconds greater than 0, at most 3600")
+    return number
+
+
 def _non_negative_int(value: str) -> int:
     number = _int(value)
     if number < 0:
@@ -163,6 +173,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
         3600,
         "Issue a signed audit checkpoint when the last is older than T seconds.",
+    ),
+    Setting(
+        "AUDIT_INTEGRATE_SECONDS",
+        _positive_float,
+        0.2,
+        "Seconds between the audit integrator's polls of the queue of committed entries "
+        "(the delay from commit to integration at steady load is about this).",
     ),
     Setting("SESSION_MINUTES", _positive_int, 30, "Console session idle timeout, in minutes."),
     Setting(

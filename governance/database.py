@@ -57,10 +57,12 @@ def configure_engine(engine: Engine) -> None:
         # Let SQLAlchemy drive transactions; the driver must not BEGIN by itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: setting the journal mode needs a lock, and a process starting
+        # while others write would otherwise fail at once with "database is locked".
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: random blind-index keys
         # Deleted cells are zeroed, not left in free space: an erased subject's wrapped data key
         # and ciphertext must not survive in the file (release_deleted_pages clears the WAL).

@@ -61,6 +61,9 @@ def audit_verify(key_file: Path | None) -> None:
                + (f", latest at tree size {latest.tree_size}" if latest else ""))  # fmt: skip
     if report.unsigned_entries:
         click.echo(f"{report.unsigned_entries} newest entries are not yet covered by a checkpoint")
+    if report.pending_entries:
+        click.echo(f"{report.pending_entries} committed entries are pending integration into the "
+                   "tree (hash and form checked)")  # fmt: skip
     kept = audit_views.kept_checkpoint(call)
     click.echo(f"checked against the checkpoint kept outside the database at tree size "
                f"{kept.tree_size}" if kept else "no checkpoint is kept outside the database "

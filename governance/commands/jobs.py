@@ -50,16 +50,26 @@ def jobs_show(job_id: str) -> None:
 @click.option("--poll", type=float, default=2.0, show_default=True, help="Seconds between polls.")
 @with_appcontext
 def worker(once: bool, poll: float) -> None:
-    """Run queued jobs (several workers may share one database)."""
+    """Run queued jobs (several workers may share one database) and integrate queued audit
+    entries (whichever process holds the integrator's lease does the work)."""
+    from flask import current_app
+
+    from governance.bootstrap import start_audit_integrator
     from governance.services.jobs import queue as jobs
 
     name = f"{socket.gethostname()}:{os.getpid()}"
     click.echo(f"worker {name} started", err=True)
-    while True:
-        job = jobs.tick(app_call(), name)
-        if job is not None:
-            click.echo(f"job {job.id} ({job.kind}) {job.state}", err=True)
-        if once:
-            return
-        if job is None:
-            time.sleep(poll)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    integrator = None if once else start_audit_integrator(app)
+    try:
+        while True:
+            job = jobs.tick(app_call(), name)
+            if job is not None:
+                click.echo(f"job {job.id} ({job.kind}) {job.state}", err=True)
+            if once:
+                return
+            if job is None:
+                time.sleep(poll)
+    finally:
+        if integrator is not None:
+            integrator.stop()

@@ -107,8 +107,29 @@ def up(no_serve: bool, demo: int, host: str, port: int) -> None:
         _serve(host, port, workers=2, dev=False, jobs=True, env={"GOVERNANCE_DEV": "true"})
 
 
-def start_job_runner(app: Any) -> Any:
-    """Run queued jobs in this server process (a thread), as ``governance worker`` would."""
+class Background:
+    """The threads a server process runs beside its requests: the job runner and the audit
+    integrator (so ``governance up`` alone runs jobs and integrates the audit log)."""
+
+    def __init__(self, runner: Any, integrator: Any) -> None:
+        self.runner, self.integrator = runner, integrator
+
+    @property
+    def alive(self) -> bool:
+        """Whether the job runner's thread still runs."""
+        return bool(self.runner.alive)
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Let the job in hand finish its step, then integrate what is queued and stop; True
+        when the job runner stopped within ``timeout`` seconds."""
+        stopped = bool(self.runner.stop(timeout=timeout))
+        self.integrator.stop()
+        return stopped
+
+
+def start_job_runner(app: Any) -> Background:
+    """Run queued jobs in this server process (a thread), as ``governance worker`` would, and
+    the audit integrator beside them."""
     import socket
     from collections.abc import Iterator
     from contextlib import contextmanager
@@ -129,7 +150,9 @@ def start_job_runner(app: Any) -> Any:
             finally:
                 db.session.remove()
 
-    return JobRunner(open_call, name).start()
+    from governance.bootstrap import start_audit_integrator
+
+    return Background(JobRunner(open_call, name).start(), start_audit_integrator(app))
 
 
 def _serve(

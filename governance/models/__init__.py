@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from governance.models.audit import AuditCheckpoint, AuditEntry, AuditNode, AuditState
+from governance.models.audit import (
+    AuditCheckpoint,
+    AuditEntry,
+    AuditNode,
+    AuditQueued,
+    AuditState,
+)
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
 from governance.models.identity import (
     ApiToken,
@@ -21,6 +27,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEntry",
     "AuditNode",
+    "AuditQueued",
     "AuditState",
     "CasbinRule",
     "ConsoleSession",

@@ -1,7 +1,9 @@
 """Audit log storage: entries, Merkle nodes, the persisted frontier and signed checkpoints.
 
 Rows are append-only: database triggers (created by the migration) refuse UPDATE and DELETE on
-entries, nodes and checkpoints. The single ``audit_state`` row is the serialisation point.
+entries, queued entries, nodes and checkpoints (a queued entry may only be deleted by its
+integration, once the integrated entry holds the same leaf). Writers only INSERT into
+``audit_queue``; the single ``audit_state`` row is the integrator's serialisation point.
 """
 
 from __future__ import annotations
@@ -23,6 +25,29 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     resource: Mapped[str | None] = mapped_column(String(64))
     subject_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    leaf: Mapped[str] = mapped_column(Text)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    qid: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
+    """The queue id it was integrated from (None for entries appended before queued appends)."""
+
+
+class AuditQueued(Base):
+    """A committed entry waiting for integration: a v2 leaf, its hash and the filter columns."""
+
+    __tablename__ = "audit_queue"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    timestamp: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_role: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str | None] = mapped_column(String(64))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
     purpose: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))
     leaf: Mapped[str] = mapped_column(Text)

@@ -32,6 +32,7 @@ class Tally:
 
     count: int = 0
     first_seq: int | None = None
+    first_leaf_hash: str | None = None
     actions: Counter[str] = field(default_factory=Counter)
 
 
@@ -43,14 +44,17 @@ class Summary:
     minute: str
     count: int
     first_seq: int | None
+    first_leaf_hash: str | None
     actions: dict[str, int]
 
     def details(self) -> dict[str, object]:
-        """The entry's ``details``: counts and the seq of the refusal recorded individually."""
+        """The entry's ``details``: counts and the refusal recorded individually (its leaf hash,
+        and its seq when it was integrated at once; queued appends learn it later)."""
         return {
             "minute": self.minute,
             "count": self.count,
             "first_seq": self.first_seq,
+            "first_leaf_hash": self.first_leaf_hash,
             "actions": self.actions,
         }
 
@@ -83,12 +87,12 @@ class RefusalTally:
             self._repeats = self._repeats or tally.count > 1
             return tally.count == 1
 
-    def recorded(self, client: str | None, seq: int) -> None:
-        """Remember the seq of the entry that recorded the client's first refusal."""
+    def recorded(self, client: str | None, seq: int | None, leaf_hash: str | None = None) -> None:
+        """Remember the entry (seq if known, leaf hash) that recorded the client's first refusal."""
         with self._lock:
             tally = self._tallies.get(client, self._tallies.get(OVERFLOW))
-            if tally is not None and tally.first_seq is None:
-                tally.first_seq = seq
+            if tally is not None and tally.first_leaf_hash is None:
+                tally.first_seq, tally.first_leaf_hash = seq, leaf_hash
 
     def due(self) -> bool:
         """Cheap check for every request: is there a summary to write?"""
@@ -109,7 +113,8 @@ class RefusalTally:
         if self._minute is not None:
             start = datetime.fromtimestamp(self._minute * 60, UTC).strftime("%Y-%m-%dT%H:%MZ")
             self._closed += [
-                Summary(client, start, t.count, t.first_seq, dict(sorted(t.actions.items())))
+                Summary(client, start, t.count, t.first_seq, t.first_leaf_hash,
+                        dict(sorted(t.actions.items())))  # fmt: skip
                 for client, t in self._tallies.items()
                 if t.count > 1
             ]

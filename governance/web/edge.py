@@ -296,7 +296,8 @@ def register_error_handlers(app: Flask) -> None:
             # A sensitive action asks for the password again (web.reauth.ReauthRequired).
             target = "console.reauth" if exc.slug == "reauth-required" else "console.login"
             return redirect(url_for(target, next=request.path))
-        return _problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
+        return _problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors,
+                                 getattr(exc, "headers", None))  # fmt: skip
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:

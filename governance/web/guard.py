@@ -98,7 +98,7 @@ def record_refusal(actor: Actor, action: str, details: dict[str, object]) -> Non
     )
     db.session.commit()
     if tally is not None:
-        tally.recorded(actor.client, appended.seq)
+        tally.recorded(actor.client, appended.seq, appended.leaf_hash.hex())
 
 
 def init_refusal_tally(app: Flask) -> RefusalTally:

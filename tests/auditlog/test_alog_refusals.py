@@ -61,6 +61,7 @@ def test_repeated_refusals_are_one_entry_per_client_and_minute(app: Any, client:
         "minute": "2027-01-15T08:00Z",
         "count": 35,
         "first_seq": tokens["203.0.113.7"][0]["seq"],
+        "first_leaf_hash": tokens["203.0.113.7"][0]["leaf_hash"],
         "actions": {"auth.required": 5, "auth.token": 30},
     }
     assert summaries["198.51.100.9"][0]["details"]["count"] == 3

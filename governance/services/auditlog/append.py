@@ -1,13 +1,22 @@
-"""Appending to the tamper-evident audit log inside the caller's database transaction.
+"""Appending to the tamper-evident audit log: queued appends, integrated in batches.
 
-``AuditLog.record`` is the one function every other service calls. It locks the single
-``audit_state`` row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite every transaction already
-began with ``BEGIN IMMEDIATE``), assigns the next gapless sequence number, hashes the canonical
-entry as an RFC 9162 leaf, stores the perfect-subtree nodes the append completes and the new
-frontier, and issues a signed checkpoint every N entries or T seconds. Nothing is committed here:
-the caller's commit makes the action and its entry durable together, or neither. Each signed
-checkpoint is also handed to the log's witness (``audit_witness``: a file beside the signing key)
-once that commit succeeds, so a log later cut back behind the server's back is caught.
+``AuditLog.record`` is the one function every other service calls. It builds the entry's
+canonical v2 leaf (no ``seq``: its position in the tree is its sequence number), hashes it as an
+RFC 9162 leaf and INSERTs it into ``audit_queue`` in the caller's transaction, with no shared
+lock: the caller's commit makes the action and its entry durable together, or neither, and
+writers never wait for each other on the tree (the Trillian/Tessera model).
+
+``AuditLog.integrate`` is the sequencer. Under the single ``audit_state`` row lock (``SELECT …
+FOR UPDATE`` on PostgreSQL; SQLite's writer lock) it takes the committed queued entries in queue
+order, assigns the next gapless sequence numbers, extends the tree from the stored frontier,
+stores the perfect-subtree nodes each leaf completes, the entries and the new frontier, deletes
+the queued rows (the trigger allows that only once the integrated entry holds the same leaf) and
+signs checkpoints every N entries or T seconds, all in one transaction: a crash at any point
+leaves either the whole batch integrated or none of it. ``integrator.py`` runs it in the
+background of every server and worker process; with ``inline`` (the default for processes with
+no integrator: tests, one-shot CLI commands) ``record`` integrates at once in the caller's
+transaction. Each signed checkpoint is also handed to the log's witness (``audit_witness``: a file
+beside the signing key) once that commit succeeds, so a log later cut back is caught.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import Checkpoint, sign_checkpoint
@@ -27,7 +36,7 @@ from audit.entry import Entry, Outcome
 from audit.hashing import leaf_hash
 from audit.tree import Frontier
 from governance.context import Actor
-from governance.models import AuditCheckpoint, AuditEntry, AuditNode, AuditState
+from governance.models import AuditCheckpoint, AuditEntry, AuditNode, AuditQueued, AuditState
 from governance.services.auditlog.witness import CheckpointWitness, publish_after_commit
 
 OUTCOMES = ("allowed", "denied", "failed")
@@ -46,6 +55,18 @@ class LogState:
 STATE = AuditState.__table__
 INSERT_ENTRY = AuditEntry.__table__.insert()
 INSERT_NODE = AuditNode.__table__.insert()
+QUEUE = AuditQueued.__table__
+INSERT_QUEUED = QUEUE.insert()
+QUEUED_COLUMNS = (
+    "timestamp", "actor_id", "actor_type", "actor_role", "action", "resource", "subject_id",
+    "purpose", "outcome", "leaf", "leaf_hash",
+)  # fmt: skip
+PENDING = (
+    select(QUEUE.c.id, *(QUEUE.c[name] for name in QUEUED_COLUMNS))
+    .order_by(QUEUE.c.id)
+    .limit(bindparam("batch"))
+)
+DEQUEUE = delete(QUEUE).where(QUEUE.c.id.in_(bindparam("ids", expanding=True)))
 LOCK_STATE = (
     select(STATE.c.size, STATE.c.frontier, STATE.c.last_checkpoint_size,
            STATE.c.last_checkpoint_at)
@@ -93,11 +114,13 @@ class SqlNodeStore:
 
 @dataclass(frozen=True)
 class Appended:
-    """What one append stored: its sequence number, leaf bytes and leaf hash."""
+    """What one append stored: its leaf bytes and hash, its queue id, and its sequence number
+    once integrated (None while it waits for the integrator)."""
 
-    seq: int
+    seq: int | None
     leaf: bytes
     leaf_hash: bytes
+    qid: int | None = None
 
 
 @dataclass
@@ -109,6 +132,10 @@ class AuditLog:
     checkpoint_every: int = 1000
     checkpoint_seconds: int = 3600
     witness: CheckpointWitness | None = None
+    inline: bool = True
+    """Integrate in ``record`` itself (no integrator thread in this process)."""
+    batch: int = 5000
+    """Most entries one integration takes (the rest wait for the next)."""
 
     def _lock_state(self, session: Session) -> LogState:
         return self._lock_on(session, session.connection())
@@ -137,16 +164,13 @@ class AuditLog:
         outcome: Outcome = "allowed",
         details: dict[str, Any] | None = None,
     ) -> Appended:
-        """Append one entry in the caller's transaction (not committed); return what it stored."""
+        """Queue one entry in the caller's transaction (not committed); return what it stored.
+
+        With ``inline``, also integrate it (and whatever else is committed) at once.
+        """
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown audit outcome {outcome!r}")
-        # Core statements on one connection: the ORM unit of work would cost more than the
-        # hashing on this hot path.
-        conn = session.connection()
-        state = self._lock_on(session, conn)
-        seq = state.size + 1
         entry = Entry(
-            seq=seq,
             timestamp=rfc3339(now),
             actor_id=actor.id,
             actor_type=actor.type,
@@ -162,10 +186,7 @@ class AuditLog:
         )
         leaf = entry.leaf()
         digest = leaf_hash(leaf)
-        frontier = Frontier.from_json(json.loads(state.frontier))
-        completed = frontier.append(digest)
         values = {
-            "seq": seq,
             "timestamp": entry.timestamp,
             "actor_id": actor.id,
             "actor_type": actor.type,
@@ -178,14 +199,45 @@ class AuditLog:
             "leaf": leaf.decode("utf-8"),
             "leaf_hash": digest,
         }
-        conn.execute(INSERT_ENTRY, values)
-        conn.execute(INSERT_NODE, [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in completed])
-        state.size = seq
+        # One Core INSERT: the ORM unit of work would cost more than the hashing here.
+        result = session.connection().execute(INSERT_QUEUED, values)
+        if not self.inline:
+            return Appended(None, leaf, digest)
+        qid = int(tuple(result.inserted_primary_key or (0,))[0])
+        seqs = self.integrate(session, now)
+        return Appended(seqs.get(qid), leaf, digest, qid)
+
+    def integrate(self, session: Session, now: datetime) -> dict[int, int]:
+        """Integrate up to ``batch`` committed queued entries (and the caller's own) into the
+        tree, in the caller's transaction; return their sequence numbers by queue id.
+
+        Takes the ``audit_state`` row lock, so two integrators can never fork the log: the
+        second waits and then sees the first one's entries gone from the queue.
+        """
+        conn = session.connection()
+        state = self._lock_on(session, conn)
+        rows = conn.execute(PENDING, {"batch": self.batch}).all()
+        if not rows:
+            return {}
+        frontier = Frontier.from_json(json.loads(state.frontier))
+        entries: list[dict[str, Any]] = []
+        nodes: list[dict[str, Any]] = []
+        seqs: dict[int, int] = {}
+        for row in rows:
+            qid, digest = row[0], bytes(row[-1])
+            state.size += 1
+            seqs[qid] = state.size
+            nodes += [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in frontier.append(digest)]
+            entries.append({**dict(zip(QUEUED_COLUMNS, row[1:], strict=True)),
+                            "leaf_hash": digest, "seq": state.size, "qid": qid})  # fmt: skip
+            if self._checkpoint_due(state, now):  # the cadence counts entries as before
+                self._sign(session, state, frontier.root(), now)
+        conn.execute(INSERT_ENTRY, entries)
+        conn.execute(INSERT_NODE, nodes)
+        conn.execute(DEQUEUE, {"ids": list(seqs)})
         state.frontier = json.dumps(frontier.to_json(), separators=(",", ":"))
-        if self._checkpoint_due(state, now):
-            self._sign(session, state, frontier.root(), now)
         conn.execute(SAVE_STATE, vars(state))
-        return Appended(seq, leaf, digest)
+        return seqs
 
     def record_alone(self, session: Session, actor: Actor, action: str, **fields: Any) -> None:
         """Record a refusal on its own: roll back the caller's work, append, commit.
@@ -223,7 +275,10 @@ class AuditLog:
         return cp
 
     def checkpoint(self, session: Session, now: datetime) -> Checkpoint:
-        """Issue a checkpoint of the current tree now (or return the one at this size)."""
+        """Integrate what is pending, then issue a checkpoint of the tree now (or return the one
+        at this size)."""
+        while len(self.integrate(session, now)) >= self.batch:
+            pass
         state = self._lock_state(session)
         existing = session.get(AuditCheckpoint, state.size)
         if existing is not None:
@@ -234,6 +289,7 @@ class AuditLog:
 
     def checkpoint_if_stale(self, session: Session, now: datetime) -> Checkpoint | None:
         """Sign a checkpoint when entries are unsigned and the last one is older than T seconds."""
+        self.integrate(session, now)
         state = self._lock_state(session)
         if state.size == state.last_checkpoint_size:
             return None
@@ -256,6 +312,11 @@ def to_checkpoint(row: AuditCheckpoint) -> Checkpoint:
 def tree_size(session: Session) -> int:
     """Current number of entries."""
     return session.scalar(select(STATE.c.size).where(STATE.c.id == 1)) or 0
+
+
+def pending_count(session: Session) -> int:
+    """Committed entries waiting for integration (visible to this transaction)."""
+    return session.scalar(select(func.count()).select_from(QUEUE)) or 0
 
 
 def checkpoints(session: Session) -> Sequence[AuditCheckpoint]:

@@ -13,10 +13,13 @@ checkpoints) over the stored rows, and also checks what only the database holds:
 columns beside each leaf and the persisted frontier the next append builds on. Rows can only be
 checked against rows, so it also takes the checkpoint kept outside the database
 (``audit_witness``): a log cut back together with its checkpoints and tree state fails there.
+Entries committed but not yet integrated (``audit_queue``) are checked for hash and canonical v2
+form and reported as pending.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Generator, Iterator
@@ -30,7 +33,15 @@ from sqlalchemy.orm import Session
 from audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
 from audit.hashing import LEAF_PREFIX
 from audit.tree import Frontier
-from audit.verify import LogRecord, Progress, VerifyError, VerifyReport, verify_log
+from audit.verify import (
+    LogRecord,
+    PendingRecord,
+    Progress,
+    VerifyError,
+    VerifyReport,
+    verify_log,
+    verify_pending,
+)
 from governance.services.auditlog.witness import explained_truncation
 
 Fetch = Callable[[str, dict[str, Any]], list[Any]]
@@ -90,6 +101,11 @@ class LogSnapshot:
                 _check_columns(row[0], leaf, digest, row[3:])
             yield row[0], leaf, digest
 
+    def pending(self) -> Iterator[PendingRecord]:
+        """Committed entries not yet integrated: ``(queue id, leaf, leaf hash)`` in queue order."""
+        for row in self.stream("SELECT id, leaf, leaf_hash FROM audit_queue ORDER BY id", {}):
+            yield int(row[0]), row[1].encode("utf-8"), bytes(row[2])
+
     def verify(
         self, key: Ed25519PublicKey, progress: Progress | None = None,
         kept: Checkpoint | None = None,
@@ -106,7 +122,7 @@ class LogSnapshot:
         _check_state(report, size, frontier)
         if kept is not None:
             _check_kept(kept, key, checkpoints, report.tree_size)
-        return report
+        return dataclasses.replace(report, pending_entries=verify_pending(self.pending()))
 
 
 def _check_columns(seq: int, leaf: bytes, digest: bytes, columns: tuple[Any, ...]) -> None:

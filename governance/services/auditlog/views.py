@@ -32,7 +32,13 @@ from audit.verify import Progress, VerifyError, VerifyReport
 from governance.context import Call
 from governance.errors import Conflict, ValidationError
 from governance.models import AuditCheckpoint, AuditEntry
-from governance.services.auditlog.append import SqlNodeStore, rfc3339, to_checkpoint, tree_size
+from governance.services.auditlog.append import (
+    SqlNodeStore,
+    pending_count,
+    rfc3339,
+    to_checkpoint,
+    tree_size,
+)
 from governance.services.auditlog.snapshot import COLUMNS, snapshot
 from governance.services.auditlog.witness import WitnessError
 from governance.services.customers import normalise as norm
@@ -114,12 +120,28 @@ def list_checkpoints(session: Session, latest: int | None = None) -> list[dict[s
     return [to_checkpoint(r).to_json() for r in reversed(session.scalars(query).all())]
 
 
+class NotYetIntegrated(Conflict):
+    """The entry or tree size is committed but not integrated yet: ask again shortly (409)."""
+
+    headers = {"Retry-After": "1"}
+
+
 def _size(session: Session, requested: int | None, field: str) -> int:
     current = tree_size(session)
     size = current if requested is None else requested
     if size > current:
+        _refuse_pending(session, current, size, field)
         raise _bad(field, f"the log has {current} entries", "tree too small")
     return size
+
+
+def _refuse_pending(session: Session, current: int, wanted: int, field: str) -> None:
+    """Raise NotYetIntegrated when ``wanted`` lies among the entries waiting for integration."""
+    if wanted <= current + pending_count(session):
+        raise NotYetIntegrated(
+            f"{field} {wanted} is committed but not integrated into the tree yet "
+            f"(the tree has {current} entries); retry shortly"
+        )
 
 
 def inclusion(session: Session, seq: str | None, size: str | None) -> dict[str, Any]:
@@ -127,7 +149,10 @@ def inclusion(session: Session, seq: str | None, size: str | None) -> dict[str, 
     number = _int(seq, "seq", None, 1)
     if number is None:
         raise _bad("seq", "is required", "seq is required")
-    tree = _size(session, _int(size, "tree_size", None, 1), "tree_size")
+    requested = _int(size, "tree_size", None, 1)
+    tree = _size(session, requested, "tree_size")
+    if requested is None and number > tree:  # "in the tree as it is now"
+        _refuse_pending(session, tree, number, "seq")
     try:
         return prove_inclusion(SqlNodeStore(session), number - 1, tree).to_json()
     except ProofRequestError as exc:
@@ -216,6 +241,7 @@ def report_json(report: VerifyReport) -> dict[str, Any]:
         "checkpoints_verified": report.checkpoints_verified,
         "latest_checkpoint": latest.to_json() if latest else None,
         "unsigned_entries": report.unsigned_entries,
+        "pending_entries": report.pending_entries,
         "key_id": report.key_id,
     }
 
@@ -228,8 +254,9 @@ def failure_json(exc: VerifyError) -> dict[str, Any]:
 def export(call: Call, sink: IO[str], now: datetime) -> int:
     """Write the whole log as a JSON Lines export after signing a fresh checkpoint (audited).
 
-    The export's own audit entry comes first, so the checkpoint that covers every exported entry
-    also covers the record of the export. Raises Conflict if stored entries are missing.
+    The export's own audit entry comes first and what is pending is integrated with it, so the
+    checkpoint covers every exported entry and the record of the export; entries committed
+    meanwhile follow as pending lines. Raises Conflict if stored entries are missing.
     """
     call.audit.record(
         call.session, call.actor, "audit.export", now=now, resource="audit",
@@ -241,7 +268,7 @@ def export(call: Call, sink: IO[str], now: datetime) -> int:
         try:
             count = write_export(
                 sink, public_pem(call), snap.records(size), snap.checkpoints(size),
-                tree_size=size, now=now,
+                tree_size=size, now=now, pending=snap.pending(),
             )  # fmt: skip
         except ValueError as exc:
             raise Conflict(f"the audit log cannot be exported ({exc}); verify it") from None

@@ -128,7 +128,7 @@ def expect_failure(
 def test_round_trip_verifies(tmp_path: Path) -> None:
     lines = export_lines()
     header = json.loads(lines[0])
-    assert header["format"] == "governance-audit-export/v1" and header["tree_size"] == SIZE
+    assert header["format"] == "governance-audit-export/v2" and header["tree_size"] == SIZE
     assert header["exported_at"] == "2024-05-03T00:00:00.000000Z"
     assert [json.loads(line)["type"] for line in lines[1:5]] == ["checkpoint"] * 3 + ["entry"]
     report = verify_export(save(tmp_path, lines), trusted_key=KEY.public_key())
@@ -304,7 +304,7 @@ def test_checkpoint_signed_with_another_key(tmp_path: Path, forge_key_id: bool) 
     [
         ("", "the file is empty"),
         ("not json\n", "line 1: not a JSON object"),
-        ('{"type":"entry"}\n', "line 1: not a governance-audit-export/v1 header"),
+        ('{"type":"entry"}\n', "line 1: not a governance-audit-export/v2 header"),
     ],
 )
 def test_malformed_files(tmp_path: Path, content: str, match: str) -> None:
