@@ -97,8 +97,13 @@ with app.app_context():
 def queued_appends(clients: int, per_client: int, env: dict[str, str], interval: float) -> None:
     """Appends/s of ``clients`` queued writers (each append its own transaction through the
     service) with one integrator process, and the delay from commit to integration."""
-    integrator = subprocess.Popen([sys.executable, "-c", INTEGRATOR, str(interval)], env=env,
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    integrator = subprocess.Popen(
+        [sys.executable, "-c", INTEGRATOR, str(interval)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert integrator.stdout is not None and integrator.stdout.readline().strip() == "ready"
     rate = appends(clients, per_client, env, mode="queued")
     assert integrator.stdin is not None
@@ -106,10 +111,14 @@ def queued_appends(clients: int, per_client: int, env: dict[str, str], interval:
     integrator.stdin.flush()
     out, _ = integrator.communicate(timeout=600)
     count, p50, p99 = out.split()
-    print(f"appends, {clients} clients queued (+1 integrator):  {rate:,.0f}/s in total "
-          "(target >= 5,000/s on PostgreSQL)")
-    print(f"integration delay (commit to tree, poll {interval} s): p50 {float(p50) * 1000:.0f} ms, "
-          f"p99 {float(p99) * 1000:.0f} ms over {int(count):,} entries (target < 1 s)")
+    print(
+        f"appends, {clients} clients queued (+1 integrator):  {rate:,.0f}/s in total "
+        "(target >= 5,000/s on PostgreSQL)"
+    )
+    print(
+        f"integration delay (commit to tree, poll {interval} s): p50 {float(p50) * 1000:.0f} ms, "
+        f"p99 {float(p99) * 1000:.0f} ms over {int(count):,} entries (target < 1 s)"
+    )
 
 
 def appends(processes: int, per_process: int, env: dict[str, str], mode: str = "inline") -> float:

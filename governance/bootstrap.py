@@ -44,9 +44,7 @@ class Deps:
     # entries) read it, so a test moves time by replacing it instead of sleeping.
     clock: Callable[[], datetime] = utcnow
 
-    def call(
-        self, session: Session, actor: Actor = SYSTEM, purpose: Purpose | None = None
-    ) -> Call:
+    def call(self, session: Session, actor: Actor = SYSTEM, purpose: Purpose | None = None) -> Call:
         """A service call acting as ``actor`` on ``session``, declaring ``purpose``."""
         return Call(session, actor, self.vault, self.audit, self.settings, self.clock, purpose)
 

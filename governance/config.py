@@ -102,8 +102,14 @@ def _storage_uri(value: str) -> str:
     from limits.storage import storage_from_string
 
     # limits exports its storage classes, not their registry of schemes.
-    classes = (storage.MemoryStorage, storage.RedisStorage, storage.RedisClusterStorage,
-               storage.RedisSentinelStorage, storage.MemcachedStorage, storage.MongoDBStorage)
+    classes = (
+        storage.MemoryStorage,
+        storage.RedisStorage,
+        storage.RedisClusterStorage,
+        storage.RedisSentinelStorage,
+        storage.MemcachedStorage,
+        storage.MongoDBStorage,
+    )
     schemes = {name for cls in classes for name in cls.STORAGE_SCHEME or ()}
     scheme, sep, _ = value.partition("://")
     if not sep or scheme not in schemes:

@@ -275,11 +275,11 @@ FILTER_SCHEMAS: dict[str, dict[str, Any]] = {
     "external_ref": {"type": "string", "maxLength": 128, "pattern": NONBLANK},
     "updated_since": {"type": "string", "format": "iso8601", "description": "date or time"},
 }
-LIST_PARAMS = [
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
-] + [{"name": n, "in": "query", "schema": schema} for n, schema in FILTER_SCHEMAS.items()] + [
-    PURPOSE
-]
+LIST_PARAMS = (
+    [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}]
+    + [{"name": n, "in": "query", "schema": schema} for n, schema in FILTER_SCHEMAS.items()]
+    + [PURPOSE]
+)
 
 OPERATIONS: dict[str, dict[str, Any]] = {
     "/customers": {
@@ -340,22 +340,28 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             ],
         )
     },
-    "/quality": {"get": _followed(op(
-        "Data-quality summary: completeness, invalid values, duplicate groups (kept until a "
-        "customer changes; over a large store 202 with the job computing it)",
-        params=[{"name": "job", "in": "query", "schema": {"type": "string"}}],
-    ))},  # fmt: skip
+    "/quality": {
+        "get": _followed(
+            op(
+                "Data-quality summary: completeness, invalid values, duplicate groups (kept until "
+                "a customer changes; over a large store 202 with the job computing it)",
+                params=[{"name": "job", "in": "query", "schema": {"type": "string"}}],
+            )
+        )
+    },  # fmt: skip
     "/reports/data-inventory": {"get": op("Data-inventory report (PDF)", PDF)},
     "/reports/audit-trail": {
-        "get": _followed(op(
-            "Audit-trail report (PDF): entries in an inclusive period, summaries, verification "
-            "(over a large log 202 with the report job; ?job=ID gives the PDF once built)",
-            PDF,
-            params=[
-                {"name": n, "in": "query", "schema": {"type": "string"}}
-                for n in ("from", "to", "job")
-            ],
-        ))  # fmt: skip
+        "get": _followed(
+            op(
+                "Audit-trail report (PDF): entries in an inclusive period, summaries, verification "
+                "(over a large log 202 with the report job; ?job=ID gives the PDF once built)",
+                PDF,
+                params=[
+                    {"name": n, "in": "query", "schema": {"type": "string"}}
+                    for n in ("from", "to", "job")
+                ],
+            )
+        )  # fmt: skip
     },
     "/openapi.json": {"get": op("This document", public=True)},
     "/docs": {"get": op("Browsable API documentation (HTML)", public=True)},
@@ -383,8 +389,6 @@ def _errors(method: str, spec: dict[str, Any]) -> dict[str, Any]:
     if method in ("post", "put", "patch", "delete"):
         codes.append("409")
     return {code: {"description": ERROR_TEXT[code], "content": PROBLEM} for code in codes}
-
-
 
 
 def _plain_text(schema: Any) -> Any:

@@ -222,4 +222,3 @@ def reauth() -> Any:
         flash("Password confirmed; you can repeat the action now.", "ok")
         return redirect(_safe_next(request.args.get("next")))
     return render_template("reauth.html", form=form)
-

@@ -113,8 +113,14 @@ class RefusalTally:
         if self._minute is not None:
             start = datetime.fromtimestamp(self._minute * 60, UTC).strftime("%Y-%m-%dT%H:%MZ")
             self._closed += [
-                Summary(client, start, t.count, t.first_seq, t.first_leaf_hash,
-                        dict(sorted(t.actions.items())))  # fmt: skip
+                Summary(
+                    client,
+                    start,
+                    t.count,
+                    t.first_seq,
+                    t.first_leaf_hash,
+                    dict(sorted(t.actions.items())),
+                )  # fmt: skip
                 for client, t in self._tallies.items()
                 if t.count > 1
             ]

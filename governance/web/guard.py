@@ -374,7 +374,9 @@ def check_rate_limits(
         out += ratelimit_headers(exc.item, exc.stats, refused=True)
         if exc.first:  # audited once per key and minute, not per refused call
             details: dict[str, object] = {
-                "limit": limiter.specs[scope], "scope": scope, "path": req.path
+                "limit": limiter.specs[scope],
+                "scope": scope,
+                "path": req.path,
             }
             record_refusal(state.actor or _anonymous(), "rate_limit.exceeded", details)
         raise

@@ -55,9 +55,7 @@ def test_a_number_invalid_in_the_records_country_is_refused_not_made_chinese(
     assert written_with_prefix.json["phone"] == "+8613800138000"
 
 
-def test_csv_rows_read_phones_in_their_own_country(
-    client: Any, crm: dict[str, str]
-) -> None:
+def test_csv_rows_read_phones_in_their_own_country(client: Any, crm: dict[str, str]) -> None:
     body = (
         "external_ref,full_name,email,phone,country\n"
         "U1,Tim Beaver,tim@example.com,(617) 253-1000,US\n"
@@ -104,9 +102,7 @@ def test_language_tags_take_their_canonical_case(client: Any, crm: dict[str, str
         assert norm.normalise_language(given) == expected
 
 
-def test_local_date_forms_are_read_in_the_records_locale(
-    client: Any, crm: dict[str, str]
-) -> None:
+def test_local_date_forms_are_read_in_the_records_locale(client: Any, crm: dict[str, str]) -> None:
     gb = {"country": "GB", "national_id": None, "phone": None}
     res = create(client, crm, date_of_birth="31/12/1980", **gb)
     assert res.status_code == 201, res.json

@@ -125,9 +125,7 @@ def test_support_read_modify_write_of_masked_values_is_refused(
     assert client.get(url, headers=crm).json["email"] == "alice.new@example.com"
 
 
-def test_mask_shaped_values_are_refused_for_every_caller(
-    client: Any, crm: dict[str, str]
-) -> None:
+def test_mask_shaped_values_are_refused_for_every_caller(client: Any, crm: dict[str, str]) -> None:
     res = client.post(
         "/api/v1/customers",
         json=customer_doc(full_name="A*** E***", address={"line1": "[masked]", "city": "Beijing"}),

@@ -84,8 +84,9 @@ def queued(call: Any, count: int) -> list[bytes]:
     hashes = []
     for i in range(count):
         hashes.append(
-            call.audit.record(call.session, call.actor, "test.queued", now=call.now(),
-                              details={"i": i}).leaf_hash  # fmt: skip
+            call.audit.record(
+                call.session, call.actor, "test.queued", now=call.now(), details={"i": i}
+            ).leaf_hash  # fmt: skip
         )
         call.session.commit()
     return hashes

@@ -108,9 +108,7 @@ def _operator_token(app: Any, account: str = "crm-production", **kwargs: Any) ->
         return sa.id, token
 
 
-def test_tokens_are_listed_never_shown_and_revoked_from_the_console(
-    app: Any, client: Any
-) -> None:
+def test_tokens_are_listed_never_shown_and_revoked_from_the_console(app: Any, client: Any) -> None:
     account_id, token = _operator_token(app, expires_days=30)
     login_as(app, client, "admin")
     page = f"/service-accounts/{account_id}"

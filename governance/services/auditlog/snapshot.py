@@ -107,7 +107,9 @@ class LogSnapshot:
             yield int(row[0]), row[1].encode("utf-8"), bytes(row[2])
 
     def verify(
-        self, key: Ed25519PublicKey, progress: Progress | None = None,
+        self,
+        key: Ed25519PublicKey,
+        progress: Progress | None = None,
         kept: Checkpoint | None = None,
     ) -> VerifyReport:
         """Verify entries, columns, checkpoints, the stored frontier and, when given, the

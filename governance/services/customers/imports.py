@@ -163,8 +163,13 @@ def prepare_rows(call: Any, rows: list[tuple[int, Any]], now: datetime) -> list[
         lookup = cs.lookup_keys(call, clean)
         customer_id = new_id()
         key, key_row = call.vault.new_subject_key(customer_id)
-        row: dict[str, Any] = {**columns, "id": customer_id, "created_at": now, "updated_at": now,
-                               "marketing": {}}
+        row: dict[str, Any] = {
+            **columns,
+            "id": customer_id,
+            "created_at": now,
+            "updated_at": now,
+            "marketing": {},
+        }
         row.update(cs.protected_values(call, customer_id, clean, key, lookup))
         key_row.update(created_at=now, rewrapped_at=None)
         out.append(Prepared(number, None, clean, lookup, row, key_row))

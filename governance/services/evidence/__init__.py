@@ -1,2 +1,1 @@
-"""Evidence: the data behind PDFs and downloads (inventory, audit trail, PII discovery).
-"""
+"""Evidence: the data behind PDFs and downloads (inventory, audit trail, PII discovery)."""

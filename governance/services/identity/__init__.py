@@ -1,2 +1,1 @@
-"""Identity: people, service accounts and tokens, and policy administration.
-"""
+"""Identity: people, service accounts and tokens, and policy administration."""

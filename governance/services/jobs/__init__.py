@@ -1,2 +1,1 @@
-"""Jobs: the queue, job kinds and the in-process runner / worker loop.
-"""
+"""Jobs: the queue, job kinds and the in-process runner / worker loop."""

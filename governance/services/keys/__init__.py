@@ -1,2 +1,1 @@
-"""Keys: the vault of per-subject data keys, KEK rotation and re-wrapping.
-"""
+"""Keys: the vault of per-subject data keys, KEK rotation and re-wrapping."""

@@ -1,2 +1,1 @@
-"""PII: the detection engine (``detection``), store scans, sources, findings and their review.
-"""
+"""PII: the detection engine (``detection``), store scans, sources, findings and their review."""

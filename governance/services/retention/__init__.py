@@ -1,2 +1,1 @@
-"""Retention (later issue): rules per data category, legal holds, plans and sweeps.
-"""
+"""Retention (later issue): rules per data category, legal holds, plans and sweeps."""
