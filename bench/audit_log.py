@@ -273,6 +273,7 @@ def main() -> None:
     from governance.extensions import db
     from governance.services.auditlog import views as audit_views
     from governance.services.auditlog.append import SqlNodeStore
+    from governance.services.auditlog.witness import checkpoint_file_for
 
     try:
         app = create_app()
@@ -307,6 +308,9 @@ def main() -> None:
                 )
                 db.session.execute(db.text("ALTER TABLE audit_state ENABLE TRIGGER USER"))
                 db.session.commit()
+            # Starting over on purpose: the checkpoint kept outside the database would (rightly)
+            # call the new, shorter log truncated (README, "The checkpoint kept outside ...").
+            checkpoint_file_for(app.config["SIGNING_KEY_FILE"]).unlink(missing_ok=True)
         big = create_app()
         with big.app_context():
             if not args.postgres:
