@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from governance.context import Call
 from governance.errors import ValidationError
-from governance.models import Customer, DataKey, Interaction, Order, Tombstone
+from governance.models import Interaction, Order
 from governance.services.customers import normalise as norm
 from governance.services.customers import reads
 from governance.services.customers import store as cs
@@ -53,7 +53,7 @@ def merge_customers(
     )
     moved = _move_records(call, source.id, target.id, source_key, target_key)
     now = call.now()
-    _erase(call, source.id, ref or f"merged into {target.id}")  # frees its unique external_ref
+    cs.shred(call, source, ref or f"merged into {target.id}", now)  # frees its external_ref
     if fate.taken:
         cs.apply_fields(call, target, fate.taken, target_key)
     target.updated_at = now
@@ -154,14 +154,3 @@ def _move_records(
             moved[table].append(row.id)
     call.session.flush()
     return moved
-
-
-def _erase(call: Call, subject_id: str, reason: str) -> None:
-    """Crypto-shred the merged-away subject: row and data key deleted, tombstone kept."""
-    source = call.session.get(Customer, subject_id)
-    call.session.delete(source)
-    key_row = call.session.get(DataKey, subject_id)
-    if key_row is not None:
-        call.session.delete(key_row)
-    call.session.add(Tombstone(subject_id=subject_id, erased_at=call.now(), request_ref=reason))
-    call.session.flush()

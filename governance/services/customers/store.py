@@ -12,6 +12,7 @@ import binascii
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -347,12 +348,7 @@ def erase_customer(call: Call, customer_id: str, request_ref: str | None = None)
     customer = load(call, customer_id)
     ref = norm.clean_text(request_ref, max_length=200) if request_ref else None
     now = call.now()
-    call.session.delete(customer)
-    key_row = call.session.get(DataKey, customer_id)
-    if key_row is not None:
-        call.session.delete(key_row)
-    call.session.add(Tombstone(subject_id=customer_id, erased_at=now, request_ref=ref))
-    call.session.flush()
+    shred(call, customer, ref, now)
     call.audit.record(
         call.session,
         call.actor,
@@ -363,6 +359,17 @@ def erase_customer(call: Call, customer_id: str, request_ref: str | None = None)
         details={"request_ref": ref},
     )
     return {"id": customer_id, "erased_at": now.isoformat().replace("+00:00", "Z")}
+
+
+def shred(call: Call, customer: Customer, request_ref: str | None, now: datetime) -> None:
+    """Delete a customer's row and its data key, keep a tombstone (its id only): what is left
+    of its ciphertext anywhere can no longer be decrypted. The caller audits it."""
+    call.session.delete(customer)
+    key_row = call.session.get(DataKey, customer.id)
+    if key_row is not None:
+        call.session.delete(key_row)
+    call.session.add(Tombstone(subject_id=customer.id, erased_at=now, request_ref=request_ref))
+    call.session.flush()
 
 
 def encode_cursor(last_id: str) -> str:
