@@ -105,13 +105,7 @@ def read_subjects(
 
     def render(row: Customer, key: Any, levels: Mapping[str, str]) -> list[dict[str, Any]]:
         shown = [name for name in store.FIELDS if name in wanted and levels[name] != HIDDEN]
-        values = store.decrypt_customer(call, row, key, shown)
-        doc = {name: values.get(name) for name in DOCUMENT}
-        doc["id"] = row.id
-        doc["marketing"] = doc.get("marketing") or {}
-        doc["created_at"] = _iso(row.created_at)
-        doc["updated_at"] = _iso(row.updated_at)
-        return [doc]
+        return [store.to_document(call, row, key, shown)]
 
     items, levels = govern(call, loaded, DOCUMENT, render, reveal=reveal)
     subjects = [row.id for row, _ in loaded]
@@ -258,7 +252,3 @@ def list_customers(
     """One page of customers in creation order, filtered by blind index or clear columns."""
     page = read_subjects(call, Selection.page(filters, cursor, limit))
     return {"items": page.items, "next_cursor": page.next_cursor}
-
-
-def _iso(moment: Any) -> str:
-    return str(moment.isoformat()).replace("+00:00", "Z")

@@ -216,9 +216,13 @@ def decrypt_customer(
     return out
 
 
-def to_document(call: Call, customer: Customer, key: Any) -> dict[str, Any]:
-    """The full JSON document of a customer, in clear (before masking)."""
-    doc = {"id": customer.id, **decrypt_customer(call, customer, key)}
+def to_document(
+    call: Call, customer: Customer, key: Any, only: Sequence[str] = FIELDS
+) -> dict[str, Any]:
+    """The JSON document of a customer, in clear (before masking). Only the fields in ``only``
+    are decrypted; the others are None (the governed read leaves hidden fields undecrypted)."""
+    values = decrypt_customer(call, customer, key, only)
+    doc = {"id": customer.id, **{name: values.get(name) for name in FIELDS}}
     doc["marketing"] = doc.get("marketing") or {}
     doc["created_at"] = customer.created_at.isoformat().replace("+00:00", "Z")
     doc["updated_at"] = customer.updated_at.isoformat().replace("+00:00", "Z")
