@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from governance import jurisdictions
 from governance.config import ConfigError
 from governance.context import SYSTEM, Actor, Call, Purpose, purposes, utcnow
 from governance.crypto import CryptoError, KeySource, check_fingerprints
@@ -85,6 +86,7 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
     rules = load_field_rules()
     check_schema_matches_rules(rules)
     check_purposes()
+    check_jurisdictions()
     settings = {
         k: config[k]
         for k in (
@@ -170,6 +172,14 @@ def check_purposes() -> None:
     """Load ``policies/purposes.yaml`` now, so a bad file stops the server naming its line."""
     try:
         purposes()
+    except PolicyFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def check_jurisdictions() -> None:
+    """Load ``policies/jurisdictions.yaml`` now, so a bad file stops the server naming the key."""
+    try:
+        jurisdictions.current()
     except PolicyFileError as exc:
         raise ConfigError(str(exc)) from None
 

@@ -44,6 +44,7 @@ CUSTOMER_FIELDS: dict[str, Any] = {
     "national_id": nullable("string", description="resident id (GB 11643 checked) or passport"),
     "address": ADDRESS,
     "country": nullable("string", description="ISO 3166-1 alpha-2"),
+    "subdivision": nullable("string", description="ISO 3166-2, e.g. US-CA, CN-BJ"),
     "language": nullable("string", description="BCP 47 tag"),
     "marketing": {
         "type": "object",
@@ -74,6 +75,11 @@ CUSTOMER_INPUT: dict[str, Any] = {
         "properties": {k: nullable("string", maxLength=200) for k in ADDRESS["properties"]},
     },
     "country": nullable("string", format="iso3166-alpha2", description="ISO 3166-1 alpha-2"),
+    "subdivision": nullable(
+        "string",
+        format="iso3166-2",
+        description="ISO 3166-2 of the record's country (US-CA, or CA with country US)",
+    ),
     "language": nullable("string", format="bcp47", description="BCP 47 tag"),
 }
 SCHEMAS: dict[str, Any] = {

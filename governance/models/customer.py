@@ -39,6 +39,8 @@ class Customer(Base):
         LargeBinary(16), unique=True, index=True
     )
     country: Mapped[str | None] = mapped_column(String(2), index=True)
+    # ISO 3166-2 (US-CA, CN-BJ): decides which legal regimes apply (jurisdictions.yaml).
+    subdivision: Mapped[str | None] = mapped_column(String(6))
     language: Mapped[str | None] = mapped_column(String(35))
     marketing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

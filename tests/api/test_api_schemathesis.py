@@ -88,6 +88,7 @@ def register_formats() -> None:
         "phone": st.sampled_from(phones),
         "national-id": ids | passports,
         "iso3166-alpha2": st.sampled_from(sorted(ISO_3166_ALPHA2)),
+        "iso3166-2": st.sampled_from(["US-CA", "US-NY", "CN-BJ", "DE-BE"]),
         "iso4217": st.sampled_from(sorted(ISO_4217)),
         "bcp47": st.sampled_from(["en", "zh-CN", "de", "fr-FR", "ja"]),
         "birth-date": st.dates(date(1900, 1, 1), date(2020, 12, 31)).map(date.isoformat),

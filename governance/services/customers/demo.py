@@ -55,6 +55,12 @@ NOTES_ZH = (
 )
 
 
+SUBDIVISIONS: dict[str, tuple[str | None, ...]] = {
+    "US": ("US-CA", "US-NY", "US-TX", "US-CA", None),
+    "CN": ("CN-BJ", "CN-SH", "CN-GD", "CN-ZJ"),
+}
+
+
 def fake_customer(rng: random.Random, fakers: dict[str, Faker], index: int) -> dict[str, Any]:
     """One synthetic customer document in the API's JSON shape."""
     locale, country, language, _ = rng.choices(LOCALES, WEIGHTS)[0]
@@ -93,6 +99,11 @@ def fake_customer(rng: random.Random, fakers: dict[str, Faker], index: int) -> d
             "city": fk.city(),
             "postal_code": fk.postcode(),
         }
+    # The state or province decides which laws apply (policies/jurisdictions.yaml); a few US
+    # customers have none on record, for which every US regime applies.
+    states = SUBDIVISIONS.get(country)
+    if states:
+        doc["subdivision"] = states[index % len(states)]
     return doc
 
 

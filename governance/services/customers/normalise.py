@@ -18,7 +18,7 @@ from typing import Any
 import phonenumbers
 
 from governance.errors import ValidationError
-from governance.services.customers.countries import ISO_3166_ALPHA2, ISO_4217
+from governance.services.customers.countries import ISO_3166_2, ISO_3166_ALPHA2, ISO_4217
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63})+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
@@ -265,6 +265,26 @@ def normalise_country(value: Any) -> str | None:
     code = text.upper()
     if code not in ISO_3166_ALPHA2:
         raise FieldError("is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def normalise_subdivision(value: Any, country: str | None) -> str | None:
+    """ISO 3166-2 (``US-CA``, ``CN-BJ``), upper case. A bare code (``CA``) is read in the
+    record's ``country``; a full code must belong to that country."""
+    text = clean_text(value, max_length=6)
+    if text is None:
+        return None
+    code = text.upper()
+    if "-" not in code:
+        if not country:
+            raise FieldError("needs the record's country, or write it in full (US-CA)")
+        code = f"{country}-{code}"
+    if code not in ISO_3166_2:
+        raise FieldError("is not an ISO 3166-2 subdivision code (e.g. US-CA, CN-BJ)")
+    if country and not code.startswith(f"{country}-"):
+        raise FieldError(f"is not a subdivision of the record's country {country}")
+    if not country:
+        raise FieldError("needs the record's country")
     return code
 
 

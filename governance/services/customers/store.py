@@ -37,12 +37,13 @@ FIELDS = (
     "national_id",
     "address",
     "country",
+    "subdivision",
     "language",
     "marketing",
 )
 READ_ONLY = ("id", "created_at", "updated_at")
 # What a partial update is validated against: the locale and the birth date / resident id pair.
-LOCALE_FIELDS = ("country", "language", "date_of_birth", "national_id")
+LOCALE_FIELDS = ("country", "subdivision", "language", "date_of_birth", "national_id")
 STRUCTURED = {"address"}
 MAX_PAGE = 500
 
@@ -81,6 +82,7 @@ def validate_customer(
         "national_id": lambda v: norm.normalise_national_id(v, country),
         "address": norm.normalise_address,
         "country": norm.normalise_country,
+        "subdivision": lambda v: norm.normalise_subdivision(v, country),
         "language": norm.normalise_language,
         "marketing": norm.normalise_marketing,
     }
@@ -92,6 +94,15 @@ def validate_customer(
             clean[name] = step(data.get(name))
         except norm.FieldError as exc:
             errors.append({"field": name, "message": str(exc)})
+    if partial and "country" in clean and "subdivision" not in data:
+        held = stored.get("subdivision")
+        if held and not (clean["country"] and held.startswith(f"{clean['country']}-")):
+            errors.append(
+                {
+                    "field": "subdivision",
+                    "message": f"{held} is not in the new country: send it too",
+                }
+            )
     if partial and "full_name" in clean and clean["full_name"] is None:
         errors.append({"field": "full_name", "message": "cannot be removed"})
     try:
