@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import login_user
 from werkzeug.exceptions import HTTPException
 
@@ -27,7 +28,7 @@ from governance.services.identity import people as identity
 from governance.services.identity.sessions import end_session, start_session
 from governance.web.edge import current_call
 from governance.web.guard import SessionUser
-from governance.web.reauth import require_recent_auth
+from governance.web.reauth import require_recent_auth, take_pending
 
 
 def _safe_next(target: str | None) -> str:
@@ -219,6 +220,11 @@ def reauth() -> Any:
             flash("Wrong password.", "error")
             return render_template("reauth.html", form=form), 401
         session["auth_at"] = int(_epoch())
-        flash("Password confirmed; you can repeat the action now.", "ok")
-        return redirect(_safe_next(request.args.get("next")))
+        target = _safe_next(request.args.get("next"))
+        pending = take_pending()
+        if pending and pending["path"] == target.split("?")[0]:
+            # The action the password check interrupted: posted again, with a fresh CSRF token.
+            return render_template("resume.html", action=target, fields=pending["fields"])
+        flash(_("Password confirmed; you can repeat the action now."), "ok")
+        return redirect(target)
     return render_template("reauth.html", form=form)

@@ -300,6 +300,10 @@ def register_error_handlers(app: Flask) -> None:
 
             # A sensitive action asks for the password again (web.reauth.ReauthRequired).
             target = "console.reauth" if exc.slug == "reauth-required" else "console.login"
+            if target == "console.reauth" and request.method == "POST":
+                from governance.web.reauth import remember_pending
+
+                remember_pending(request.path, list(request.form.items(multi=True)))
             return redirect(url_for(target, next=request.path))
         return _problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors,
                                  getattr(exc, "headers", None))  # fmt: skip

@@ -82,6 +82,7 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     Babel(app, locale_selector=choose_locale)
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals["html_lang"] = html_lang
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.jinja_env.filters["number"] = number
