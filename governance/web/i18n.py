@@ -51,7 +51,7 @@ def number(value: Any) -> str:
         return ""
     if not isinstance(value, int | float | Decimal):
         return str(value)
-    return format_decimal(value, locale=str(get_locale()))
+    return str(format_decimal(value, locale=str(get_locale())))
 
 
 def when(value: Any, width: str = "medium") -> str:
@@ -62,7 +62,7 @@ def when(value: Any, width: str = "medium") -> str:
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return value
+            return str(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return format_datetime(value, width, tzinfo=UTC, locale=str(get_locale())) + " UTC"

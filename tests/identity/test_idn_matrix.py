@@ -54,6 +54,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/audit/verify", "POST"): {"auditor", "dpo"},
     ("/audit/export", "GET"): {"auditor", "dpo"},
     ("/audit/report", "GET"): {"auditor", "dpo"},
+    ("/audit/entries/:seq", "GET"): {"auditor", "dpo"},
     ("/api/v1/audit/entries", "GET"): {"audit_monitor", "auditor", "dpo"},
     ("/api/v1/audit/checkpoints", "GET"): {"audit_monitor", "auditor", "dpo"},
     ("/api/v1/audit/checkpoints", "POST"): {"auditor", "dpo"},
