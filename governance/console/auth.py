@@ -19,7 +19,14 @@ from werkzeug.exceptions import HTTPException
 
 from governance.bootstrap import deps
 from governance.console import bp
-from governance.console.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm, entered
+from governance.console.forms import (
+    CodeForm,
+    LoginForm,
+    PasswordChangeForm,
+    ReauthForm,
+    entered,
+    show_errors,
+)
 from governance.context import Actor, Call
 from governance.errors import GovernanceError, Unauthenticated
 from governance.extensions import db
@@ -190,13 +197,30 @@ def account() -> Any:
     if form.validate_on_submit():
         try:
             identity.change_password(call, user, entered(form.current), entered(form.new))
-        except GovernanceError as exc:
-            flash(exc.detail, "error")
+        except GovernanceError as exc:  # beside the field it concerns, on the same form
+            if exc.status == 401:
+                form.current.errors = [*form.current.errors, _("The current password is wrong.")]
+            else:
+                show_errors(form, exc, rename={"password": "new"})
             return render_template("account.html", form=form, user=user), exc.status
         session["sid"] = _server_session(user)  # every session ended; this browser gets a new one
         flash("Password changed.", "ok")
         return redirect(url_for("console.account"))
     return render_template("account.html", form=form, user=user)
+
+
+@bp.post("/account/language", endpoint="account_language")
+def account_language() -> Any:
+    """Save the person's console language (empty: follow the browser's Accept-Language)."""
+    call = current_call()
+    user = _signed_in_user(call)
+    identity.set_locale(call, user, request.form.get("locale") or None)
+    g.locale_setting = user.locale or ""
+    from flask_babel import refresh
+
+    refresh()  # this answer's flash is already in the new language
+    flash(_("Language saved."), "ok")
+    return redirect(url_for("console.account"))
 
 
 @bp.route("/account/recovery-codes", methods=["POST"])

@@ -14,6 +14,7 @@ from flask import render_template, request
 
 from governance.console import bp
 from governance.context import Purpose, purposes
+from governance.errors import ValidationError
 from governance.services.customers import reads
 from governance.web.edge import count_customer_lookup, current_call
 
@@ -21,26 +22,41 @@ from governance.web.edge import count_customer_lookup, current_call
 CONSOLE_PURPOSE = "support"
 
 
-@bp.get("/customers", endpoint="customers")
+LOOKUP_FIELDS = ("email", "phone", "national_id", "country")
+
+
+@bp.route("/customers", methods=["GET", "POST"], endpoint="customers")
 def customers_page() -> Any:
-    filters = {
-        k: v
-        for k, v in request.args.items()
-        if k in ("email", "phone", "national_id", "country") and v
-    }
-    count_customer_lookup(filters)  # the same lookup limit as the API's filters
+    """The list, or an exact lookup; a lookup the service refuses (a malformed email) stays on
+    the page with the typed value and the reason beside the field (422).
+
+    The console's lookup form POSTs (CSRF-checked), so a typed email or phone number never
+    enters a URL, a browser history or a server log; ``?country=`` links still work.
+    """
+    sent = request.form if request.method == "POST" else request.args
+    filters = {k: v.strip() for k, v in sent.items() if k in LOOKUP_FIELDS and v.strip()}
     purpose = _purpose()
-    page = reads.list_customers(
-        current_call(purpose), filters, cursor=request.args.get("cursor") or None, limit=25
-    )
+    errors: dict[str, str] = {}
+    try:
+        count_customer_lookup(filters)  # the same lookup limit as the API's filters
+        page = reads.list_customers(
+            current_call(purpose), filters, cursor=sent.get("cursor") or None, limit=25
+        )
+    except ValidationError as exc:
+        errors = {e["field"]: e["message"] for e in exc.errors} or {"lookup": exc.detail}
+        page = None
     return render_template(
         "customers.html",
         page=page,
         filters=filters,
+        errors=errors,
+        lookup_field=next(iter(filters), "email"),
+        lookup_value=next(iter(filters.values()), ""),
+        lookup_fields=LOOKUP_FIELDS,
         purpose=purpose,
         purposes=_choices(),
         chosen=None if purpose.name == CONSOLE_PURPOSE else purpose.name,  # links carry a choice
-    )
+    ), (422 if errors else 200)
 
 
 def _purpose() -> Purpose:

@@ -7,6 +7,24 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.core import Field
 from wtforms.validators import DataRequired, Length
 
+from governance.errors import GovernanceError
+
+
+def show_errors(
+    form: FlaskForm, exc: GovernanceError, rename: dict[str, str] | None = None
+) -> None:
+    """Put a service's refusal beside the fields it names (``rename`` maps a service field to
+    the form's, e.g. ``password`` to ``new``); anything else goes above the form."""
+    attached = False
+    for error in exc.errors or []:
+        name = (rename or {}).get(error["field"], error["field"])
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, error["message"]]
+            attached = True
+    if not attached:
+        form.form_errors.append(exc.detail)
+
 
 def entered(field: Field) -> str:
     """A text field's value; "" when absent (a DataRequired field is never empty once valid)."""

@@ -34,10 +34,12 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/account", "GET"): PEOPLE,
     ("/account", "POST"): PEOPLE,
     ("/account/recovery-codes", "POST"): PEOPLE,
+    ("/account/language", "POST"): PEOPLE,
     ("/reauth", "GET"): PEOPLE,
     ("/reauth", "POST"): PEOPLE,
     # --- console: customer data (masked by role) and governance areas
     ("/customers", "GET"): {"dpo", "support"},
+    ("/customers", "POST"): {"dpo", "support"},
     ("/customers/:customer_id", "GET"): {"dpo", "support"},
     ("/customers/:customer_id", "POST"): {"dpo", "support"},
     ("/consent", "GET"): {"dpo"},
