@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template, request
+from flask_babel import lazy_gettext as _l
 
 from governance.console import bp
 from governance.context import Purpose, purposes
@@ -18,6 +19,22 @@ from governance.errors import ValidationError
 from governance.services.customers import reads
 from governance.web.edge import count_customer_lookup, current_call
 
+# How the customer page names each field (the document's keys otherwise).
+FIELD_LABELS = {
+    "id": _l("Id"),
+    "full_name": _l("Full name"),
+    "email": _l("Email"),
+    "phone": _l("Phone"),
+    "date_of_birth": _l("Date of birth"),
+    "national_id": _l("National ID"),
+    "external_ref": _l("External reference"),
+    "address": _l("Address"),
+    "country": _l("Country"),
+    "language": _l("Language"),
+    "marketing": _l("Marketing"),
+    "created_at": _l("Created"),
+    "updated_at": _l("Updated"),
+}
 # The purpose a console customer page declares unless the person chooses another.
 CONSOLE_PURPOSE = "support"
 
@@ -77,7 +94,7 @@ def customer(customer_id: str) -> Any:
     and only in the columns their visibility shows: the page shows what the API would answer.
     """
     from governance.console.forms import RevealForm, entered
-    from governance.console.visible import record_sections
+    from governance.console.visible import may_get, record_sections
     from governance.security.masking import default_visibility
 
     purpose = _purpose()
@@ -92,5 +109,8 @@ def customer(customer_id: str) -> Any:
         sections=record_sections(call, customer_id),
         form=form,
         can_reveal=default_visibility().can_reveal(call.actor.roles),
+        can_edit=may_get(call.actor.roles, "console.customer_edit"),
+        can_erase=may_get(call.actor.roles, "console.customer_erase"),
         revealed=reason is not None,
+        labels=FIELD_LABELS,
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -48,25 +49,25 @@ def _roles_of_kind(kind: str) -> list[tuple[str, str]]:
 
 
 class NewUserForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", validators=[DataRequired()])
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=256)])
 
 
 class RolesForm(FlaskForm):
     roles = SelectMultipleField(
-        "Roles", widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
+        _l("Roles"), widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
     )
 
 
 class ServiceAccountForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=128)])
-    role = SelectField("Role", validators=[DataRequired()])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
 
 
 class TokenForm(FlaskForm):
     expires_days = IntegerField(
-        "Expires after (days, empty for never)", validators=[Optional(), NumberRange(1, 3650)]
+        _l("Expires after (days, empty for never)"), validators=[Optional(), NumberRange(1, 3650)]
     )
 
 
