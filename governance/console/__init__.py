@@ -92,6 +92,7 @@ def _nav() -> dict[str, Any]:
 
 from governance.console import (  # noqa: E402,F401  (each module registers its pages)
     auditlog,
+    auditor,
     auth,
     customer_changes,
     customers,

@@ -102,6 +102,7 @@ def demo(app: Any, crm: dict[str, str]) -> dict[str, str]:
         "user_id": user_id,
         "account_id": account_id,
         "seq": "1",
+        "name": "purposes.yaml",
     }
 
 
