@@ -103,4 +103,5 @@ from governance.console import (  # noqa: E402,F401  (each module registers its 
     jobs,
     later,
     pii,
+    quality,
 )

@@ -244,11 +244,12 @@ def reauth() -> Any:
             flash("Wrong password.", "error")
             return render_template("reauth.html", form=form), 401
         session["auth_at"] = int(_epoch())
-        target = _safe_next(request.args.get("next"))
         pending = take_pending()
-        if pending and pending["path"] == target.split("?")[0]:
-            # The action the password check interrupted: posted again, with a fresh CSRF token.
-            return render_template("resume.html", action=target, fields=pending["fields"])
+        if pending and pending["path"] == request.args.get("next"):
+            # The action the password check interrupted: posted again, with a fresh CSRF token,
+            # to the path it was posted to (sealed by this server; a POST-only route too).
+            return render_template("resume.html", action=pending["path"], fields=pending["fields"])
+        target = _safe_next(request.args.get("next"))
         flash(_("Password confirmed; you can repeat the action now."), "ok")
         return redirect(target)
     return render_template("reauth.html", form=form)
