@@ -20,6 +20,8 @@ from flask import Flask, g, request
 from flask_babel import Babel, get_locale
 from markupsafe import Markup, escape
 
+# Catalogs: translations/<locale>/LC_MESSAGES/messages.{po,mo}; Babel parses "zh_CN" as
+# zh_Hans_CN and looks for that directory, so the Chinese catalog lives there.
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 # Babel locale -> the BCP 47 tag a page declares in <html lang>.
 LANGUAGES = {"en": "en", "zh_CN": "zh-CN"}
@@ -42,7 +44,8 @@ def choose_locale() -> str:
 
 def html_lang() -> str:
     """The page's language tag (``en``, ``zh-CN``)."""
-    return LANGUAGES.get(str(get_locale()), "en")
+    locale = get_locale()
+    return "zh-CN" if locale is not None and locale.language == "zh" else "en"
 
 
 def number(value: Any) -> str:
