@@ -282,3 +282,12 @@ def csrf_headers(client: Any) -> dict[str, str]:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     assert match, "no CSRF token on /account"
     return {"X-CSRFToken": match.group(1)}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    """Keep each phase's report on the test item (the browser suite saves its step
+    screenshots when the call failed: ``tests/e2e/e2e_helpers.py``)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
