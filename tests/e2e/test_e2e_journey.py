@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import PASSWORD, customer_doc, make_user
-from e2e_helpers import axe_page, axe_violations, steps  # noqa: F401  (fixtures)
+from e2e_helpers import axe_violations
 from test_e2e_console import totp_now
 
 from governance.bootstrap import deps
