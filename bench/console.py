@@ -135,9 +135,8 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
 
-    from conftest import _migrate, login_as, make_app
-
     from bench_db import describe, fresh_postgres
+    from conftest import _migrate, login_as, make_app
 
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
