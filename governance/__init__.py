@@ -70,6 +70,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(console_bp)
     register_guards(app)
     register_error_handlers(app)
+    from governance.web.i18n import init_i18n
+
+    init_i18n(app)
     _remember_cookie_for_console_only(app)
     return app
 

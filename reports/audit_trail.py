@@ -50,6 +50,7 @@ class AuditEntryRow:
     subject: str  # subject id, "" when the action has none
     purpose: str  # "" when none was declared
     outcome: str  # allowed / denied / failed
+    reason: str = ""  # the reason a person gave to see customer data in clear ("" if none)
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,22 @@ def _entries(entries: Sequence[AuditEntryRow]) -> list[Any]:
     return story
 
 
+def _reveals(entries: Sequence[AuditEntryRow]) -> list[Any]:
+    """Every reveal in clear in the period, with the reason the person gave."""
+    revealed = [e for e in entries if e.reason]
+    story: list[Any] = [heading("Reveals in clear")]
+    if not revealed:
+        return [*story, paragraph("No customer data was revealed in clear in this period.")]
+    header = ["Seq", "Time (UTC)", "Actor", "Subject", "Reason given"]
+    rows = [
+        [str(e.seq), format_timestamp(e.timestamp).removesuffix(" UTC"), e.actor, e.subject,
+         e.reason]
+        for e in revealed
+    ]  # fmt: skip
+    story.append(data_table(header, rows, (40, 88, 110, 90, 165), numeric_cols={0}))
+    return story
+
+
 def build_audit_trail_report(data: AuditTrailReport) -> bytes:
     """Render the audit-trail report as PDF bytes; raises :class:`ReportDataError`."""
     _validate(data)
@@ -227,6 +244,7 @@ def build_audit_trail_report(data: AuditTrailReport) -> bytes:
         heading("Activity"),
         *_breakdown("By action", "Action", by_action, chart=True),
         *_breakdown("By actor", "Actor", by_actor, chart=False),
+        *_reveals(data.entries),
         *_entries(data.entries),
     ]
     meta = {"Period": _period(data), "Entries in period": f"{_total(data):,}"}

@@ -8,6 +8,7 @@ database); each test gets a copy, so every test starts from exactly what ``db up
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -282,3 +283,62 @@ def csrf_headers(client: Any) -> dict[str, str]:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     assert match, "no CSRF token on /account"
     return {"X-CSRFToken": match.group(1)}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    """Keep each phase's report on the test item (the browser suite saves its step
+    screenshots when the call failed: ``tests/e2e/e2e_helpers.py``)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+# The browser suite's step screenshots (tests/e2e/artifacts/ on failure, docs/screenshots/
+# with GOVERNANCE_SCREENSHOTS=1) and axe-core (vendored from npm, tests/e2e/vendor/).
+E2E_ARTIFACTS = Path(__file__).resolve().parent / "e2e" / "artifacts"
+README_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+AXE = Path(__file__).resolve().parent / "e2e" / "vendor" / "axe.min.js"
+
+
+class Steps:
+    """Names each step of a journey and keeps its screenshot."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.shots: list[tuple[str, bytes]] = []
+
+    def __call__(self, name: str, *, readme: str | None = None) -> None:
+        png = self.page.screenshot(full_page=True)
+        self.shots.append((name, png))
+        if readme and os.environ.get("GOVERNANCE_SCREENSHOTS"):
+            README_SHOTS.mkdir(parents=True, exist_ok=True)
+            (README_SHOTS / f"{readme}.png").write_bytes(png)
+
+
+@pytest.fixture
+def steps(request: Any, axe_page: Any) -> Iterator[Steps]:
+    page = axe_page
+    kept = Steps(page)
+    yield kept
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        folder = E2E_ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            kept.shots.append(("at-failure", page.screenshot(full_page=True)))
+        except Exception:  # noqa: BLE001  (the page may be gone; the earlier steps are kept)
+            pass
+        for number, (name, png) in enumerate(kept.shots, 1):
+            (folder / f"{number:02d}-{name}.png").write_bytes(png)
+
+
+@pytest.fixture
+def axe_page(browser: Any) -> Iterator[Any]:
+    """A page with axe-core loaded into every document it opens."""
+    context = browser.new_context(accept_downloads=True)
+    context.add_init_script(path=str(AXE))
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

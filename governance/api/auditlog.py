@@ -12,6 +12,7 @@ from flask import Response, jsonify, request
 
 from audit.verify import VerifyError
 from governance.api import bp, created
+from governance.api.openapi import TEXT as PLAIN
 from governance.api.openapi import ref, register_operations
 from governance.extensions import db
 from governance.services.auditlog import views as audit_views
@@ -152,6 +153,26 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+# What each query parameter accepts (the server answers 422 otherwise).
+COUNT = r"^[0-9]{1,18}$"
+PARAMS: dict[str, dict[str, Any]] = {
+    "from": {"type": "string", "format": "iso8601"},
+    "to": {"type": "string", "format": "iso8601"},
+    "after": {"type": "string", "pattern": COUNT},
+    "limit": {"type": "string", "pattern": r"^(?:[1-9][0-9]{0,2}|1000)$"},
+    "seq": {"type": "string", "pattern": r"^[1-9][0-9]{0,17}$"},
+    "first": {"type": "string", "pattern": r"^[1-9][0-9]{0,17}$"},
+    "tree_size": {"type": "string", "pattern": r"^[1-9][0-9]{0,17}$"},
+    "second": {"type": "string", "pattern": r"^[1-9][0-9]{0,17}$"},
+}
+REQUIRED = frozenset({"seq", "first"})
+
+
+def _param(name: str) -> dict[str, Any]:
+    schema = PARAMS.get(name, {"type": "string", "pattern": PLAIN})
+    return {"name": name, "in": "query", "required": name in REQUIRED, "schema": schema}
+
+
 def _op(summary: str, schema: str | None = None, params: tuple[str, ...] = (), status: str = "200",
         media: str = "application/json", public: bool = False) -> dict[str, Any]:  # fmt: skip
     body: dict[str, Any] = {"schema": ref(schema)} if schema else {}
@@ -160,8 +181,8 @@ def _op(summary: str, schema: str | None = None, params: tuple[str, ...] = (), s
         "responses": {status: {"description": "OK", "content": {media: body}}},
     }
     if params:
-        spec["parameters"] = [{"name": p, "in": "query", "schema": {"type": "string"}}
-                              for p in params]  # fmt: skip
+        # the server refuses control characters in any parameter (422): the document says so
+        spec["parameters"] = [_param(p) for p in params]
     if public:
         spec["security"] = []
     return spec

@@ -471,18 +471,31 @@ def openapi_json() -> Response:
     return jsonify(document())
 
 
+# The interactive viewer: Swagger UI vendored from the npm registry (governance/static/
+# swagger-ui/VENDORED.md), started by a script file (no inline script under the CSP).
 DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Governance API</title>
+<link rel="stylesheet" href="{{ url_for('static', filename='swagger-ui/swagger-ui.css') }}">
 <link rel="stylesheet" href="{{ url_for('static', filename='api-docs.css') }}">
-</head><body><h1>Governance Server data API</h1>
-<p>{{ doc.info.description }} Machine-readable: <a href="openapi.json">openapi.json</a>.</p>
-{% for path, methods in doc.paths.items() %}<h2><code>/api/v1{{ path }}</code></h2>
-{% for method, o in methods.items() %}
-<p><span class="m {{ method }}">{{ method }}</span>{{ o.summary }}</p>
-{% endfor %}{% endfor %}<h2>Schemas</h2>{% for name, s in doc.components.schemas.items() %}
-<h3>{{ name }}</h3><pre>{{ s | tojson(indent=2) }}</pre>{% endfor %}</body></html>"""
+<script src="{{ url_for('static', filename='swagger-ui/swagger-ui-bundle.js') }}" defer></script>
+<script src="{{ url_for('static', filename='api-docs.js') }}" defer></script>
+</head><body><header class="docs-head"><h1>Governance Server data API</h1>
+<p>Machine-readable: <a href="{{ url_for('api.openapi_json') }}">openapi.json</a>.</p></header>
+<main id="swagger-ui" data-spec="{{ url_for('api.openapi_json') }}">
+<noscript><p>The interactive viewer needs JavaScript; the document itself is
+<a href="{{ url_for('api.openapi_json') }}">openapi.json</a>.</p></noscript></main>
+</body></html>"""
 
 
 @bp.get("/docs")
-def openapi_docs() -> str:
-    return render_template_string(DOCS_PAGE, doc=document())
+def openapi_docs() -> Response:
+    """Swagger UI; its stylesheet draws icons as ``data:`` SVG images, so this one page's policy
+    also allows images from ``data:`` (scripts stay ``'self'`` only)."""
+    from governance.web.edge import CONTENT_SECURITY_POLICY
+
+    response = Response(render_template_string(DOCS_PAGE), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self'", "img-src 'self' data:"
+    )
+    return response

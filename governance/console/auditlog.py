@@ -1,28 +1,52 @@
-"""Console pages for the audit log: browse and filter, checkpoints, verify, export, PDF report."""
+"""Console pages for the audit log: browse and filter (actors by name, ids short and unique on
+the page), one entry in full (with the reason given for a reveal), checkpoints, verify, export,
+PDF report."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from audit.verify import VerifyError
 from governance.console import bp
 from governance.errors import ValidationError
 from governance.extensions import db
+from governance.services.auditlog import names
 from governance.services.auditlog import views as audit_views
 from governance.web.edge import current_call
 from governance.web.responses import audit_export_response, audit_trail_response
+
+PAGE = "50"
+
+
+def _page(params: dict[str, str]) -> dict[str, Any]:
+    page = audit_views.list_entries(db.session(), {**params, "limit": params.get("limit", PAGE)})
+    actors, subjects = names.name_entries(db.session(), page["items"])
+    for entry in page["items"]:
+        entry["actor_name"] = actors.get(entry.get("actor_id") or "")
+        entry["subject_name"] = subjects.get(entry.get("subject_id") or "")
+        entry["reveal_reason"] = names.reveal_reason(entry)
+    return page
+
+
+def _render(params: dict[str, str], result: dict[str, Any] | None, status: int = 200) -> Any:
+    errors: dict[str, str] = {}
+    try:
+        page = _page(params)
+    except ValidationError as exc:  # a bad filter stays on the form, beside its field
+        errors = {e["field"]: e["message"] for e in exc.errors}
+        page, status = _page({}), 422
+    checkpoints = audit_views.list_checkpoints(db.session(), 10)
+    return render_template("audit.html", page=page, params=params, checkpoints=checkpoints,
+                           result=result, errors=errors), status  # fmt: skip
 
 
 @bp.get("/audit", endpoint="audit")
 def audit_page() -> Any:
     params = {k: v for k, v in request.args.items() if k in audit_views.FILTERS and v}
-    page = audit_views.list_entries(db.session(), {**params, "limit": params.get("limit", "50")})
-    checkpoints = audit_views.list_checkpoints(db.session(), 10)
-    return render_template("audit.html", page=page, params=params, checkpoints=checkpoints,
-                           result=None)  # fmt: skip
+    return _render(params, None)
 
 
 @bp.route("/audit/verify", methods=["GET", "POST"], endpoint="audit_verify")
@@ -34,10 +58,18 @@ def audit_verify_page() -> Any:
             result = audit_views.report_json(audit_views.verify_live(call))
         except VerifyError as exc:
             result = audit_views.failure_json(exc)
-    page = audit_views.list_entries(db.session(), {"limit": "50"})
-    checkpoints = audit_views.list_checkpoints(db.session(), 10)
-    return render_template("audit.html", page=page, params={}, checkpoints=checkpoints,
-                           result=result)  # fmt: skip
+    return _render({}, result)
+
+
+@bp.get("/audit/entries/<seq>", endpoint="audit_entry")
+def audit_entry_page(seq: str) -> Any:
+    """One entry in full: who (by name), what, on whom, why (purpose, reveal reason), its leaf."""
+    if not seq.isdigit() or len(seq) > 18:
+        abort(404)
+    page = _page({"after": str(max(int(seq) - 1, 0)), "limit": "1"})
+    if not page["items"] or page["items"][0]["seq"] != int(seq):
+        abort(404)
+    return render_template("audit_entry.html", e=page["items"][0])
 
 
 @bp.get("/audit/export", endpoint="audit_export")
@@ -54,9 +86,15 @@ def audit_report_page() -> BaseResponse:
     except ValidationError as exc:
         reasons = "; ".join(f"{e['field']} {e['message']}" for e in exc.errors)
         flash(f"Report not made: {exc.detail}" + (f" ({reasons})" if reasons else ""), "error")
-        return redirect(url_for("console.audit"))
+        return redirect(
+            request.referrer if _same_site(request.referrer) else url_for("console.audit")
+        )
     if response.status_code == 202:  # a large log: the report is a job; this page follows it
         job = response.get_json()
         follow = url_for("console.audit_report", job=job["id"])
         return Response(render_template("report_pending.html", job=job, follow=follow), 202)
     return response
+
+
+def _same_site(referrer: str | None) -> bool:
+    return bool(referrer) and (referrer or "").startswith(request.host_url)

@@ -13,12 +13,20 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import login_user
 from werkzeug.exceptions import HTTPException
 
 from governance.bootstrap import deps
 from governance.console import bp
-from governance.console.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm, entered
+from governance.console.forms import (
+    CodeForm,
+    LoginForm,
+    PasswordChangeForm,
+    ReauthForm,
+    entered,
+    show_errors,
+)
 from governance.context import Actor, Call
 from governance.errors import GovernanceError, Unauthenticated
 from governance.extensions import db
@@ -27,7 +35,7 @@ from governance.services.identity import people as identity
 from governance.services.identity.sessions import end_session, start_session
 from governance.web.edge import current_call
 from governance.web.guard import SessionUser
-from governance.web.reauth import require_recent_auth
+from governance.web.reauth import require_recent_auth, take_pending
 
 
 def _safe_next(target: str | None) -> str:
@@ -189,13 +197,30 @@ def account() -> Any:
     if form.validate_on_submit():
         try:
             identity.change_password(call, user, entered(form.current), entered(form.new))
-        except GovernanceError as exc:
-            flash(exc.detail, "error")
+        except GovernanceError as exc:  # beside the field it concerns, on the same form
+            if exc.status == 401:
+                form.current.errors = [*form.current.errors, _("The current password is wrong.")]
+            else:
+                show_errors(form, exc, rename={"password": "new"})
             return render_template("account.html", form=form, user=user), exc.status
         session["sid"] = _server_session(user)  # every session ended; this browser gets a new one
         flash("Password changed.", "ok")
         return redirect(url_for("console.account"))
     return render_template("account.html", form=form, user=user)
+
+
+@bp.post("/account/language", endpoint="account_language")
+def account_language() -> Any:
+    """Save the person's console language (empty: follow the browser's Accept-Language)."""
+    call = current_call()
+    user = _signed_in_user(call)
+    identity.set_locale(call, user, request.form.get("locale") or None)
+    g.locale_setting = user.locale or ""
+    from flask_babel import refresh
+
+    refresh()  # this answer's flash is already in the new language
+    flash(_("Language saved."), "ok")
+    return redirect(url_for("console.account"))
 
 
 @bp.route("/account/recovery-codes", methods=["POST"])
@@ -219,6 +244,12 @@ def reauth() -> Any:
             flash("Wrong password.", "error")
             return render_template("reauth.html", form=form), 401
         session["auth_at"] = int(_epoch())
-        flash("Password confirmed; you can repeat the action now.", "ok")
-        return redirect(_safe_next(request.args.get("next")))
+        pending = take_pending()
+        if pending and pending["path"] == request.args.get("next"):
+            # The action the password check interrupted: posted again, with a fresh CSRF token,
+            # to the path it was posted to (sealed by this server; a POST-only route too).
+            return render_template("resume.html", action=pending["path"], fields=pending["fields"])
+        target = _safe_next(request.args.get("next"))
+        flash(_("Password confirmed; you can repeat the action now."), "ok")
+        return redirect(target)
     return render_template("reauth.html", form=form)

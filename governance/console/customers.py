@@ -11,36 +11,69 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template, request
+from flask_babel import lazy_gettext as _l
 
 from governance.console import bp
 from governance.context import Purpose, purposes
+from governance.errors import ValidationError
 from governance.services.customers import reads
 from governance.web.edge import count_customer_lookup, current_call
 
+# How the customer page names each field (the document's keys otherwise).
+FIELD_LABELS = {
+    "id": _l("Id"),
+    "full_name": _l("Full name"),
+    "email": _l("Email"),
+    "phone": _l("Phone"),
+    "date_of_birth": _l("Date of birth"),
+    "national_id": _l("National ID"),
+    "external_ref": _l("External reference"),
+    "address": _l("Address"),
+    "country": _l("Country"),
+    "language": _l("Language"),
+    "marketing": _l("Marketing"),
+    "created_at": _l("Created"),
+    "updated_at": _l("Updated"),
+}
 # The purpose a console customer page declares unless the person chooses another.
 CONSOLE_PURPOSE = "support"
 
 
-@bp.get("/customers", endpoint="customers")
+LOOKUP_FIELDS = ("email", "phone", "national_id", "country")
+
+
+@bp.route("/customers", methods=["GET", "POST"], endpoint="customers")
 def customers_page() -> Any:
-    filters = {
-        k: v
-        for k, v in request.args.items()
-        if k in ("email", "phone", "national_id", "country") and v
-    }
-    count_customer_lookup(filters)  # the same lookup limit as the API's filters
+    """The list, or an exact lookup; a lookup the service refuses (a malformed email) stays on
+    the page with the typed value and the reason beside the field (422).
+
+    The console's lookup form POSTs (CSRF-checked), so a typed email or phone number never
+    enters a URL, a browser history or a server log; ``?country=`` links still work.
+    """
+    sent = request.form if request.method == "POST" else request.args
+    filters = {k: v.strip() for k, v in sent.items() if k in LOOKUP_FIELDS and v.strip()}
     purpose = _purpose()
-    page = reads.list_customers(
-        current_call(purpose), filters, cursor=request.args.get("cursor") or None, limit=25
-    )
+    errors: dict[str, str] = {}
+    try:
+        count_customer_lookup(filters)  # the same lookup limit as the API's filters
+        page = reads.list_customers(
+            current_call(purpose), filters, cursor=sent.get("cursor") or None, limit=25
+        )
+    except ValidationError as exc:
+        errors = {e["field"]: e["message"] for e in exc.errors} or {"lookup": exc.detail}
+        page = None
     return render_template(
         "customers.html",
         page=page,
         filters=filters,
+        errors=errors,
+        lookup_field=next(iter(filters), "email"),
+        lookup_value=next(iter(filters.values()), ""),
+        lookup_fields=LOOKUP_FIELDS,
         purpose=purpose,
         purposes=_choices(),
         chosen=None if purpose.name == CONSOLE_PURPOSE else purpose.name,  # links carry a choice
-    )
+    ), (422 if errors else 200)
 
 
 def _purpose() -> Purpose:
@@ -61,7 +94,7 @@ def customer(customer_id: str) -> Any:
     and only in the columns their visibility shows: the page shows what the API would answer.
     """
     from governance.console.forms import RevealForm, entered
-    from governance.console.visible import record_sections
+    from governance.console.visible import may_get, record_sections
     from governance.security.masking import default_visibility
 
     purpose = _purpose()
@@ -76,5 +109,8 @@ def customer(customer_id: str) -> Any:
         sections=record_sections(call, customer_id),
         form=form,
         can_reveal=default_visibility().can_reveal(call.actor.roles),
+        can_edit=may_get(call.actor.roles, "console.customer_edit"),
+        can_erase=may_get(call.actor.roles, "console.customer_erase"),
         revealed=reason is not None,
+        labels=FIELD_LABELS,
     )

@@ -15,7 +15,15 @@ from governance.web.responses import pdf_response
 
 @bp.get("/reports", endpoint="reports")
 def reports_page() -> Any:
-    return render_template("reports.html")
+    from governance.console.visible import may_get
+
+    roles = current_call().actor.roles
+    return render_template(
+        "reports.html",
+        may_audit=may_get(roles, "console.audit_report"),
+        may_pii=may_get(roles, "console.report_pii_discovery"),
+        may_corner=may_get(roles, "console.auditor"),
+    )
 
 
 @bp.get("/reports/data-inventory")

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.core import Field
 from wtforms.validators import DataRequired, Length
+
+from governance.errors import GovernanceError
+
+
+def show_errors(
+    form: FlaskForm, exc: GovernanceError, rename: dict[str, str] | None = None
+) -> None:
+    """Put a service's refusal beside the fields it names (``rename`` maps a service field to
+    the form's, e.g. ``password`` to ``new``); anything else goes above the form."""
+    attached = False
+    for error in exc.errors or []:
+        name = (rename or {}).get(error["field"], error["field"])
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, error["message"]]
+            attached = True
+    if not attached:
+        form.form_errors.append(exc.detail)
 
 
 def entered(field: Field) -> str:
@@ -14,27 +33,27 @@ def entered(field: Field) -> str:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 class CodeForm(FlaskForm):
-    code = StringField("Code", validators=[DataRequired(), Length(max=32)])
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
-    new = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
 
 
 class ReauthForm(FlaskForm):
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 class UserForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", choices=[])
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=[])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=256)])
 
 
 class EmptyForm(FlaskForm):
@@ -42,4 +61,4 @@ class EmptyForm(FlaskForm):
 
 
 class RevealForm(FlaskForm):
-    reason = StringField("Reason", validators=[DataRequired(), Length(min=5, max=200)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(min=5, max=200)])

@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -28,7 +30,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from governance.console import bp
-from governance.console.forms import entered
+from governance.console.forms import entered, show_errors
 from governance.errors import ValidationError
 from governance.extensions import db
 from governance.security.masking import default_visibility
@@ -47,25 +49,25 @@ def _roles_of_kind(kind: str) -> list[tuple[str, str]]:
 
 
 class NewUserForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", validators=[DataRequired()])
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=256)])
 
 
 class RolesForm(FlaskForm):
     roles = SelectMultipleField(
-        "Roles", widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
+        _l("Roles"), widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
     )
 
 
 class ServiceAccountForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=128)])
-    role = SelectField("Role", validators=[DataRequired()])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
 
 
 class TokenForm(FlaskForm):
     expires_days = IntegerField(
-        "Expires after (days, empty for never)", validators=[Optional(), NumberRange(1, 3650)]
+        _l("Expires after (days, empty for never)"), validators=[Optional(), NumberRange(1, 3650)]
     )
 
 
@@ -85,15 +87,18 @@ def users_page() -> Any:
     call = current_call()
     form = NewUserForm()
     form.role.choices = _roles_of_kind("person")
-    if request.method == "POST":
-        if not form.validate():
-            raise _invalid(form)
+    if request.method == "POST" and form.validate():
         require_recent_auth()
         email, password = entered(form.email), entered(form.password)
-        user = identity.create_user(call, email, [form.role.data], password)
-        flash("User created; they set up two-factor sign-in at their first sign-in.", "ok")
-        return redirect(url_for("console.user", user_id=user.id))
-    return render_template("users.html", users=identity.list_users(call), form=form)
+        try:
+            user = identity.create_user(call, email, [form.role.data], password)
+        except ValidationError as exc:  # a weak password: back to the form, input kept
+            show_errors(form, exc)
+        else:
+            flash(_("User created; they set up two-factor sign-in at their first sign-in."), "ok")
+            return redirect(url_for("console.user", user_id=user.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("users.html", users=identity.list_users(call), form=form), status
 
 
 @bp.route("/users/<user_id>", methods=["GET", "POST"], endpoint="user")

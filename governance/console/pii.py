@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from governance.console import bp
 from governance.context import Call
@@ -23,10 +24,10 @@ from governance.web.responses import pdf_response
 
 PLACES = {"undeclared": "false", "declared": "true", "all": ""}
 REVIEW_LABELS = {
-    "confirmed": "Confirm",
-    "false_positive": "False positive",
-    "remediated": "Remediated",
-    "open": "Reopen",
+    "confirmed": _l("Confirm"),
+    "false_positive": _l("False positive"),
+    "remediated": _l("Remediated"),
+    "open": _l("Reopen"),
 }
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from governance.context import Call
 from governance.security.masking import HIDDEN, default_visibility
@@ -39,23 +40,23 @@ class Section:
 SECTIONS = (
     Section(
         "orders",
-        "Orders",
+        _l("Orders"),
         "api.list_orders",
         records.list_orders,
         (
-            ("ordered_at", "Date"),
-            ("amount", "Amount"),
-            ("currency", "Currency"),
-            ("items", "Items"),
-            ("comment", "Comment"),
+            ("ordered_at", _l("Date")),
+            ("amount", _l("Amount")),
+            ("currency", _l("Currency")),
+            ("items", _l("Items")),
+            ("comment", _l("Comment")),
         ),
     ),
     Section(
         "interactions",
-        "Interactions",
+        _l("Interactions"),
         "api.list_interactions",
         records.list_interactions,
-        (("occurred_at", "When"), ("channel", "Channel"), ("note", "Note")),
+        (("occurred_at", _l("When")), ("channel", _l("Channel")), ("note", _l("Note"))),
     ),
 )
 # How much of an ISO 8601 timestamp a column shows (a date, or a date and minutes).
@@ -75,7 +76,7 @@ def record_sections(call: Call, customer_id: str) -> list[dict[str, Any]]:
             {
                 "name": section.name,
                 "title": section.title,
-                "labels": [label for _, label in columns] or ["Recorded"],
+                "labels": [label for _, label in columns] or [_l("Recorded")],
                 "rows": [_row(item, columns) for item in items],
             }
         )

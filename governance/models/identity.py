@@ -29,6 +29,8 @@ class User(Base):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    """The console language the person chose (``en``, ``zh_CN``); None follows the browser."""
 
 
 class PasswordHistory(Base):

@@ -173,8 +173,13 @@ def register_guards(app: Flask) -> None:
         headers = environ[RESPONSE_HEADERS] = [("X-Request-Id", rid)]
         endpoint = req.endpoint
         write_refusal_summaries(app, endpoint)  # of minutes that have ended, if any
-        if endpoint is None:
-            return  # 404 / 405 are answered by Werkzeug; nothing is served
+        if endpoint is None:  # 404 / 405 are answered by Werkzeug; nothing is served
+            if not req.path.startswith("/api/"):  # the console's error page shows navigation
+                try:
+                    state.actor = authenticate(app, req, state, optional=True)
+                except Unauthenticated:
+                    pass
+            return
         api = req.path.startswith("/api/")
         if not api and req.method in csrf_methods and app.config["WTF_CSRF_ENABLED"]:
             csrf.protect()  # console forms (the API is exempt): 400, recorded by the error handler
@@ -295,6 +300,10 @@ def register_error_handlers(app: Flask) -> None:
 
             # A sensitive action asks for the password again (web.reauth.ReauthRequired).
             target = "console.reauth" if exc.slug == "reauth-required" else "console.login"
+            if target == "console.reauth" and request.method == "POST":
+                from governance.web.reauth import remember_pending
+
+                remember_pending(request.path, list(request.form.items(multi=True)))
             return redirect(url_for(target, next=request.path))
         return _problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors,
                                  getattr(exc, "headers", None))  # fmt: skip

@@ -101,6 +101,8 @@ def demo(app: Any, crm: dict[str, str]) -> dict[str, str]:
         "job_id": job_id,
         "user_id": user_id,
         "account_id": account_id,
+        "seq": "1",
+        "name": "purposes.yaml",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -127,9 +128,45 @@ def test_sensitive_action_asks_for_the_password_again(app: Any, client: Any) -> 
     ok = client.post(
         res.location, data={"password": PASSWORD, "csrf_token": csrf_from(client, "/reauth")}
     )
-    assert ok.status_code == 302 and ok.location == f"/users/{target_id}"
-    assert client.post(f"/users/{target_id}", data=form).status_code == 302
+    # The interrupted action resumes: the page posts the same form again (console.js submits
+    # it), with a fresh CSRF token, to the same path.
+    page = ok.get_data(as_text=True)
+    assert ok.status_code == 200 and 'id="resume-form"' in page
+    assert f'action="/users/{target_id}"' in page
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)
+    assert ("action", "roles") in fields and ("roles", "analyst") in fields
+    resumed = client.post(f"/users/{target_id}", data=_multi(fields))
+    assert resumed.status_code == 302
     assert audit(app, "user.roles")[0]["details"]["roles"] == ["analyst", "support"]
+    # The sealed form was used once: confirming again only says so.
+    again = client.post(
+        "/reauth?next=/users/x",
+        data={"password": PASSWORD, "csrf_token": csrf_from(client, "/reauth")},
+    )
+    assert again.status_code == 302
+
+
+def _multi(fields: list[tuple[str, str]]) -> Any:
+    from werkzeug.datastructures import MultiDict
+
+    return MultiDict(fields)
+
+
+def test_resumed_form_is_sealed_in_the_cookie(app: Any, client: Any) -> None:
+    login_as(app, client, "admin")
+    with client.session_transaction() as sess:
+        sess["auth_at"] = 0
+    token = csrf_from(client, "/users")
+    form = {
+        "email": "new@example.com",
+        "role": "dpo",
+        "password": "Initial-Pass-1234!x",
+        "csrf_token": token,
+    }
+    assert client.post("/users", data=form).status_code == 302
+    with client.session_transaction() as sess:
+        sealed = sess["resume"]
+    assert "Initial-Pass" not in sealed and "new@example.com" not in sealed
 
 
 def test_unauthenticated_console_request_goes_to_sign_in(app: Any, client: Any) -> None:

@@ -34,6 +34,17 @@
     }, 1000);
   }
 
+  // A destructive action asks first: <form data-confirm="question">.
+  document.querySelectorAll('form[data-confirm]').forEach(function (form) {
+    form.addEventListener('submit', function (event) {
+      if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+    });
+  });
+
+  // After a password re-check, the interrupted action is posted again at once.
+  var resume = document.querySelector('form[data-autosubmit]');
+  if (resume) { resume.submit(); }
+
   // A report being built by a job: follow its link every two seconds until the PDF arrives.
   var follow = document.getElementById('report-follow');
   if (follow && document.getElementById('report-pending')) {

@@ -8,6 +8,7 @@ itself recorded in the log.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from governance.context import Call
 from governance.errors import ValidationError
 from governance.models import AuditEntry
 from governance.services.auditlog.append import rfc3339
+from governance.services.auditlog.names import principals
 from governance.services.auditlog.views import verify_live
 from governance.services.customers import normalise as norm
 from governance.services.evidence.downloads import record_download
@@ -36,15 +38,25 @@ def _span(start: datetime, end: datetime) -> tuple[Any, ...]:
     return AuditEntry.timestamp >= rfc3339(start), AuditEntry.timestamp < rfc3339(end)
 
 
+def _reason(leaf: str) -> str:
+    details = json.loads(leaf).get("details")
+    return str(details.get("reveal_reason") or "") if isinstance(details, dict) else ""
+
+
 def _rows(call: Call, span: tuple[Any, ...]) -> list[AuditEntryRow]:
-    rows = call.session.scalars(
-        select(AuditEntry).where(*span).order_by(AuditEntry.seq).limit(REPORT_ROWS)
+    rows = list(
+        call.session.scalars(
+            select(AuditEntry).where(*span).order_by(AuditEntry.seq).limit(REPORT_ROWS)
+        )
     )
+    # People by email and service accounts by name; other ids as they are.
+    known = principals(call.session, [r.actor_id for r in rows])
     return [
         AuditEntryRow(
             seq=r.seq,
             timestamp=norm.parse_timestamp(r.timestamp),
-            actor=r.actor_id or "-",
+            actor=known[r.actor_id].label if r.actor_id in known else (r.actor_id or "-"),
+            reason=_reason(r.leaf) if r.action == "customer.read" else "",
             role=r.actor_role or "-",
             action=r.action,
             resource=r.resource or "",
@@ -59,6 +71,16 @@ def _rows(call: Call, span: tuple[Any, ...]) -> list[AuditEntryRow]:
 def _counts(call: Call, span: tuple[Any, ...], column: Any) -> dict[str, int]:
     rows = call.session.execute(select(column, func.count()).where(*span).group_by(column))
     return {str(key or "-"): n for key, n in rows}
+
+
+def _named(call: Call, counts: dict[str, int]) -> dict[str, int]:
+    """Counts by actor with people and service accounts named."""
+    known = principals(call.session, list(counts))
+    named: dict[str, int] = {}
+    for key, n in counts.items():
+        label = known[key].label if key in known else key
+        named[label] = named.get(label, 0) + n
+    return named
 
 
 def _verification(call: Call) -> VerificationResult:
@@ -99,7 +121,7 @@ def audit_trail_pdf(call: Call, start: datetime, end: datetime) -> bytes:
             period_end=end,
             entries=_rows(call, span),
             counts_by_action=_counts(call, span, AuditEntry.action),
-            counts_by_actor=_counts(call, span, AuditEntry.actor_id),
+            counts_by_actor=_named(call, _counts(call, span, AuditEntry.actor_id)),
             counts_by_outcome=_counts(call, span, AuditEntry.outcome),
             verification=verification,
             total_entries=total,

@@ -224,6 +224,19 @@ def confirm_enrolment(call: Call, user: User, code: str) -> list[str]:
     return codes
 
 
+LOCALES = ("en", "zh_CN")
+
+
+def set_locale(call: Call, user: User, locale: str | None) -> None:
+    """The person's console language (None: follow the browser); ValidationError if unknown."""
+    if locale is not None and locale not in LOCALES:
+        raise ValidationError(
+            "unknown language", [{"field": "locale", "message": f"one of {', '.join(LOCALES)}"}]
+        )
+    user.locale = locale
+    record(call, "user.locale", user_id=user.id, locale=locale)
+
+
 def regenerate_recovery_codes(call: Call, user: User) -> list[str]:
     """Replace all recovery codes; only hashes are stored."""
     codes = mfa.generate_recovery_codes()

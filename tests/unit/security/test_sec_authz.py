@@ -223,7 +223,7 @@ def test_roles_without_customer_data_have_no_customer_routes() -> None:
 
 def test_service_roles_have_no_console_routes() -> None:
     services = {r.name for r in default_visibility().roles.values() if r.kind == "service"}
-    assert services == {"crm_app"}
+    assert services == {"audit_monitor", "crm_app"}
     for _, role, route, _ in (line for line in POLICY if line[0] == "p"):
         if role in services:
             assert route.startswith("/api/v1/"), route

@@ -1,0 +1,172 @@
+"""Console render times: the dashboard, the customer list and the audit trail (p50/p95 server
+render time, SQL statements per page) over a seeded database, against a baseline page in the
+same run (``/account``: the guard, the session and one small page).
+
+    PYTHONPATH=. python bench/console.py                       # SQLite, 20,000 customers
+    PYTHONPATH=. python bench/console.py --customers 100000 --entries 1000000
+    PYTHONPATH=. python bench/console.py --postgres            # a fresh PostgreSQL database
+
+Customers are loaded through the demo generator (the normal import path: validated, encrypted,
+de-duplicated, audited); audit entries are bulk-appended with the ``audit`` library (leaves,
+hashes and tree nodes computed, then inserted), as ``bench/audit_log.py`` does. Each page is
+requested ``--rounds`` times by a signed-in DPO through the app's test client (no network), so
+the time is the server's: guard, policy, the page's queries and the template.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from statistics import median, quantiles
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+PAGES = {"baseline /account": "/account", "dashboard": "/", "customer list": "/customers",
+         "audit trail": "/audit"}  # fmt: skip
+
+
+def bulk_entries(n: int) -> None:
+    """Append ``n`` entries after those the log holds: leaves, hashes and tree nodes computed
+    with the ``audit`` library, then bulk inserted (as ``bench/audit_log.py`` does)."""
+    import json
+    from datetime import UTC, datetime
+
+    from audit.entry import Entry
+    from audit.hashing import leaf_hash
+    from audit.tree import Frontier
+    from governance.extensions import db
+    from governance.models import AuditEntry, AuditNode, AuditState
+
+    state = db.session.get(AuditState, 1)
+    frontier = Frontier.from_json(json.loads(state.frontier)) if state.size else Frontier()
+    first = state.size + 1
+    ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    entries: list[dict[str, object]] = []
+    nodes: list[dict[str, object]] = []
+
+    def flush() -> None:
+        if entries:
+            db.session.execute(AuditEntry.__table__.insert(), entries)
+            db.session.execute(AuditNode.__table__.insert(), nodes)
+            db.session.commit()
+            entries.clear()
+            nodes.clear()
+
+    for seq in range(first, first + n):
+        entry = Entry(seq=seq, timestamp=ts, actor_type="system", action="bench.bulk",
+                      outcome="allowed", details={"i": seq})  # fmt: skip
+        leaf = entry.leaf()
+        digest = leaf_hash(leaf)
+        entries.append({"seq": seq, "timestamp": ts, "actor_id": None, "actor_type": "system",
+                        "actor_role": None, "action": "bench.bulk", "resource": None,
+                        "subject_id": None, "purpose": None, "outcome": "allowed",
+                        "leaf": leaf.decode(), "leaf_hash": digest})  # fmt: skip
+        nodes.extend({"level": lv, "idx": ix, "hash": h} for lv, ix, h in frontier.append(digest))
+        if len(entries) >= 20_000:
+            flush()
+    flush()
+    state = db.session.get(AuditState, 1)
+    state.size = first + n - 1
+    state.frontier = json.dumps(frontier.to_json(), separators=(",", ":"))
+    db.session.commit()
+
+
+def seed(app: Any, customers: int, entries: int) -> None:
+    from governance.bootstrap import deps
+    from governance.extensions import db
+    from governance.services.auditlog.integrator import integrate_pending
+    from governance.services.customers.demo import load_demo
+
+    with app.app_context():
+        call = deps(app).call(db.session)
+        integrate_pending(db.engine, call.audit)
+        if entries:
+            bulk_entries(entries)
+        done = 0
+        started = time.perf_counter()
+        while done < customers:
+            batch = min(5_000, customers - done)
+            load_demo(call, batch, seed=done + 1)
+            db.session.commit()
+            done += batch
+            print(f"  {done:,} customers ({time.perf_counter() - started:.0f} s)", flush=True)
+        integrate_pending(db.engine, call.audit)
+
+
+def measure(app: Any, client: Any, path: str, rounds: int) -> tuple[list[float], int]:
+    from sqlalchemy import event
+
+    from governance.extensions import db
+
+    statements = 0
+
+    def count(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    with app.app_context():
+        engine = db.engine
+    times = []
+    client.get(path)  # warm: templates compiled, caches filled
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            res = client.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+            assert res.status_code == 200, (path, res.status_code)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return times, round(statements / rounds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--entries", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+
+    from bench_db import describe, fresh_postgres
+    from conftest import _migrate, login_as, make_app
+
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        url = stack.enter_context(fresh_postgres()) if args.postgres else f"sqlite:///{tmp}/b.db"
+        if args.postgres:
+            url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        _migrate(url, tmp / "instance")
+        app = make_app(url, tmp / "instance")
+        print(f"database: {describe(url)}; seeding {args.customers:,} customers and "
+              f"{args.entries:,} audit entries", flush=True)  # fmt: skip
+        started = time.perf_counter()
+        seed(app, args.customers, args.entries)
+        print(f"seeded in {time.perf_counter() - started:.0f} s")
+        client = app.test_client()
+        login_as(app, client, "dpo", "bench-dpo@example.com")
+        rows = {}
+        for name, path in PAGES.items():
+            times, statements = measure(app, client, path, args.rounds)
+            p95 = quantiles(times, n=20)[-1]
+            rows[name] = (median(times), p95, statements)
+        base = rows["baseline /account"][0]
+        print(f"\n{'page':<20}{'p50 ms':>9}{'p95 ms':>9}{'x base':>8}{'SQL/page':>10}")
+        for name, (p50, p95, statements) in rows.items():
+            print(f"{name:<20}{p50:>9.1f}{p95:>9.1f}{p50 / base:>8.1f}{statements:>10}")
+        with app.app_context():
+            from governance.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
