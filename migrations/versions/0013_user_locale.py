@@ -1,7 +1,7 @@
 """A person's console language: users.locale (en, zh_CN; NULL follows the browser)
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 07:20:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0013"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
