@@ -82,27 +82,31 @@ def test_the_console_declares_a_chosen_purpose(app: Any, client: Any, call: Any)
     login_as(app, client, "support")
     page = client.get(f"/customers/{cid}")
     assert page.status_code == 200 and b"Purpose: <strong>support</strong>" in page.data
-    listed = client.get("/customers?purpose=marketing")
-    assert listed.status_code == 200 and f"/customers/{cid}?purpose=marketing" in listed.text
+    listed = client.get("/customers?purpose=account_management")
+    assert listed.status_code == 200
+    assert f"/customers/{cid}?purpose=account_management" in listed.text
     assert client.get("/customers?purpose=nope").status_code == 422
     assert [e["purpose"] for e in entries(call, "customer.read")] == ["support"]
-    assert [e["purpose"] for e in entries(call, "customer.list")] == ["marketing"]
+    assert [e["purpose"] for e in entries(call, "customer.list")] == ["account_management"]
 
 
 def test_purposes_file_lists_caller_and_system_purposes() -> None:
     known = purposes()
-    assert {"support", "marketing", "marketing_email"} <= {n for n, s in known.items() if not s}
+    assert {"support", "analytics", "marketing_email"} <= {n for n, s in known.items() if not s}
     for name in ("pii_scan", "data_quality", "import_check", "merge", "legacy_sealing"):
         assert Purpose.named(name, system=True).system
+
+
+SYS = "    basis: contract\n    description: {en: x, zh: y}\n"
 
 
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("version: 1\npurposes:\n  - support\n  - Bad Name\nsystem: []\n", 4, "lowercase"),
-        ("version: 1\npurposes:\n  - support\nsystem:\n  - support\n", 5, "listed twice"),
-        ("version: 2\npurposes: []\nsystem: []\n", 1, "version: 1"),
-        ("version: 1\npurposes: []\n", 1, "system: expected a list"),
+        (f"version: 2\npurposes: {{}}\nsystem:\n  Bad Name:\n{SYS}", 4, "lowercase"),
+        (f"version: 2\npurposes: {{}}\nsystem:\n  a:\n{SYS}  a:\n{SYS}", 7, "listed twice"),
+        ("version: 1\npurposes: {}\nsystem: {}\n", 1, "version: 2"),
+        ("version: 2\npurposes: {}\n", 1, "system: expected a mapping"),
     ],
 )
 def test_a_bad_purposes_file_names_its_line(
