@@ -9,6 +9,7 @@ from governance.models.audit import (
     AuditQueued,
     AuditState,
 )
+from governance.models.consent import ConsentEvent, Notice, NoticePurpose, ObjectionEvent
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
 from governance.models.identity import (
     ApiToken,
@@ -30,12 +31,16 @@ __all__ = [
     "AuditQueued",
     "AuditState",
     "CasbinRule",
+    "ConsentEvent",
     "ConsoleSession",
     "Customer",
     "DataKey",
     "Interaction",
     "Job",
     "KeyVersion",
+    "Notice",
+    "NoticePurpose",
+    "ObjectionEvent",
     "Order",
     "PasswordHistory",
     "PiiFinding",

@@ -201,9 +201,9 @@ class AuditLog:
         }
         # One Core INSERT: the ORM unit of work would cost more than the hashing here.
         result = session.connection().execute(INSERT_QUEUED, values)
-        if not self.inline:
-            return Appended(None, leaf, digest)
         qid = int(tuple(result.inserted_primary_key or (0,))[0])
+        if not self.inline:
+            return Appended(None, leaf, digest, qid)
         seqs = self.integrate(session, now)
         return Appended(seqs.get(qid), leaf, digest, qid)
 
