@@ -1,4 +1,5 @@
-"""Command line of the standalone verifier: ``python -m audit verify EXPORT [--public-key PEM]``.
+"""Command line of the standalone verifier: ``python -m audit verify EXPORT [--public-key PEM]``
+and ``python -m audit receipt RECEIPT --public-key PEM`` (a consent receipt, ``audit.receipt``).
 
 Exit status: 0 when the export and every checkpoint verify, 1 when verification fails (the
 message names the first bad entry or checkpoint), 2 when the file or key cannot be read or is not
@@ -32,7 +33,41 @@ def _parser() -> argparse.ArgumentParser:
         help="Ed25519 public key you trust (PEM); the export's own key must be this key",
     )
     verify.add_argument("--quiet", action="store_true", help="do not print progress")
+    receipt = commands.add_parser("receipt", help="verify a consent receipt (JSON) offline")
+    receipt.add_argument("file", help="receipt file (JSON) from /api/v1/consents/ID/receipt")
+    receipt.add_argument(
+        "--public-key",
+        "--key",
+        metavar="PEM_FILE",
+        required=True,
+        help="Ed25519 public key of the log you trust (PEM)",
+    )
     return parser
+
+
+def _receipt(path: str, key_file: str) -> int:
+    import json
+
+    from audit.receipt import ReceiptError, verify_receipt
+
+    try:
+        trusted = _load_key(key_file)
+        with open(path, encoding="utf-8") as fp:
+            data = json.load(fp)
+    except (OSError, ValueError, ExportFormatError) as exc:
+        print(f"error: cannot read the receipt or key: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        found = verify_receipt(data, trusted)
+    except ReceiptError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"OK: consent event {found.event_id} ({found.action} {found.purpose} for subject "
+        f"{found.subject_id} at {found.timestamp}) is in the audit log: inclusion proof checked "
+        f"against the checkpoint at tree size {found.tree_size}, signed by key {found.key_id}"
+    )
+    return EXIT_OK
 
 
 def _load_key(path: str) -> Ed25519PublicKey:
@@ -81,6 +116,8 @@ def _summary(report: VerifyReport, key_source: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "receipt":
+        return _receipt(args.file, args.public_key)
     try:
         trusted = _load_key(args.public_key) if args.public_key else None
         progress = None if args.quiet else _progress_printer(sys.stderr)

@@ -176,6 +176,7 @@ def created(body: Any) -> Any:
 
 from governance.api import (  # noqa: E402,F401  (each module registers its routes)
     auditlog,
+    consent,
     customers,
     identity,
     jobs,

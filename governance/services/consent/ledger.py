@@ -266,10 +266,22 @@ def consent_state(call: Call, customer_id: str) -> dict[str, Any]:
     widening = call.session.scalars(
         select(NoticePurpose).where(NoticePurpose.widens.is_(True))
     ).all()
+    from governance.services.consent.objections import objections_of
+
+    call.audit.record(
+        call.session,
+        call.actor,
+        "consent.read",
+        now=call.now(),
+        resource="consent",
+        subject_id=customer_id,
+        details={"events": len(events)},
+    )
     return {
         "customer_id": customer_id,
         "purposes": derive(events, widening, call.now()),
         "events": [event_json(e) for e in events],
+        "objections": objections_of(call, customer_id),
     }
 
 

@@ -178,3 +178,8 @@ def publish_notice(call: Call, data: Any) -> dict[str, Any]:
                                       "widens", "consent_lifetime_days")},
     )  # fmt: skip
     return doc
+
+
+def purposes_json() -> dict[str, Any]:
+    """``{"items": [...]}``: every purpose of ``purposes.yaml`` (read-only to apps)."""
+    return {"items": [spec.to_json() for spec in purposes().specs.values()]}

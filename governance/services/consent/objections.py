@@ -164,3 +164,29 @@ def objections_of(call: Call, customer_id: str) -> list[dict[str, Any]]:
         .order_by(ObjectionEvent.seq)
     )
     return [objection_json(r) for r in rows]
+
+
+def from_request(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
+    """``{"kind": "objection"|"restriction", "action": "record"|"lift", "purpose", "reason",
+    "request_ref"}`` from the API; 422 naming the bad field."""
+    if not isinstance(data, dict):
+        raise ValidationError("expected a JSON object", [{"field": "", "message": "not an object"}])
+    kind, action = data.get("kind"), data.get("action")
+    errors = []
+    if kind not in ("objection", "restriction"):
+        errors.append({"field": "kind", "message": "must be objection or restriction"})
+    if action not in ("record", "lift"):
+        errors.append({"field": "action", "message": "must be record or lift"})
+    purpose = data.get("purpose")
+    if purpose is not None and (kind == "restriction" or not isinstance(purpose, str)):
+        errors.append({"field": "purpose", "message": "names one purpose, for an objection"})
+    unknown = sorted(set(data) - {"kind", "action", "purpose", "reason", "request_ref"})
+    errors += [{"field": name, "message": "is not a known field"} for name in unknown]
+    if errors:
+        raise ValidationError("the request has invalid fields", errors)
+    reason, ref = data.get("reason"), data.get("request_ref")
+    if kind == "restriction":
+        do = record_restriction if action == "record" else lift_restriction
+        return do(call, customer_id, reason, ref)
+    act = record_objection if action == "record" else lift_objection
+    return act(call, customer_id, purpose, reason, ref)
