@@ -42,7 +42,7 @@ def _check_purpose(purpose: str | None) -> None:
         )
     if not catalogue[purpose].objectable:
         raise ValidationError(
-            "not objectable",
+            f"{purpose} is not a purpose a person may object to",
             [{"field": "purpose", "message": f"{purpose} is not a purpose a person may object to"}],
         )
 
