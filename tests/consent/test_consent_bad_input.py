@@ -114,8 +114,13 @@ def test_the_ledger_is_append_only(client: Any, crm: dict[str, str], call: Any) 
     cid = create(client, crm, marketing=None)
     grant(client, crm, cid, "marketing_email")
     call.session.rollback()
-    for statement in ("UPDATE consent_events SET action = 'withdraw'", "DELETE FROM consent_events",
-                      "DELETE FROM consent_notices", "UPDATE consent_notice_purposes SET widens = false"):  # fmt: skip
+    statements = (
+        "UPDATE consent_events SET action = 'withdraw'",
+        "DELETE FROM consent_events",
+        "DELETE FROM consent_notices",
+        "UPDATE consent_notice_purposes SET widens = false",
+    )
+    for statement in statements:
         with pytest.raises(Exception, match="append-only"):
             call.session.execute(text(statement))
         call.session.rollback()

@@ -28,8 +28,12 @@ def test_a_new_notice_widening_a_purpose_needs_reconsent(
     cid = create(client, crm, marketing=None)
     assert grant(client, crm, cid, "marketing_email").status_code == 201
     dpo = dpo_client(app)
-    notice = {"version": "2", "text": "Privacy notice v2: we now also email partner offers.",
-              "purposes": ["marketing_email", "marketing_sms"], "widens": ["marketing_email"]}  # fmt: skip
+    notice = {
+        "version": "2",
+        "text": "Privacy notice v2: we now also email partner offers.",
+        "purposes": ["marketing_email", "marketing_sms"],
+        "widens": ["marketing_email"],
+    }
     res = dpo.post("/api/v1/notices", json=notice)
     assert res.status_code == 201, res.json
     assert set(res.json["widens"]) == {"marketing_email"}
