@@ -102,8 +102,15 @@ def customer(customer_id: str) -> Any:
     form = RevealForm()
     reason = entered(form.reason).strip() if form.validate_on_submit() else None
     doc = reads.read_customer(call, customer_id, reveal_reason=reason)
+    consent = None
+    if may_get(call.actor.roles, "api.customer_consents"):  # what the API would show them
+        from governance.services.consent.ledger import consent_state
+
+        consent = consent_state(call, customer_id)
     return render_template(
         "customer.html",
+        consent=consent,
+        receipts=may_get(call.actor.roles, "api.consent_receipt"),
         purpose=purpose,
         c=doc,
         sections=record_sections(call, customer_id),

@@ -1,4 +1,4 @@
-"""Areas later issues fill (consent, retention, backups, incidents): a page saying so, so the
+"""Areas later issues fill (retention, backups, incidents): a page saying so, so the
 navigation and the policy already cover their routes."""
 
 from __future__ import annotations
@@ -12,11 +12,6 @@ from governance.console import bp
 
 def _later(area: str, issue: str) -> Any:
     return render_template("later.html", area=area, issue=issue)
-
-
-@bp.get("/consent")
-def consent() -> Any:
-    return _later("Consent", "consent and purpose tracking")
 
 
 @bp.get("/retention")
