@@ -75,6 +75,19 @@ def consent_receipt_pdf(event_id: str) -> Response:
     return response
 
 
+@bp.get("/reports/consent")
+def consent_report() -> Response:
+    from governance.services.auditlog.views import period
+    from governance.services.consent.report import consent_report_pdf
+
+    call = current_call()
+    start, end = period(dict(request.args), call.now())
+    pdf = consent_report_pdf(call, start, end)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'attachment; filename="consent-report.pdf"'
+    return response
+
+
 STRING = {"type": "string"}
 NULLABLE = {"type": ["string", "null"]}
 EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -254,6 +267,13 @@ register_operations(
                 "(409 with Retry-After until integrated)",
                 json_ok("ConsentReceipt"),
                 params=[EVENT_ID],
+            ),
+        },  # fmt: skip
+        "/reports/consent": {
+            "get": op(
+                "Consent report (PDF): per purpose by month, notices in force",
+                {"description": "PDF", "content": {"application/pdf": {}}},
+                params=[{"name": n, "in": "query", "schema": STRING} for n in ("from", "to")],
             ),
         },  # fmt: skip
         "/consents/{event_id}/receipt/pdf": {

@@ -121,6 +121,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/api/v1/customers/:customer_id/objections", "POST"): {"dpo"},
     ("/api/v1/consents", "POST"): {"crm_app", "dpo"},
     ("/api/v1/consents/totals", "GET"): {"auditor", "dpo"},
+    ("/api/v1/reports/consent", "GET"): {"auditor", "dpo"},
     ("/api/v1/consents/:event_id/receipt", "GET"): {"auditor", "crm_app", "dpo"},
     ("/api/v1/consents/:event_id/receipt/pdf", "GET"): {"auditor", "crm_app", "dpo"},
     ("/api/v1/imports", "POST"): {"crm_app", "dpo"},

@@ -51,12 +51,19 @@ def _pii(call: Call, start: datetime, end: datetime, database_url: str) -> bytes
     return discovery_pdf(call)
 
 
+def _consent(call: Call, start: datetime, end: datetime, database_url: str) -> bytes:
+    from governance.services.consent.report import consent_report_pdf
+
+    return consent_report_pdf(call, start, end)
+
+
 Builder = Callable[[Call, datetime, datetime, str], bytes]
 # Every PDF the server makes, by name: (file name, builder). Others add theirs here.
 REPORTS: dict[str, tuple[str, Builder]] = {
     "audit-trail": ("audit-trail.pdf", _audit_trail),
     "data-inventory": ("data-inventory.pdf", _inventory),
     "pii-discovery": ("pii-discovery.pdf", _pii),
+    "consent": ("consent.pdf", _consent),
 }
 
 
