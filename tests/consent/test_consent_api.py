@@ -139,3 +139,29 @@ def test_a_receipt_waits_for_integration(app: Any, client: Any, crm: dict[str, s
     res = client.get(f"/api/v1/consents/{event['id']}/receipt", headers=crm)
     assert res.status_code == 409 and res.headers["Retry-After"] == "1"
     assert res.mimetype == "application/problem+json"
+
+
+def test_bulk_events_each_have_a_verifiable_receipt(
+    client: Any, crm: dict[str, str], call: Any
+) -> None:
+    from audit.checkpoint import load_public_key_pem
+    from audit.receipt import verify_receipt
+    from governance.services.auditlog.views import verify_live
+
+    blank = {"phone": None, "national_id": None, "marketing": None}
+    ids = [
+        create(
+            client, crm, external_ref=f"B{i}", email=f"b{i}@x.example", full_name=f"B {i}", **blank
+        )
+        for i in range(3)
+    ]
+    body = {"events": [{"customer_id": cid, "purpose": "profiling", "action": "grant",
+                        "source": "import", "notice_version": "1"} for cid in ids]}  # fmt: skip
+    res = client.post("/api/v1/consents", json=body, headers=crm)
+    assert res.status_code == 201 and res.json["recorded"] == 3
+    key = load_public_key_pem(client.get("/api/v1/audit/public-key").data)
+    for item in res.json["items"]:
+        receipt = client.get(f"/api/v1/consents/{item['id']}/receipt", headers=crm).json
+        assert verify_receipt(receipt, key).purpose == "profiling"
+    call.session.rollback()
+    assert verify_live(call).tree_size > 3

@@ -168,6 +168,29 @@ class AuditLog:
 
         With ``inline``, also integrate it (and whatever else is committed) at once.
         """
+        values, leaf, digest = self._queued(
+            actor, action, now, resource, subject_id, purpose, outcome, details
+        )
+        # One Core INSERT: the ORM unit of work would cost more than the hashing here.
+        result = session.connection().execute(INSERT_QUEUED, values)
+        qid = int(tuple(result.inserted_primary_key or (0,))[0])
+        if not self.inline:
+            return Appended(None, leaf, digest, qid)
+        seqs = self.integrate(session, now)
+        return Appended(seqs.get(qid), leaf, digest, qid)
+
+    def _queued(
+        self,
+        actor: Actor,
+        action: str,
+        now: datetime,
+        resource: str | None,
+        subject_id: str | None,
+        purpose: str | None,
+        outcome: Outcome,
+        details: dict[str, Any] | None,
+    ) -> tuple[dict[str, Any], bytes, bytes]:
+        """The ``audit_queue`` row of one entry, its canonical leaf and the leaf's hash."""
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown audit outcome {outcome!r}")
         entry = Entry(
@@ -199,13 +222,30 @@ class AuditLog:
             "leaf": leaf.decode("utf-8"),
             "leaf_hash": digest,
         }
-        # One Core INSERT: the ORM unit of work would cost more than the hashing here.
-        result = session.connection().execute(INSERT_QUEUED, values)
-        qid = int(tuple(result.inserted_primary_key or (0,))[0])
-        if not self.inline:
-            return Appended(None, leaf, digest, qid)
-        seqs = self.integrate(session, now)
-        return Appended(seqs.get(qid), leaf, digest, qid)
+        return values, leaf, digest
+
+    def record_many(
+        self, session: Session, actor: Actor, entries: Sequence[dict[str, Any]], *, now: datetime
+    ) -> list[Appended]:
+        """Queue several entries (each a dict of ``record``'s keyword arguments but ``now``) in
+        one INSERT, in the caller's transaction; their ``Appended`` in order (queue ids set).
+
+        With ``inline``, integrates them at once, as ``record`` does.
+        """
+        if not entries:
+            return []
+        built = [
+            self._queued(actor, e["action"], now, e.get("resource"), e.get("subject_id"),
+                         e.get("purpose"), e.get("outcome", "allowed"), e.get("details"))
+            for e in entries
+        ]  # fmt: skip
+        insert = INSERT_QUEUED.returning(QUEUE.c.id, sort_by_parameter_order=True)
+        qids = [int(row[0]) for row in session.connection().execute(insert, [b[0] for b in built])]
+        seqs = self.integrate(session, now) if self.inline else {}
+        return [
+            Appended(seqs.get(qid), leaf, digest, qid)
+            for qid, (_, leaf, digest) in zip(qids, built, strict=True)
+        ]
 
     def integrate(self, session: Session, now: datetime) -> dict[int, int]:
         """Integrate up to ``batch`` committed queued entries (and the caller's own) into the

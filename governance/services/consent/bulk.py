@@ -1,7 +1,8 @@
 """Consent events in bulk (an app's sync, a paper campaign typed in): up to ``MAX_BULK`` events
 per call, all validated before any is recorded, so a bad event leaves nothing half-written.
-Three queries for the whole batch (notices, customers, latest events), then the inserts: each
-event still has its own audit entry in the same transaction.
+A few queries for the whole batch (notices, customers, latest events), then one INSERT of the
+audit entries and one of the events: each event still has its own audit entry, in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from governance.services.consent.ledger import (
     MAX_BULK,
     Notices,
     Request,
-    append,
     existing_subjects,
     latest_actions,
     parse,
+    prepare,
 )
 
 
@@ -48,11 +49,18 @@ def record_events(call: Call, data: Any) -> dict[str, Any]:
         raise ValidationError("some events are invalid: none was recorded", errors[:100])
     latest = latest_actions(call, known)
     recorded: list[ConsentEvent] = []
+    entries: list[dict[str, Any]] = []
     for req in requests:
-        event = append(call, req, latest)
+        event, entry = prepare(call, req, latest)
         if event.effective:
             latest[(req.customer_id, req.purpose)] = event
         recorded.append(event)
+        entries.append(entry)
+    # one INSERT of the audit entries, one of the events (each event still has its entry)
+    appended = call.audit.record_many(call.session, call.actor, entries, now=call.now())
+    for event, done in zip(recorded, appended, strict=True):
+        event.audit_qid = done.qid
+    call.session.add_all(recorded)
     call.session.flush()
     return {
         "recorded": len(recorded),

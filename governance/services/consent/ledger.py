@@ -146,16 +146,17 @@ def latest_actions(call: Call, ids: Iterable[str]) -> dict[tuple[str, str], Cons
     return {(e.customer_id, e.purpose): e for e in call.session.scalars(query)}
 
 
-def append(
+def prepare(
     call: Call,
     req: Request,
     latest: Mapping[tuple[str, str], ConsentEvent],
     *,
     granted: bool | None = None,
-) -> ConsentEvent:
-    """Insert one event and its audit entry (the caller commits). A withdrawal with no grant
-    in force is recorded but does not change the state (``effective`` false). ``granted``
-    says whether the latest event is a grant when the caller knows (else ``latest`` tells)."""
+) -> tuple[ConsentEvent, dict[str, Any]]:
+    """The event row and its audit entry (``AuditLog.record`` arguments) for one request. A
+    withdrawal with no grant in force is recorded but does not change the state (``effective``
+    false); ``granted`` says whether the latest event is a grant when the caller knows (else
+    ``latest`` tells)."""
     if granted is None:
         prior = latest.get((req.customer_id, req.purpose))
         granted = prior is not None and prior.action == "grant"
@@ -181,15 +182,12 @@ def append(
         actor_id=call.actor.id,
         actor_type=call.actor.type,
     )
-    appended = call.audit.record(
-        call.session,
-        call.actor,
-        f"consent.{req.action}",
-        now=call.now(),
-        resource="consent",
-        subject_id=req.customer_id,
-        purpose=req.purpose,
-        details={
+    entry = {
+        "action": f"consent.{req.action}",
+        "resource": "consent",
+        "subject_id": req.customer_id,
+        "purpose": req.purpose,
+        "details": {
             "event": event.id,
             "source": req.source,
             "notice_version": event.notice_version,
@@ -199,7 +197,21 @@ def append(
             "occurred_at": iso(req.occurred_at),
             "effective": effective,
         },
-    )
+    }
+    return event, entry
+
+
+def append(
+    call: Call,
+    req: Request,
+    latest: Mapping[tuple[str, str], ConsentEvent],
+    *,
+    granted: bool | None = None,
+) -> ConsentEvent:
+    """Insert one event and its audit entry (the caller commits)."""
+    event, entry = prepare(call, req, latest, granted=granted)
+    action = entry.pop("action")
+    appended = call.audit.record(call.session, call.actor, action, now=call.now(), **entry)
     event.audit_qid = appended.qid
     call.session.add(event)
     return event
