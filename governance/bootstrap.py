@@ -87,6 +87,7 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
     check_schema_matches_rules(rules)
     check_purposes()
     check_jurisdictions()
+    check_retention_files()
     settings = {
         k: config[k]
         for k in (
@@ -180,6 +181,18 @@ def check_jurisdictions() -> None:
     """Load ``policies/jurisdictions.yaml`` now, so a bad file stops the server naming the key."""
     try:
         jurisdictions.current()
+    except PolicyFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def check_retention_files() -> None:
+    """Load ``retention.yaml`` and ``request_rules.yaml`` now: a bad file stops the server."""
+    from governance.services.requests import rules as request_rules
+    from governance.services.retention import rules as retention_rules
+
+    try:
+        retention_rules.current()
+        request_rules.current()
     except PolicyFileError as exc:
         raise ConfigError(str(exc)) from None
 

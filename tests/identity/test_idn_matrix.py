@@ -47,7 +47,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/customers/:customer_id/erase", "GET"): {"dpo"},
     ("/customers/:customer_id/erase", "POST"): {"dpo"},
     ("/consent", "GET"): {"dpo"},
-    ("/retention", "GET"): {"dpo"},
+    ("/retention", "GET"): {"auditor", "dpo"},
     ("/backups", "GET"): {"dpo"},
     ("/incidents", "GET"): {"dpo"},
     ("/reports", "GET"): {"analyst", "auditor", "dpo"},
@@ -131,6 +131,14 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/api/v1/tokens/:token_id", "DELETE"): {"admin"},
     ("/api/v1/policy", "GET"): {"admin", "auditor", "dpo"},
     ("/api/v1/policy/export", "GET"): {"admin", "auditor", "dpo"},
+    # --- retention and data-subject requests
+    ("/api/v1/retention/rules", "GET"): {"auditor", "dpo"},
+    ("/api/v1/retention/plan", "GET"): {"auditor", "dpo"},
+    ("/api/v1/retention/runs", "GET"): {"dpo"},
+    ("/api/v1/retention/runs", "POST"): {"dpo"},
+    ("/api/v1/holds", "GET"): {"auditor", "dpo"},
+    ("/api/v1/holds", "POST"): {"dpo"},
+    ("/api/v1/holds/:hold_id/release", "POST"): {"dpo"},
 }
 
 

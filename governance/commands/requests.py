@@ -1,0 +1,1 @@
+"""Data-subject requests (filled in by the next commits)."""
