@@ -24,7 +24,7 @@ class SubjectRequest(Base):
     # The customer the subject matched by blind index (None: no data held); an id, no value.
     customer_id: Mapped[str | None] = mapped_column(String(36), index=True)
     matched_by: Mapped[str | None] = mapped_column(String(16))
-    jurisdiction: Mapped[str] = mapped_column(String(32))
+    jurisdiction: Mapped[str | None] = mapped_column(String(32))
     jurisdictions: Mapped[list[str]] = mapped_column(JSON, default=list)
     jurisdiction_note: Mapped[str | None] = mapped_column(Text)
     verification: Mapped[str | None] = mapped_column(Text)

@@ -60,7 +60,7 @@ def upgrade():
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("customer_id", sa.String(36), nullable=True),
         sa.Column("matched_by", sa.String(16), nullable=True),
-        sa.Column("jurisdiction", sa.String(32), nullable=False),
+        sa.Column("jurisdiction", sa.String(32), nullable=True),
         sa.Column("jurisdictions", sa.JSON(), nullable=False),
         sa.Column("jurisdiction_note", sa.Text(), nullable=True),
         sa.Column("verification", sa.Text(), nullable=True),
