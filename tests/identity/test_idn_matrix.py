@@ -139,6 +139,13 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/api/v1/holds", "GET"): {"auditor", "dpo"},
     ("/api/v1/holds", "POST"): {"dpo"},
     ("/api/v1/holds/:hold_id/release", "POST"): {"dpo"},
+    ("/api/v1/requests", "GET"): {"dpo"},
+    ("/api/v1/requests", "POST"): {"dpo"},
+    ("/api/v1/requests/:request_id", "GET"): {"dpo"},
+    ("/api/v1/requests/:request_id/transition", "POST"): {"dpo"},
+    ("/api/v1/requests/:request_id/extend", "POST"): {"dpo"},
+    ("/api/v1/requests/:request_id/export", "GET"): {"dpo"},
+    ("/api/v1/requests/:request_id/certificate", "GET"): {"auditor", "dpo"},
 }
 
 
