@@ -20,7 +20,7 @@ from governance.models.identity import (
     User,
 )
 from governance.models.ids import new_id
-from governance.models.job import Job
+from governance.models.job import Job, ScheduleSlot
 from governance.models.pii import PiiFinding, PiiScan
 from governance.models.requests import RequestEvent, RequestExport, SubjectRequest
 from governance.models.retention import LegalHold, RetentionRemoval
@@ -48,6 +48,7 @@ __all__ = [
     "RequestEvent",
     "RequestExport",
     "RetentionRemoval",
+    "ScheduleSlot",
     "ServiceAccount",
     "SubjectRequest",
     "Tombstone",

@@ -54,16 +54,18 @@ def test_missing_period_unknown_field_and_audit_log_erasure_refused() -> None:
         rules.parse_text(GOOD.replace("customer_profile", "audit_log"))
 
 
-def test_bad_file_stops_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from governance.bootstrap import check_retention_files
-    from governance.config import ConfigError
+def test_policy_validation_names_the_file_and_line(tmp_path: Path) -> None:
+    import shutil
 
-    (tmp_path / "retention.yaml").write_text(GOOD.replace("delete", "x").replace(
-        "crypto_shred", "evaporate"), encoding="utf-8")  # fmt: skip
-    monkeypatch.setattr(rules, "POLICY_DIR", tmp_path)
-    rules.current.cache_clear()
-    try:
-        with pytest.raises(ConfigError, match="unknown action 'evaporate'"):
-            check_retention_files()
-    finally:
-        rules.current.cache_clear()
+    from governance.policy_validation import validate_all
+
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICY_DIR, policies)
+    assert validate_all(policies) == []
+    (policies / "retention.yaml").write_text(
+        GOOD.replace("crypto_shred", "evaporate"), encoding="utf-8"
+    )
+    (policies / "request_rules.yaml").write_text("version: 1\nregimes: {MARS: {}}\n")
+    problems = {p.file: p.message for p in validate_all(policies)}
+    assert "line 7" in problems["retention.yaml"] and "evaporate" in problems["retention.yaml"]
+    assert "MARS" in problems["request_rules.yaml"]

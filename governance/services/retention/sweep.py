@@ -10,7 +10,7 @@ the same sweep.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,6 +20,7 @@ from governance.models import Job, RetentionRemoval
 from governance.services.auditlog.append import rfc3339
 from governance.services.customers import normalise as norm
 from governance.services.jobs import queue as jobs
+from governance.services.jobs.schedule import register_schedule
 from governance.services.retention import rules as retention_rules
 from governance.services.retention.holds import held_categories
 from governance.services.retention.rules import RetentionPolicy, RetentionRule
@@ -88,6 +89,13 @@ def plan(call: Call, policy: RetentionPolicy | None = None) -> dict[str, Any]:
 def start(call: Call, foreground: bool = False) -> Job:
     """Queue a sweep (not committed): the cutoffs are fixed at the moment it starts."""
     return jobs.submit(call, KIND, {"now": rfc3339(call.now())}, foreground=foreground)
+
+
+def _scheduled_params() -> dict[str, Any]:
+    return {"now": rfc3339(datetime.now(UTC))}
+
+
+register_schedule("retention.sweep", KIND, "RETENTION_EVERY_HOURS", 24, _scheduled_params)
 
 
 @jobs.register(KIND)
