@@ -146,6 +146,18 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/api/v1/requests/:request_id/extend", "POST"): {"dpo"},
     ("/api/v1/requests/:request_id/export", "GET"): {"dpo"},
     ("/api/v1/requests/:request_id/certificate", "GET"): {"auditor", "dpo"},
+    ("/requests", "GET"): {"dpo"},
+    ("/requests", "POST"): {"dpo"},
+    ("/requests/:request_id", "GET"): {"dpo"},
+    ("/requests/:request_id", "POST"): {"dpo"},
+    ("/requests/:request_id/export", "GET"): {"dpo"},
+    ("/requests/:request_id/certificate", "GET"): {"dpo"},
+    ("/reports/erasure-certificate/:request_id", "GET"): {"dpo"},
+    ("/retention/plan", "GET"): {"dpo"},
+    ("/retention/runs", "POST"): {"dpo"},
+    ("/retention/holds", "POST"): {"dpo"},
+    ("/retention/holds/:hold_id/release", "POST"): {"dpo"},
+    ("/reports/retention", "GET"): {"auditor", "dpo"},
 }
 
 
