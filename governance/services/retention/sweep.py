@@ -10,6 +10,7 @@ the same sweep.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,8 +136,6 @@ def _sweep(ctx: jobs.JobContext) -> dict[str, Any]:
 
 
 def _at(call: Call, now: datetime) -> Call:
-    from dataclasses import replace
-
     return replace(call, clock=lambda: now)
 
 
@@ -152,8 +151,11 @@ def _record(call: Call, job_id: str, rule: RetentionRule, ids: list[str]) -> Non
         ],
     )  # fmt: skip
     customer_bound = rule.category == "customer_profile"
+    # Queue the batch's entries, then integrate them once (not once per entry): the same
+    # transaction either way, so each removal and its entry still commit together.
+    queued = replace(call.audit, inline=False)
     for subject in ids:
-        call.audit.record(
+        queued.record(
             call.session,
             call.actor,
             "retention.remove",
@@ -162,6 +164,8 @@ def _record(call: Call, job_id: str, rule: RetentionRule, ids: list[str]) -> Non
             subject_id=subject if customer_bound else None,
             details={"rule": rule.id, "action": rule.action, "record_id": subject},
         )
+    if call.audit.inline:
+        call.audit.integrate(call.session, now)
 
 
 def runs(call: Call, limit: int = 20) -> list[dict[str, Any]]:
