@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+QID = 10**9  # bulk queue ids, far above the ones the queue hands out
 
 
 def fill(session: object, target: str, entries: int, mine: int) -> None:
@@ -50,8 +51,8 @@ def fill(session: object, target: str, entries: int, mine: int) -> None:
                          "actor_id": "bench", "actor_type": "user", "actor_role": "support",
                          "action": "customer.read", "resource": "customers",
                          "subject_id": subject, "purpose": "support", "outcome": "allowed",
-                         "leaf": leaf, "leaf_hash": os.urandom(32), "qid": 10**9 + seq})  # fmt: skip
-            subjects.append({"qid": 10**9 + seq, "seq": None, "customer_id": subject})
+                         "leaf": leaf, "leaf_hash": os.urandom(32), "qid": QID + seq})  # fmt: skip
+            subjects.append({"qid": QID + seq, "seq": None, "customer_id": subject})
         session.execute(insert(AuditEntry), rows)  # type: ignore[attr-defined]
         session.execute(insert(AuditSubject), subjects)  # type: ignore[attr-defined]
         session.commit()  # type: ignore[attr-defined]
