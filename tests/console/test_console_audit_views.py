@@ -96,3 +96,12 @@ def test_audit_page_shows_the_newest_entries_first_and_pages_to_older(
     ]
     assert 'id="newest-entries"' in page2
     assert client.get("/audit?before=soon").status_code == 422  # a bad cursor stays on the page
+
+
+def test_an_actor_or_subject_filters_the_page_in_one_click(app: Any, crm: dict[str, str]) -> None:
+    client, customer_id = _reveal(app, crm, "DSAR-2026-016")
+    html = client.get("/audit").get_data(as_text=True)
+    assert f'href="?subject={customer_id}"' in html
+    only = client.get(f"/audit?subject={customer_id}").get_data(as_text=True)
+    assert f'href="?subject={customer_id}"' not in only  # already filtered: no link to itself
+    assert re.findall(r'href="/audit/entries/(\d+)"', only)
