@@ -19,7 +19,7 @@ from governance.models.identity import (
     User,
 )
 from governance.models.ids import new_id
-from governance.models.job import Job
+from governance.models.job import Job, ScheduleSlot
 from governance.models.pii import PiiFinding, PiiScan
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "PasswordHistory",
     "PiiFinding",
     "PiiScan",
+    "ScheduleSlot",
     "ServiceAccount",
     "Tombstone",
     "User",
