@@ -272,6 +272,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Run scheduled jobs (backups, their verification, retention sweeps) from the job runner "
         "of every server and worker process, each exactly once per period across all of them.",
     ),
+    Setting(
+        "RETENTION_EVERY_HOURS",
+        _hours,
+        24,
+        "Period of the scheduled retention sweep (policies/retention.yaml), in hours; 0 is off.",
+    ),
+    Setting(
+        "REQUEST_EXPORT_DAYS",
+        _positive_int,
+        7,
+        "Days an access or portability export can be downloaded (once) before it expires.",
+    ),
     Setting("LOG_LEVEL", _str, "INFO", "Python logging level."),
     Setting("DEV", _bool, False, "Development mode: allows generated dev keys."),
 )

@@ -8,6 +8,7 @@ from governance.models.audit import (
     AuditNode,
     AuditQueued,
     AuditState,
+    AuditSubject,
 )
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
 from governance.models.identity import (
@@ -21,6 +22,8 @@ from governance.models.identity import (
 from governance.models.ids import new_id
 from governance.models.job import Job, ScheduleSlot
 from governance.models.pii import PiiFinding, PiiScan
+from governance.models.requests import RequestEvent, RequestExport, SubjectRequest
+from governance.models.retention import LegalHold, RetentionRemoval
 
 __all__ = [
     "ApiToken",
@@ -29,6 +32,7 @@ __all__ = [
     "AuditNode",
     "AuditQueued",
     "AuditState",
+    "AuditSubject",
     "CasbinRule",
     "ConsoleSession",
     "Customer",
@@ -36,12 +40,17 @@ __all__ = [
     "Interaction",
     "Job",
     "KeyVersion",
+    "LegalHold",
     "Order",
     "PasswordHistory",
     "PiiFinding",
     "PiiScan",
+    "RequestEvent",
+    "RequestExport",
+    "RetentionRemoval",
     "ScheduleSlot",
     "ServiceAccount",
+    "SubjectRequest",
     "Tombstone",
     "User",
     "new_id",
