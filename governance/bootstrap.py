@@ -87,6 +87,7 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
     check_schema_matches_rules(rules)
     check_purposes()
     check_jurisdictions()
+    check_breach_rules()
     settings = {
         k: config[k]
         for k in (
@@ -180,6 +181,16 @@ def check_jurisdictions() -> None:
     """Load ``policies/jurisdictions.yaml`` now, so a bad file stops the server naming the key."""
     try:
         jurisdictions.current()
+    except PolicyFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def check_breach_rules() -> None:
+    """Load ``policies/breach_rules.yaml`` now, so a bad file stops the server naming the line."""
+    from governance.services.breach import rules as breach_rules
+
+    try:
+        breach_rules.current()
     except PolicyFileError as exc:
         raise ConfigError(str(exc)) from None
 
