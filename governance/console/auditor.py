@@ -13,6 +13,7 @@ from governance.console import bp
 from governance.extensions import db
 from governance.services.auditlog import names
 from governance.services.auditlog import views as audit_views
+from governance.services.breach.containment import check_downloads
 from governance.services.evidence import pack, policy_files
 from governance.web.edge import current_call
 
@@ -63,6 +64,7 @@ def policy_file_page(name: str) -> Any:
 def evidence_pack() -> Response:
     """The ZIP (chosen reports, audit export, public key, policies, signed manifest)."""
     call = current_call()
+    check_downloads(call.session)
     start, end = audit_views.period(
         {k: v for k, v in request.form.items() if k in ("from", "to") and v}, call.now()
     )

@@ -9,6 +9,13 @@ from governance.models.audit import (
     AuditQueued,
     AuditState,
 )
+from governance.models.breach import (
+    BreachNotice,
+    Incident,
+    IncidentEvent,
+    IncidentSubject,
+    NotificationTask,
+)
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
 from governance.models.identity import (
     ApiToken,
@@ -29,13 +36,18 @@ __all__ = [
     "AuditNode",
     "AuditQueued",
     "AuditState",
+    "BreachNotice",
     "CasbinRule",
     "ConsoleSession",
     "Customer",
     "DataKey",
+    "Incident",
+    "IncidentEvent",
+    "IncidentSubject",
     "Interaction",
     "Job",
     "KeyVersion",
+    "NotificationTask",
     "Order",
     "PasswordHistory",
     "PiiFinding",

@@ -28,10 +28,22 @@ EVENTS = ("detected", "aware", "contained", "assessed", "individuals_notified")
 RISKS = ("unlikely", "risk", "high")
 EXEMPTIONS = ("encrypted_keys_safe", "harm_mitigated")
 CONTENT = (
-    "nature", "categories", "approx_subjects", "approx_records", "dpo_contact", "consequences",
-    "measures_taken", "measures_proposed", "delay_reasons", "timeline", "encryption",
-    "remedial_measures", "individual_steps", "contact", "regulator_contact",
-)  # fmt: skip
+    "nature",
+    "categories",
+    "approx_subjects",
+    "approx_records",
+    "dpo_contact",
+    "consequences",
+    "measures_taken",
+    "measures_proposed",
+    "delay_reasons",
+    "timeline",
+    "encryption",
+    "remedial_measures",
+    "individual_steps",
+    "contact",
+    "regulator_contact",
+)
 _NOTICE_KEYS = frozenset(
     {"target", "recipient", "deadline", "risk_threshold", "min_subjects", "exemptions", "content"}
 )
@@ -180,9 +192,16 @@ def _notice(regime: str, item: Any, where: str) -> NotificationRule:
     if not content:
         raise PolicyFileError(f"{_at(item, 'content')}content must list at least one item")
     return NotificationRule(
-        regime, target, item["recipient"].strip(), within, event, risk, minimum,
-        frozenset(exemptions), tuple(content),
-    )  # fmt: skip
+        regime,
+        target,
+        item["recipient"].strip(),
+        within,
+        event,
+        risk,
+        minimum,
+        frozenset(exemptions),
+        tuple(content),
+    )
 
 
 def _one_of(item: _Lines, key: str, allowed: tuple[str, ...]) -> str:
