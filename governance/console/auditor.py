@@ -28,6 +28,9 @@ CATALOGUE = (
     ("pii-discovery", _l("PII discovery"),
      _l("Personal data found by the latest scan, by place and type, with the trend and the "
         "open findings."), "console.report_pii_discovery", False),
+    ("breach-register", _l("Breach register"),
+     _l("Every personal-data breach, notified or not, with its state, the people affected and "
+        "the notifications made (GDPR Art. 33(5))."), "console.report_breach_register", False),
 )  # fmt: skip
 
 

@@ -27,8 +27,3 @@ def retention() -> Any:
 @bp.get("/backups")
 def backups() -> Any:
     return _later("Backups", "backup verification")
-
-
-@bp.get("/incidents")
-def incidents() -> Any:
-    return _later("Incidents", "breach-response workflows")

@@ -35,7 +35,7 @@ def _customer(app: Any, **doc: Any) -> str:
 
 def _german(app: Any) -> str:
     n = next(SERIAL)
-    return _customer(app, country="DE", language="de", phone=f"+49 1512 345{6700 + n}")  # fmt: skip
+    return _customer(app, country="DE", language="de", phone=f"+49 1512 345{6700 + n}")
 
 
 def test_create_answers_201_in_state_detected(app: Any, client: Any) -> None:
@@ -116,8 +116,9 @@ def test_task_completion_needs_time_channel_reference_and_reasons_when_late(
     customer = _german(app)
     headers = dpo(app, client)
     old = datetime.now(UTC) - timedelta(days=5)
-    made = new_incident(client, headers, customer_ids=[customer], detected_at=iso(old),
-                        aware_at=iso(old))  # fmt: skip
+    made = new_incident(
+        client, headers, customer_ids=[customer], detected_at=iso(old), aware_at=iso(old)
+    )
     tasks = client.get(f"/api/v1/incidents/{made['id']}/tasks").json["items"]
     assert [t["overdue"] for t in tasks if t["target"] == "authority"] == [True]
     path = f"/api/v1/incidents/{made['id']}/tasks/GDPR/authority"
@@ -130,8 +131,9 @@ def test_task_completion_needs_time_channel_reference_and_reasons_when_late(
     assert [e["field"] for e in late.json["errors"]] == ["late_reasons"]
     still = client.get(f"/api/v1/incidents/{made['id']}/tasks").json["items"]
     assert [t["state"] for t in still if t["target"] == "authority"] == ["open"]  # unchanged
-    done = client.post(path, json={**body, "late_reasons": "forensics took four days"},
-                       headers=headers)  # fmt: skip
+    done = client.post(
+        path, json={**body, "late_reasons": "forensics took four days"}, headers=headers
+    )
     assert done.status_code == 200
     finished = [t for t in done.json["items"] if t["target"] == "authority"]
     assert finished[0]["state"] == "done" and finished[0]["overdue"] is False
@@ -143,8 +145,9 @@ def test_an_analysis_scope_that_matches_nothing_is_said_plainly(app: Any, client
     headers = dpo(app, client)
     made = new_incident(client, headers)
     scope = {"query": {"country": "IS"}}
-    answer = client.post(f"/api/v1/incidents/{made['id']}/analyses", json={"scope": scope},
-                         headers=headers)  # fmt: skip
+    answer = client.post(
+        f"/api/v1/incidents/{made['id']}/analyses", json={"scope": scope}, headers=headers
+    )
     assert answer.status_code == 202
     run_jobs(app)
     job = client.get(answer.headers["Location"]).json
@@ -153,8 +156,11 @@ def test_an_analysis_scope_that_matches_nothing_is_said_plainly(app: Any, client
     assert "no customer matched the scope" in job["result"]["message"]
     incident = client.get(f"/api/v1/incidents/{made['id']}").json
     assert incident["analysis"]["affected"] == 0 and incident["affected"] == 0
-    bad = client.post(f"/api/v1/incidents/{made['id']}/analyses",
-                      json={"scope": {"query": {"planet": "Mars"}}}, headers=headers)  # fmt: skip
+    bad = client.post(
+        f"/api/v1/incidents/{made['id']}/analyses",
+        json={"scope": {"query": {"planet": "Mars"}}},
+        headers=headers,
+    )
     assert bad.status_code == 422
 
 
@@ -163,7 +169,7 @@ def test_everything_a_token_read_comes_from_the_audit_log(app: Any, client: Any)
 
     token = make_token(app, "crm_app", "leaky-crm")
     crm = {"Authorization": f"Bearer {token}", "X-Purpose": "support"}
-    german, chinese, untouched = _german(app), _customer(app), _customer(app)  # fmt: skip
+    german, chinese, untouched = _german(app), _customer(app), _customer(app)
     start = datetime.now(UTC) - timedelta(seconds=1)
     assert client.get(f"/api/v1/customers/{german}", headers=crm).status_code == 200
     assert client.get(f"/api/v1/customers/{chinese}", headers=crm).status_code == 200
@@ -175,8 +181,9 @@ def test_everything_a_token_read_comes_from_the_audit_log(app: Any, client: Any)
     with app.app_context():
         token_id = db.session.query(ApiToken).one().id
     scope = {"actor": {"type": "token", "id": token_id, "from": iso(start)}}
-    answer = client.post(f"/api/v1/incidents/{made['id']}/analyses", json={"scope": scope},
-                         headers=headers)  # fmt: skip
+    answer = client.post(
+        f"/api/v1/incidents/{made['id']}/analyses", json={"scope": scope}, headers=headers
+    )
     assert answer.status_code == 202
     run_jobs(app)
     incident = client.get(f"/api/v1/incidents/{made['id']}").json
@@ -197,10 +204,16 @@ def test_documents_are_pdfs_read_back_as_text(app: Any, client: Any) -> None:
     chinese = _customer(app)
     headers = dpo(app, client)
     made = new_incident(client, headers, customer_ids=[chinese])
-    client.patch(f"/api/v1/incidents/{made['id']}", json={
-        "dpo_contact": "dpo@example.com", "consequences": "Phishing is possible.",
-        "containment": "The token was revoked.", "data_categories": ["email", "phone"],
-    }, headers=headers)  # fmt: skip
+    client.patch(
+        f"/api/v1/incidents/{made['id']}",
+        json={
+            "dpo_contact": "dpo@example.com",
+            "consequences": "Phishing is possible.",
+            "containment": "The token was revoked.",
+            "data_categories": ["email", "phone"],
+        },
+        headers=headers,
+    )
     base = f"/api/v1/incidents/{made['id']}/documents"
     authority = client.get(f"{base}/authority-notice?regime=PIPL")
     assert authority.status_code == 200 and authority.mimetype == "application/pdf"
@@ -291,12 +304,20 @@ def test_containment_revokes_a_token_and_disables_its_account(app: Any, client: 
     headers = dpo(app, client)
     made = new_incident(client, headers)
     path = f"/api/v1/incidents/{made['id']}/containment"
-    assert client.post(path, json={"action": "revoke_token", "target": token_id},
-                       headers=headers).status_code == 200  # fmt: skip
+    assert (
+        client.post(
+            path, json={"action": "revoke_token", "target": token_id}, headers=headers
+        ).status_code
+        == 200
+    )
     crm = {"Authorization": f"Bearer {token}", "X-Purpose": "support"}
     assert client.get("/api/v1/customers", headers=crm).status_code == 401
-    assert client.post(path, json={"action": "disable_service_account", "target": account_id},
-                       headers=headers).status_code == 200  # fmt: skip
+    assert (
+        client.post(
+            path, json={"action": "disable_service_account", "target": account_id}, headers=headers
+        ).status_code
+        == 200
+    )
     assert client.post(path, json={"action": "revoke_token"}, headers=headers).status_code == 422
     timeline = client.get(f"/api/v1/incidents/{made['id']}").json["timeline"]
     kinds = [e["details"].get("action") for e in timeline if e["kind"] == "containment"]

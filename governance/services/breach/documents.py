@@ -349,7 +349,25 @@ def _pdf_text(data: bytes) -> str:
 
 def notices_zip(call: Call, incident: Incident) -> Iterator[bytes]:
     """Every stored notice, decrypted, as one ZIP streamed from a spool file; audited."""
+    if not _first_notice(call, incident):
+        raise NotFound("no notice has been generated for this incident: generate them first")
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    try:
+        count = _write_zip(call, incident, spool)
+    except BaseException:
+        spool.close()
+        raise
+    incidents.audit(call, incident, "incident.notices.download", notices=count)
+    spool.seek(0)
+    return _chunks(spool)
+
+
+def _first_notice(call: Call, incident: Incident) -> str:
+    query = select(BreachNotice.customer_id).where(BreachNotice.incident_id == incident.id)
+    return call.session.scalars(query.limit(1)).first() or ""
+
+
+def _write_zip(call: Call, incident: Incident, spool: IO[bytes]) -> int:
     count = 0
     with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
         after = ""
@@ -383,11 +401,7 @@ def notices_zip(call: Call, incident: Incident) -> Iterator[bytes]:
                 )
                 count += 1
             after = batch[-1].customer_id
-    if count == 0:
-        raise Conflict("no notice has been generated: generate them first")
-    incidents.audit(call, incident, "incident.notices.download", notices=count)
-    spool.seek(0)
-    return _chunks(spool)
+    return count
 
 
 def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
