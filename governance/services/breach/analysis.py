@@ -256,7 +256,7 @@ def actor_reads(actor_id: str, start: str, end: str, after: str, limit: int) -> 
         .where(AuditEntry.actor_id == actor_id)
         .where(AuditEntry.timestamp >= max(start, after), AuditEntry.timestamp < end)
         .where(AuditEntry.action.in_(READ_ACTIONS), AuditEntry.outcome == "allowed")
-        .order_by(AuditEntry.timestamp, AuditEntry.seq)
+        .order_by(AuditEntry.timestamp)
         .limit(limit)
     )
 
