@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from governance.context import Call
 from governance.errors import ValidationError
@@ -49,6 +49,10 @@ RECORD_FIELDS = {"order.list": ("items", "comment"), "interaction.list": ("note"
 ENCRYPTED = "encrypted"
 RANK = {HIDDEN: 0, ENCRYPTED: 1, MASKED: 2, CLEAR: 3}
 ACTOR_KINDS = ("token", "service_account", "user")
+INSERT_SUBJECT = text(
+    "INSERT INTO incident_subjects (incident_id, customer_id, readability, fields) "
+    "VALUES (:i, :c, :r, :f)"
+)
 QUERY_KEYS = ("country", "data_category", "created_from", "created_to")
 
 
@@ -271,7 +275,7 @@ def _by_actor(
         .where(AuditEntry.actor_id == actor_id)
         .where(AuditEntry.timestamp >= start, AuditEntry.timestamp < end)
     )
-    best: dict[str, tuple[int, set[str]]] = {}
+    best: Best = {}
     after, seen, done, limit = start, set[int](), 0, BATCH
     while True:
         rows = call.session.execute(actor_reads(actor_id, start, end, after, limit)).all()
@@ -289,10 +293,28 @@ def _by_actor(
         ctx.progress(done, total)
     ctx.progress(done, max(done, total or 0))
     names = {v: k for k, v in RANK.items()}
-    return {s: (names[rank], fields) for s, (rank, fields) in best.items()}, done, note
+    return {s: (names[rank], set(fields)) for s, (rank, fields) in best.items()}, done, note
 
 
-def _take(best: dict[str, tuple[int, set[str]]], row: Any) -> None:
+Best = dict[str, tuple[int, frozenset[str]]]
+_LEVELS: dict[str, tuple[int, frozenset[str]]] = {}
+
+
+def _exposure(levels: dict[str, str]) -> tuple[int, frozenset[str]]:
+    """(best rank, exposed sensitive fields) of a field-level map; memoised (few distinct maps)."""
+    key = json.dumps(levels, sort_keys=True)
+    found = _LEVELS.get(key)
+    if found is None:
+        exposed = frozenset(
+            f for f, lv in levels.items() if lv != HIDDEN and f in sensitive_fields()
+        )
+        found = (max((RANK.get(levels[f], 0) for f in exposed), default=0), exposed)
+        if len(_LEVELS) < 10_000:
+            _LEVELS[key] = found
+    return found
+
+
+def _take(best: Best, row: Any) -> None:
     details = json.loads(row.leaf).get("details", {})
     if row.action == "customer.list":
         subjects = details.get("subjects") or []
@@ -304,13 +326,15 @@ def _take(best: dict[str, tuple[int, set[str]]], row: Any) -> None:
         roles = (row.actor_role or "").split("+")
         policy = default_visibility()
         levels = {f: policy.level(roles, f) for f in RECORD_FIELDS[row.action]}
-    exposed = {f for f, lv in levels.items() if lv != HIDDEN and f in sensitive_fields()}
-    rank = max((RANK.get(levels[f], 0) for f in exposed), default=0)
+    rank, exposed = _exposure(levels)
     for subject in subjects:
         if not subject:
             continue
-        old_rank, old_fields = best.get(subject, (0, set()))
-        best[subject] = (max(rank, old_rank), old_fields | exposed)
+        old = best.get(subject)
+        if old is None:
+            best[subject] = (rank, exposed)
+        elif rank > old[0] or not exposed <= old[1]:
+            best[subject] = (max(rank, old[0]), old[1] | exposed)
 
 
 def set_affected_ids(call: Call, incident: Incident, ids: list[str], source: str) -> None:
@@ -332,17 +356,16 @@ def keep(
     """Replace the incident's affected subjects with ``found``; return the counts."""
     session = call.session
     session.execute(delete(IncidentSubject).where(IncidentSubject.incident_id == incident.id))
-    rows = [
-        {
-            "incident_id": incident.id,
-            "customer_id": cid,
-            "readability": level,
-            "fields": sorted(fields),
-        }
-        for cid, (level, fields) in found.items()
-    ]
+    serialised: dict[frozenset[str], str] = {}
+    rows = []
+    for cid, (level, fields) in found.items():
+        key = frozenset(fields)
+        if key not in serialised:
+            serialised[key] = json.dumps(sorted(key))
+        rows.append({"i": incident.id, "c": cid, "r": level, "f": serialised[key]})
+    # The JSON column's values are serialised once per distinct field set, not once per row.
     for start in range(0, len(rows), BATCH):
-        session.execute(IncidentSubject.__table__.insert(), rows[start : start + BATCH])
+        session.execute(INSERT_SUBJECT, rows[start : start + BATCH])
     categories: Counter[str] = Counter(f for _, fields in found.values() for f in fields)
     readability: Counter[str] = Counter(level for level, _ in found.values())
     by_regime = tasks.regime_counts(call, incident)
