@@ -28,6 +28,9 @@ CATALOGUE = (
     ("pii-discovery", _l("PII discovery"),
      _l("Personal data found by the latest scan, by place and type, with the trend and the "
         "open findings."), "console.report_pii_discovery", False),
+    ("retention", _l("Retention"),
+     _l("The retention rules in force, what each removed in the period, what is due now, "
+        "and what is on legal hold and why."), "console.report_retention", True),
     ("breach-register", _l("Breach register"),
      _l("Every personal-data breach, notified or not, with its state, the people affected and "
         "the notifications made (GDPR Art. 33(5))."), "console.report_breach_register", False),

@@ -8,6 +8,7 @@ from governance.models.audit import (
     AuditNode,
     AuditQueued,
     AuditState,
+    AuditSubject,
 )
 from governance.models.breach import (
     BreachNotice,
@@ -26,8 +27,10 @@ from governance.models.identity import (
     User,
 )
 from governance.models.ids import new_id
-from governance.models.job import Job
+from governance.models.job import Job, ScheduleSlot
 from governance.models.pii import PiiFinding, PiiScan
+from governance.models.requests import RequestEvent, RequestExport, SubjectRequest
+from governance.models.retention import LegalHold, RetentionRemoval
 
 __all__ = [
     "ApiToken",
@@ -36,6 +39,7 @@ __all__ = [
     "AuditNode",
     "AuditQueued",
     "AuditState",
+    "AuditSubject",
     "BreachNotice",
     "CasbinRule",
     "ConsoleSession",
@@ -47,12 +51,18 @@ __all__ = [
     "Interaction",
     "Job",
     "KeyVersion",
+    "LegalHold",
     "NotificationTask",
     "Order",
     "PasswordHistory",
     "PiiFinding",
     "PiiScan",
+    "RequestEvent",
+    "RequestExport",
+    "RetentionRemoval",
+    "ScheduleSlot",
     "ServiceAccount",
+    "SubjectRequest",
     "Tombstone",
     "User",
     "new_id",

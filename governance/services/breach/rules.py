@@ -255,11 +255,6 @@ def load(policy_dir: Path | None = None) -> BreachRules:
     return parse_text(text, regimes)
 
 
-def check(path: Path) -> None:
-    """Validator for ``governance policy validate``: raises PolicyFileError naming the line."""
-    load(path.parent)
-
-
 @lru_cache(maxsize=1)
 def current() -> BreachRules:
     """The rules of the installed ``policies/`` directory, parsed once per process."""
