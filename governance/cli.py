@@ -229,6 +229,7 @@ from governance.commands import (  # noqa: E402,F401  (each module registers its
     customers,
     evidence,
     identity,
+    incidents,
     jobs,
     keys,
     pii,

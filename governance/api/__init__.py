@@ -160,6 +160,7 @@ from governance.api import (  # noqa: E402,F401  (each module registers its rout
     auditlog,
     customers,
     identity,
+    incidents,
     jobs,
     keys,
     openapi,

@@ -100,6 +100,7 @@ from governance.console import (  # noqa: E402,F401  (each module registers its 
     evidence,
     health,
     identity,
+    incidents,
     jobs,
     later,
     pii,

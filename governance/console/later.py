@@ -22,8 +22,3 @@ def consent() -> Any:
 @bp.get("/backups")
 def backups() -> Any:
     return _later("Backups", "backup verification")
-
-
-@bp.get("/incidents")
-def incidents() -> Any:
-    return _later("Incidents", "breach-response workflows")

@@ -10,6 +10,13 @@ from governance.models.audit import (
     AuditState,
     AuditSubject,
 )
+from governance.models.breach import (
+    BreachNotice,
+    Incident,
+    IncidentEvent,
+    IncidentSubject,
+    NotificationTask,
+)
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
 from governance.models.identity import (
     ApiToken,
@@ -33,14 +40,19 @@ __all__ = [
     "AuditQueued",
     "AuditState",
     "AuditSubject",
+    "BreachNotice",
     "CasbinRule",
     "ConsoleSession",
     "Customer",
     "DataKey",
+    "Incident",
+    "IncidentEvent",
+    "IncidentSubject",
     "Interaction",
     "Job",
     "KeyVersion",
     "LegalHold",
+    "NotificationTask",
     "Order",
     "PasswordHistory",
     "PiiFinding",

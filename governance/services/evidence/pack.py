@@ -57,6 +57,12 @@ def _retention(call: Call, start: datetime, end: datetime, database_url: str) ->
     return retention_pdf(call, start, end)
 
 
+def _breach_register(call: Call, start: datetime, end: datetime, database_url: str) -> bytes:
+    from governance.services.breach.documents import breach_register
+
+    return breach_register(call)
+
+
 Builder = Callable[[Call, datetime, datetime, str], bytes]
 # Every PDF the server makes, by name: (file name, builder). Others add theirs here.
 REPORTS: dict[str, tuple[str, Builder]] = {
@@ -64,6 +70,7 @@ REPORTS: dict[str, tuple[str, Builder]] = {
     "data-inventory": ("data-inventory.pdf", _inventory),
     "pii-discovery": ("pii-discovery.pdf", _pii),
     "retention": ("retention.pdf", _retention),
+    "breach-register": ("breach-register.pdf", _breach_register),
 }
 
 
