@@ -92,6 +92,7 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
         for k in (
             "DEFAULT_REGION", "PAGE_SIZE", "INSTANCE_PATH",
             "REPORT_INLINE_ENTRIES", "QUALITY_INLINE_CUSTOMERS",
+            "BACKUP_DIR", "BACKUP_EVERY_HOURS", "BACKUP_RETENTION_DAYS", "PG_DUMP",
         )
     }  # fmt: skip
     # The key file (None when the KEKs come from GOVERNANCE_MASTER_KEY text) is what

@@ -9,6 +9,7 @@ from governance.models.audit import (
     AuditQueued,
     AuditState,
 )
+from governance.models.backup import BackupVerification
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
 from governance.models.identity import (
     ApiToken,
@@ -29,6 +30,7 @@ __all__ = [
     "AuditNode",
     "AuditQueued",
     "AuditState",
+    "BackupVerification",
     "CasbinRule",
     "ConsoleSession",
     "Customer",
