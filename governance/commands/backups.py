@@ -30,6 +30,7 @@ def backup_group() -> None:
 @with_appcontext
 def create_command() -> None:
     """Take a backup; print its id alone on the last line."""
+    from governance.errors import GovernanceError
     from governance.services.backups import create, dumps
 
     update, close = progress_runner("backing up")
@@ -37,6 +38,8 @@ def create_command() -> None:
         manifest = create.create_backup(app_call(), progress=update)
     except dumps.ToolMissing as exc:
         _fail(exc.detail, 2)
+    except GovernanceError as exc:
+        _fail(f"backup failed, nothing was kept: {exc.detail}", 1)
     finally:
         close()
     click.echo(
@@ -115,7 +118,7 @@ def verify_command(backup_id: str | None, latest: bool, database: str | None) ->
 @with_appcontext
 def restore_command(backup_id: str, target: str, yes: bool, without_tombstones: bool) -> None:
     """Restore a backup into --target and replay every erasure recorded after it."""
-    from governance.errors import NotFound
+    from governance.errors import GovernanceError, NotFound
     from governance.services.backups import dumps
     from governance.services.backups import restore as restorer
 
@@ -128,6 +131,8 @@ def restore_command(backup_id: str, target: str, yes: bool, without_tombstones: 
                                        without_tombstones=without_tombstones)  # fmt: skip
     except (NotFound, dumps.ToolMissing) as exc:
         _fail(exc.detail, 2)
+    except GovernanceError as exc:
+        _fail(f"restore refused: {exc.detail}", 1)
     if done["without_tombstones"]:
         click.echo(
             "WARNING: restored WITHOUT replaying erasures: people erased after this backup may "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -92,7 +93,10 @@ def create_backup(call: Call, progress: Progress | None = None) -> dict[str, Any
     call.session.commit()
     target = files.backup_path(directory, backup_id)
     try:
-        manifest = _write(call, directory, backup_id, target, progress)
+        try:
+            manifest = _write(call, directory, backup_id, target, progress)
+        except (OSError, sqlite3.Error) as exc:
+            raise files.BackupDirError(f"backup directory {directory}: {exc}") from None
     except Exception as exc:
         target.unlink(missing_ok=True)
         call.session.rollback()
@@ -134,7 +138,9 @@ def _write(
 
     kind = dumps.kind(url)
     if kind == "sqlite":
-        with dumps.private_dir() as work:
+        # The snapshot copy is made inside the backup directory: a directory that is full
+        # fails here already, and no copy of the database lands on another disk.
+        with dumps.private_dir(directory) as work:
             facts["dump_size"] = Path(dumps.sqlite_path(url)).stat().st_size
             tool = dumps.snapshot_sqlite(url, work, use, lambda _d, _t: None)
     else:

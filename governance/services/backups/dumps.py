@@ -137,7 +137,7 @@ def table_figures(conn: Connection) -> dict[str, dict[str, Any]]:
 @contextlib.contextmanager
 def private_dir(base: Path | None = None) -> Iterator[Path]:
     """A temporary directory only this user can read, removed afterwards."""
-    path = Path(tempfile.mkdtemp(prefix="gov-backup-", dir=base))
+    path = Path(tempfile.mkdtemp(prefix=".snapshot-", suffix=".tmp", dir=base))
     try:
         os.chmod(path, 0o700)
         yield path
@@ -189,6 +189,7 @@ def snapshot_postgresql(engine: Engine, tool: str, use: Snapshot) -> str:
             finally:
                 proc.stdout.close()
                 err = proc.stderr.read().decode("utf-8", "replace").strip()
+                proc.stderr.close()
                 code = proc.wait()
             if code != 0:
                 raise DumpFailed(f"pg_dump failed (exit {code}): {err.splitlines()[-1] if err else ''}")
@@ -242,6 +243,7 @@ def restore_postgresql(chunks: Iterator[bytes], target_url: str, tool: str, clea
         with contextlib.suppress(BrokenPipeError):
             proc.stdin.close()
     err = proc.stderr.read().decode("utf-8", "replace").strip()
+    proc.stderr.close()
     if proc.wait() != 0:
         raise DumpFailed(f"pg_restore failed: {err.splitlines()[-1] if err else 'no message'}")
 
