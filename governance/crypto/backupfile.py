@@ -27,7 +27,7 @@ import json
 import os
 import struct
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -57,14 +57,22 @@ def _aad(header_hash: bytes, counter: int, final: bool) -> bytes:
     return header_hash + _U32.pack(counter) + (b"\x01" if final else b"\x00")
 
 
-def _read_exact(src: IO[bytes], n: int) -> bytes:
+class Reader(Protocol):
+    def read(self, n: int, /) -> bytes | None: ...
+
+
+class Writer(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
+def _read_exact(src: Reader, n: int) -> bytes:
     data = src.read(n)
     return data if data is not None else b""
 
 
 def encrypt_stream(
-    src: IO[bytes],
-    dst: IO[bytes],
+    src: Reader,
+    dst: Writer,
     keys: KeySource,
     backup_id: str,
     *,
@@ -75,18 +83,19 @@ def encrypt_stream(
     """Encrypt everything ``src`` yields into ``dst``; return the header and chunk count."""
     secret = rng(32)
     wrapped = keys.wrap(secret)
-    header = {
+    prefix = rng(PREFIX_BYTES)
+    header: dict[str, Any] = {
         "backup_id": backup_id,
         "chunk_size": chunk_size,
         "format": FORMAT,
         "kek_version": wrapped.version,
-        "nonce_prefix": base64.b64encode(rng(PREFIX_BYTES)).decode("ascii"),
+        "nonce_prefix": base64.b64encode(prefix).decode("ascii"),
         "wrapped_key": base64.b64encode(wrapped.blob).decode("ascii"),
     }
     raw = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("ascii")
     dst.write(MAGIC + _U32.pack(len(raw)) + raw)
     aead = AESGCM(_file_key(secret, backup_id))
-    prefix, header_hash = base64.b64decode(header["nonce_prefix"]), hashlib.sha256(raw).digest()
+    header_hash = hashlib.sha256(raw).digest()
     counter, current = 0, _read_exact(src, chunk_size)
     while True:
         following = _read_exact(src, chunk_size) if len(current) == chunk_size else b""
@@ -102,7 +111,7 @@ def encrypt_stream(
         current = following
 
 
-def read_header(src: IO[bytes]) -> tuple[dict[str, Any], bytes]:
+def read_header(src: Reader) -> tuple[dict[str, Any], bytes]:
     """The header (parsed) and its raw bytes; raise BackupFileError when it is not one."""
     if _read_exact(src, len(MAGIC)) != MAGIC:
         raise BackupFileError("not a governance backup file (bad magic)")
@@ -120,7 +129,7 @@ def read_header(src: IO[bytes]) -> tuple[dict[str, Any], bytes]:
     return header, raw
 
 
-def decrypt_chunks(src: IO[bytes], keys: KeySource) -> Iterator[bytes]:
+def decrypt_chunks(src: Reader, keys: KeySource) -> Iterator[bytes]:
     """Yield the plaintext chunk by chunk; raise BackupFileError at the first bad byte.
 
     A consumer must treat what it received as unverified until the generator is exhausted:

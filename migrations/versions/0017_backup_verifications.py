@@ -5,6 +5,7 @@ Revises: 0013
 Create Date: 2026-12-06 20:10:00.000000
 
 """
+
 import sqlalchemy as sa
 from alembic import op
 

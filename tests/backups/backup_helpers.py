@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from conftest import PG_URL
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from conftest import PG_URL
 from governance.bootstrap import deps
 from governance.cli import cli
 from governance.crypto.backupfile import decrypt_chunks, encrypt_stream
@@ -130,8 +130,8 @@ def wipe(url: str) -> None:
         conn = sqlite3.connect(str(make_url(url).database))
         try:
             conn.execute("PRAGMA foreign_keys=OFF")
-            names = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]  # fmt: skip
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            names = [r[0] for r in conn.execute(sql)]
             for name in names:
                 conn.execute(f'DROP TABLE "{name}"')
             conn.commit()
@@ -141,10 +141,16 @@ def wipe(url: str) -> None:
     execute(url, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public")
 
 
-def person(call: Any, n: int, prefix: str = "P") -> dict[str, Any]:
-    """Another customer, distinct from every other on every duplicate key."""
+def person(call: Any, n: int, prefix: str = "P") -> str:
+    """Create another customer, distinct from every other on every duplicate key; its id."""
     from conftest import make_customer
+    from sqlalchemy import select
 
-    return make_customer(call, external_ref=f"{prefix}{n}", full_name=f"Person {prefix}{n}",
-                         email=f"{prefix.lower()}{n}@example.com", phone=None,
-                         national_id=None, date_of_birth=None)  # fmt: skip
+    from governance.models import Customer
+
+    before = set(call.session.scalars(select(Customer.id)))
+    make_customer(call, external_ref=f"{prefix}{n}", full_name=f"Person {prefix}{n}",
+                  email=f"{prefix.lower()}{n}@example.com", phone=None, national_id=None,
+                  date_of_birth=None)  # fmt: skip
+    (new,) = set(call.session.scalars(select(Customer.id))) - before
+    return str(new)

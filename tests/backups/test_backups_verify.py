@@ -21,9 +21,9 @@ from backup_helpers import (
     resign,
     rewrite,
 )
+from conftest import PG_URL, make_app, make_customer
 from sqlalchemy import select
 
-from conftest import PG_URL, make_app, make_customer
 from governance.bootstrap import deps
 from governance.crypto import LocalKeySource
 from governance.crypto.backupfile import decrypt_chunks, encrypt_stream

@@ -14,9 +14,9 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from audit.checkpoint import Checkpoint
 from audit.tree import Frontier
@@ -131,7 +131,11 @@ def _write(
         with files.atomic_file(target) as out:
             counting = _Counting(out)
             facts["encryption"] = encrypt_stream(
-                stream, counting, call.vault.keys, backup_id, on_chunk=chunk  # type: ignore[arg-type]
+                stream,
+                counting,
+                call.vault.keys,
+                backup_id,
+                on_chunk=chunk,
             )
         facts["file"] = {"name": target.name, "size": counting.size,
                          "sha256": counting.sha.hexdigest()}  # fmt: skip
@@ -145,7 +149,7 @@ def _write(
             tool = dumps.snapshot_sqlite(url, work, use, lambda _d, _t: None)
     else:
         tool = dumps.snapshot_postgresql(
-            engine, dumps.pg_tool("pg_dump", call.settings.get("PG_DUMP")), use  # type: ignore[arg-type]
+            cast(Engine, engine), dumps.pg_tool("pg_dump", call.settings.get("PG_DUMP")), use
         )
     enc = facts["encryption"]
     manifest = {

@@ -155,7 +155,9 @@ def snapshot_sqlite(url: str, work: Path, use: Snapshot, pages: Callable[[int, i
     source = sqlite3.connect(sqlite_path(url), timeout=30)
     target = sqlite3.connect(copy)
     try:
-        source.backup(target, pages=4096, progress=lambda _s, rest, total: pages(total - rest, total))
+        source.backup(
+            target, pages=4096, progress=lambda _s, rest, total: pages(total - rest, total)
+        )
     finally:
         target.close()
         source.close()
@@ -192,7 +194,9 @@ def snapshot_postgresql(engine: Engine, tool: str, use: Snapshot) -> str:
                 proc.stderr.close()
                 code = proc.wait()
             if code != 0:
-                raise DumpFailed(f"pg_dump failed (exit {code}): {err.splitlines()[-1] if err else ''}")
+                raise DumpFailed(
+                    f"pg_dump failed (exit {code}): {err.splitlines()[-1] if err else ''}"
+                )
     return tool_version(tool)
 
 

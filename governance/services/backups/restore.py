@@ -164,7 +164,9 @@ def _finish_target(
 ) -> dict[str, Any]:
     engine = create_engine(dumps_url(target))
     configure_engine(engine)
-    log = AuditLog(call.audit.signing_key, call.audit.checkpoint_every, call.audit.checkpoint_seconds)
+    log = AuditLog(
+        call.audit.signing_key, call.audit.checkpoint_every, call.audit.checkpoint_seconds
+    )
     actor = call.actor
     try:
         with Session(engine) as session:
@@ -180,7 +182,7 @@ def _finish_target(
                        details=details)  # fmt: skip
             log.checkpoint(session, call.now())
             session.commit()
-        _scrub(engine)
+        _scrub(engine, bool(replayed))
     finally:
         engine.dispose()
     record = None
@@ -226,10 +228,11 @@ def _advance_queue_ids(conn: Any) -> None:
     if top is None:
         return
     if conn.dialect.name == "sqlite":
-        conn.execute(text("UPDATE sqlite_sequence SET seq = max(seq, :top) WHERE name = 'audit_queue'"),
+        where = "WHERE name = 'audit_queue'"
+        conn.execute(text(f"UPDATE sqlite_sequence SET seq = max(seq, :top) {where}"),
                      {"top": top})  # fmt: skip
         conn.execute(text("INSERT INTO sqlite_sequence (name, seq) SELECT 'audit_queue', :top "
-                          "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'audit_queue')"),
+                          f"WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence {where})"),
                      {"top": top})  # fmt: skip
         return
     name = conn.execute(text("SELECT pg_get_serial_sequence('audit_queue', 'id')")).scalar()
@@ -259,8 +262,9 @@ def _replay(
             session.execute(text(f"DELETE FROM {table} WHERE customer_id = :s"), {"s": subject})  # noqa: S608
         session.execute(text("DELETE FROM customers WHERE id = :s"), {"s": subject})
         session.execute(text("DELETE FROM data_keys WHERE subject_id = :s"), {"s": subject})
-        session.add(Tombstone(subject_id=subject, erased_at=_moment(item.get("erased_at"), now),
-                              request_ref=f"replayed after restore of backup {backup_id}"))  # fmt: skip
+        erased_at = _moment(item.get("erased_at"), now)
+        ref = f"replayed after restore of backup {backup_id}"
+        session.add(Tombstone(subject_id=subject, erased_at=erased_at, request_ref=ref))
         log.record(session, actor, "customer.erase.replayed", now=now, resource="customers",
                    subject_id=subject, details={"backup_id": backup_id})  # fmt: skip
         replayed.append(subject)
@@ -276,13 +280,28 @@ def _moment(value: Any, default: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _scrub(engine: Engine) -> None:
-    """Make the deleted rows unrecoverable from the target's files too."""
+def _scrub(engine: Engine, replayed: bool) -> None:
+    """Make the deleted rows unrecoverable from the target's files too.
+
+    SQLite: ``secure_delete`` zeroed the cells; the WAL's older page images are dropped.
+    PostgreSQL: a deleted row stays in the table file until no snapshot anywhere on the server
+    may need it, which ``VACUUM FULL`` cannot force on a busy server. So the survivors are copied
+    aside and the tables truncated and refilled in one transaction: TRUNCATE gives each table a
+    new file and the old one is emptied at commit, whatever other sessions are doing.
+    """
     if engine.dialect.name == "sqlite":
         release_deleted_pages(engine)
         return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM FULL customers, orders, interactions, data_keys"))
+    if not replayed:
+        return
+    tables = ("customers", "orders", "interactions", "data_keys")  # parents before children
+    with engine.begin() as conn:
+        for table in tables:
+            conn.execute(text(f"CREATE TEMP TABLE keep_{table} ON COMMIT DROP AS "
+                              f"SELECT * FROM {table}"))  # fmt: skip  # noqa: S608
+        conn.execute(text(f"TRUNCATE {', '.join(tables)}"))
+        for table in tables:
+            conn.execute(text(f"INSERT INTO {table} SELECT * FROM keep_{table}"))  # noqa: S608
 
 
 def _write_record(call: Call, manifest: dict[str, Any]) -> Path | None:

@@ -37,6 +37,7 @@ from audit.verify import VerifyError
 from governance import crypto
 from governance.context import Call
 from governance.crypto.backupfile import BackupFileError, decrypt_chunks
+from governance.errors import GovernanceError
 from governance.models import BackupVerification, Customer, DataKey
 from governance.services.auditlog.append import SqlNodeStore
 from governance.services.auditlog.snapshot import snapshot
@@ -49,8 +50,12 @@ STEPS = ("manifest", "file", "decrypt", "restore", "schema-revision", "tables", 
          "audit-consistency", "sample-decrypt")  # fmt: skip
 
 
-class CheckFailed(Exception):
-    """One check failed; ``check`` names it."""
+class CheckFailed(GovernanceError):
+    """One check failed; ``check`` names it (reported in the result, not raised to callers)."""
+
+    status = 422
+    slug = "backup-check-failed"
+    title = "Backup verification failed"
 
     def __init__(self, check: str, detail: str) -> None:
         super().__init__(f"{check}: {detail}")
@@ -233,7 +238,8 @@ def _check_engine(call: Call, manifest: dict[str, Any], engine: Engine, checks: 
         with engine.connect() as conn:
             facts = describe(conn)
     except Exception as exc:  # a missing audit or alembic table: the restore is incomplete
-        raise CheckFailed("tables", f"the restored database cannot be read: {_first_line(exc)}")
+        detail = f"the restored database cannot be read: {_first_line(exc)}"
+        raise CheckFailed("tables", detail) from None
     with checks.run("schema-revision") as entry:
         want = manifest["database"]["schema_revision"]
         if facts["schema_revision"] != want:
