@@ -27,6 +27,9 @@ CATALOGUE = (
     ("pii-discovery", _l("PII discovery"),
      _l("Personal data found by the latest scan, by place and type, with the trend and the "
         "open findings."), "console.report_pii_discovery", False),
+    ("backup-verification", _l("Backup verification"),
+     _l("The latest restore of a backup: what was checked, the figures compared, the result and "
+        "the audit checkpoint it is anchored to."), "console.backup_report", False),
 )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import struct
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -294,3 +295,39 @@ def test_a_full_backup_directory_leaves_nothing_marked_good(
     assert "No space left on device" in proc.stderr or "full" in proc.stderr, proc.stderr
     left = proc.stdout.split()
     assert not [name for name in left if name != "tombstones.json"], left
+
+
+def test_health_shows_failed_and_overdue_verification_on_the_dashboard_and_readyz(
+    runner: Any, app: Any, client: Any
+) -> None:
+    from conftest import login_as
+
+    from governance.services.backups import status
+
+    def health(**settings: Any) -> dict[str, Any]:
+        with app.app_context():
+            call = deps(app).call(db.session)
+            found = status.health_of(call.session, {**call.settings, **settings},
+                                     settings.pop("now", call.now()))  # fmt: skip
+            db.session.remove()
+            return found
+
+    assert client.get("/readyz").json["backups"]["state"] == "off"
+    backup_id = create(runner)
+    assert health()["state"] == "unverified"
+    assert invoke(runner, "backup", "verify", backup_id).exit_code == 0
+    assert client.get("/readyz").json["backups"] == {
+        "state": "ok", "backup_id": backup_id, "detail": "newest backup verified"}  # fmt: skip
+    # overdue: scheduled daily, and the last good verification is three days old
+    later = datetime.now(UTC) + timedelta(days=3)
+    assert health(BACKUP_EVERY_HOURS=24, now=later)["state"] == "overdue"
+    path = files.backup_path(directory(app), backup_id)
+    path.write_bytes(path.read_bytes()[:-1])
+    assert invoke(runner, "backup", "verify", "--latest").exit_code == 1
+    ready = client.get("/readyz")
+    assert ready.status_code == 200  # serving goes on; the detail says what is wrong
+    assert ready.json["backups"]["state"] == "failing"
+    assert ready.json["backups"]["detail"] == "verification failed: file"
+    login_as(app, client, "admin")
+    page = client.get("/").get_data(as_text=True)
+    assert "Last backup" in page and "verification: failing" in page

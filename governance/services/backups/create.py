@@ -110,6 +110,13 @@ def create_backup(call: Call, progress: Progress | None = None) -> dict[str, Any
                                "tree_size": manifest["audit"]["tree_size"]})  # fmt: skip
     call.session.commit()
     export_tombstones(call, directory)
+    keep = int(call.settings.get("BACKUP_RETENTION_DAYS") or 30)
+    removed = files.prune(directory, call.now(), keep)
+    if removed:
+        details = {"removed": removed, "keep_days": keep}
+        call.audit.record(call.session, call.actor, "backup.prune", now=call.now(),
+                          resource="backup", details=details)  # fmt: skip
+        call.session.commit()
     return manifest
 
 

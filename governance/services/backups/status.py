@@ -6,11 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from governance.context import Call
 from governance.models import BackupVerification
 from governance.services.backups import files
 from governance.services.backups.verify import result_json
+from governance.services.evidence.dashboard import N_, State, Tile, provider
 
 INTERRUPTED_AFTER = timedelta(hours=2)
 
@@ -46,10 +48,12 @@ def list_backups(call: Call) -> list[dict[str, Any]]:
 
 
 def _latest_by_backup(call: Call) -> dict[str, BackupVerification]:
+    return _latest_in(call.session)
+
+
+def _latest_in(session: Session) -> dict[str, BackupVerification]:
     found: dict[str, BackupVerification] = {}
-    for row in call.session.scalars(
-        select(BackupVerification).order_by(BackupVerification.started_at)
-    ):
+    for row in session.scalars(select(BackupVerification).order_by(BackupVerification.started_at)):
         if row.backup_id:
             found[row.backup_id] = row
     return found
@@ -64,29 +68,43 @@ def history(call: Call, limit: int = 100) -> list[dict[str, Any]]:
 
 
 def health(call: Call) -> dict[str, Any]:
-    """Backup health: ``ok`` when the newest backup passed a verification within the schedule
-    (plus a day's grace); ``failing`` when its latest verification failed or was interrupted;
-    ``overdue`` when nothing recent was verified; ``off`` when backups are not scheduled and
-    none exist."""
-    every = int(call.settings.get("BACKUP_EVERY_HOURS") or 0)
-    directory = files.backup_dir(call.settings)
-    ids = files.backup_ids(directory)
-    now = call.now()
+    """Backup health for the caller's session (see ``health_of``)."""
+    return health_of(call.session, call.settings, call.now())
+
+
+def health_of(session: Session, settings: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """``ok`` when the newest backup passed a verification within the schedule (plus a day's
+    grace); ``failing`` when its latest verification failed or was interrupted; ``overdue`` when
+    nothing recent was verified; ``unverified`` for a new backup not checked yet; ``off`` when
+    backups are not scheduled and none exist."""
+    every = int(settings.get("BACKUP_EVERY_HOURS") or 0)
+    ids = files.backup_ids(files.backup_dir(settings))
     if not ids:
         return {"state": "off" if every == 0 else "overdue", "detail": "no backups yet"}
     newest = ids[-1]
-    last = _latest_by_backup(call).get(newest)
+    last = _latest_in(session).get(newest)
     if last is None:
         age = now - files.created_at(newest)
         state = "overdue" if every and age > timedelta(hours=every + 24) else "unverified"
         return {"state": state, "backup_id": newest, "detail": "newest backup never verified"}
     status = verification_status(last, now)
     if status in ("failed", "interrupted"):
-        return {"state": "failing", "backup_id": newest,
-                "detail": f"verification {status}: {last.failed_check or ''}".strip()}  # fmt: skip
+        detail = f"verification {status}: {last.failed_check or ''}".strip(" :")
+        return {"state": "failing", "backup_id": newest, "detail": detail}
     if status == "running":
         return {"state": "ok", "backup_id": newest, "detail": "verification running"}
     limit = timedelta(hours=(every or 24) + 24)
-    if last.finished_at and now - last.finished_at > limit:
+    if every and last.finished_at and now - last.finished_at > limit:
         return {"state": "overdue", "backup_id": newest, "detail": "last verification too old"}
     return {"state": "ok", "backup_id": newest, "detail": "newest backup verified"}
+
+
+@provider("backups", pages=("console.backups",), order=50)
+def _tile(call: Call) -> Tile:
+    """The newest backup and whether it was proven by a restore."""
+    found = health(call)
+    states: dict[str, State] = {"ok": "good", "failing": "bad", "overdue": "bad"}
+    state: State = states.get(found["state"], "warn")
+    value = found.get("backup_id", "—")[:15].replace("T", " ")
+    return Tile("backups", N_("Last backup"), value, N_("verification: %(state)s"),
+                "console.backups", state=state, detail_args={"state": found["state"]})  # fmt: skip
