@@ -154,3 +154,15 @@ def person(call: Any, n: int, prefix: str = "P") -> str:
                   date_of_birth=None)  # fmt: skip
     (new,) = set(call.session.scalars(select(Customer.id))) - before
     return str(new)
+
+
+def restore_raw(app: Any, backup_id: str, url: str) -> None:
+    """Put a backup's dump into ``url`` as another tool would (no erasure replay, no audit
+    entry): a SQLite file written as is, or ``pg_restore`` into an empty database."""
+    path = files.backup_path(directory(app), backup_id)
+    with path.open("rb") as src:
+        chunks = decrypt_chunks(src, deps(app).keys)
+        if url.startswith("sqlite"):
+            dumps.restore_sqlite(chunks, Path(str(make_url(url).database)))
+        else:
+            dumps.restore_postgresql(chunks, url, dumps.pg_tool("pg_restore", None), clean=False)

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backup_helpers import create, directory, invoke, person, pg_database, wipe
+from backup_helpers import (
+    create,
+    directory,
+    invoke,
+    person,
+    pg_database,
+    restore_raw,
+    wipe,
+)
 from conftest import PG_URL, make_app
 from sqlalchemy import create_engine, select, text
 
@@ -199,3 +207,26 @@ def test_pg_dump_failing_leaves_nothing_marked_good(database_url: str, tmp_path:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_verify_checks_a_database_restored_by_another_tool(
+    app: Any, runner: Any, tmp_path: Path
+) -> None:
+    """``verify --database URL``: a restore made by someone else (the dump put back as is,
+    standing in for pgBackRest or WAL-G) is checked and recorded as an external verification."""
+    with app.app_context():
+        person(deps(app).call(db.session), 1)
+        db.session.remove()
+    backup_id = create(runner)
+    with target_database(tmp_path) as target:
+        restore_raw(app, backup_id, target)
+        result = invoke(runner, "backup", "verify", "--latest", "--database", target)
+        assert result.exit_code == 0, result.output
+        assert "audit-consistency: passed" in result.output
+        assert "sample-decrypt: passed  1 customers decrypted" in result.output
+        with served(target, tmp_path / "instance") as (_restored, call):
+            call.session.execute(text("DELETE FROM alembic_version"))
+            call.session.commit()
+        broken = invoke(runner, "backup", "verify", "--latest", "--database", target)
+        assert broken.exit_code == 1
+        assert "failed verification at" in broken.output
