@@ -233,6 +233,8 @@ from governance.commands import (  # noqa: E402,F401  (each module registers its
     jobs,
     keys,
     pii,
+    requests,
+    retention,
     run,
 )
 

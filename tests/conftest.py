@@ -100,6 +100,7 @@ def make_app(database_url: str, instance: Path, **overrides: Any) -> Any:
     from governance import create_app
 
     config = {"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)}
+    config["SCHEDULES"] = False  # scheduled jobs only where a test turns them on
     config.update(overrides)
     return create_app(config)
 

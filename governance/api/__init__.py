@@ -166,4 +166,6 @@ from governance.api import (  # noqa: E402,F401  (each module registers its rout
     pii,
     quality,
     reports,
+    requests,
+    retention,
 )

@@ -105,4 +105,6 @@ from governance.console import (  # noqa: E402,F401  (each module registers its 
     later,
     pii,
     quality,
+    requests,
+    retention,
 )

@@ -27,6 +27,9 @@ CATALOGUE = (
     ("pii-discovery", _l("PII discovery"),
      _l("Personal data found by the latest scan, by place and type, with the trend and the "
         "open findings."), "console.report_pii_discovery", False),
+    ("retention", _l("Retention"),
+     _l("The retention rules in force, what each removed in the period, what is due now, "
+        "and what is on legal hold and why."), "console.report_retention", True),
     ("backup-verification", _l("Backup verification"),
      _l("The latest restore of a backup: what was checked, the figures compared, the result and "
         "the audit checkpoint it is anchored to."), "console.backup_report", False),

@@ -19,11 +19,6 @@ def consent() -> Any:
     return _later("Consent", "consent and purpose tracking")
 
 
-@bp.get("/retention")
-def retention() -> Any:
-    return _later("Retention", "retention rules and sweeps")
-
-
 @bp.get("/incidents")
 def incidents() -> Any:
     return _later("Incidents", "breach-response workflows")

@@ -8,6 +8,7 @@ from governance.models.audit import (
     AuditNode,
     AuditQueued,
     AuditState,
+    AuditSubject,
 )
 from governance.models.backup import BackupVerification
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
@@ -20,8 +21,10 @@ from governance.models.identity import (
     User,
 )
 from governance.models.ids import new_id
-from governance.models.job import Job
+from governance.models.job import Job, ScheduleSlot
 from governance.models.pii import PiiFinding, PiiScan
+from governance.models.requests import RequestEvent, RequestExport, SubjectRequest
+from governance.models.retention import LegalHold, RetentionRemoval
 
 __all__ = [
     "ApiToken",
@@ -30,6 +33,7 @@ __all__ = [
     "AuditNode",
     "AuditQueued",
     "AuditState",
+    "AuditSubject",
     "BackupVerification",
     "CasbinRule",
     "ConsoleSession",
@@ -38,11 +42,17 @@ __all__ = [
     "Interaction",
     "Job",
     "KeyVersion",
+    "LegalHold",
     "Order",
     "PasswordHistory",
     "PiiFinding",
     "PiiScan",
+    "RequestEvent",
+    "RequestExport",
+    "RetentionRemoval",
+    "ScheduleSlot",
     "ServiceAccount",
+    "SubjectRequest",
     "Tombstone",
     "User",
     "new_id",

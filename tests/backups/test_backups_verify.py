@@ -331,3 +331,28 @@ def test_health_shows_failed_and_overdue_verification_on_the_dashboard_and_ready
     login_as(app, client, "admin")
     page = client.get("/").get_data(as_text=True)
     assert "Last backup" in page and "verification: failing" in page
+
+
+def test_the_schedule_backs_up_then_verifies_the_new_backup(app: Any) -> None:
+    from governance.services.jobs import queue as jobs
+    from governance.services.jobs import schedule
+
+    schedule.forget_seen()
+    with app.app_context():
+        call = deps(app).call(db.session)
+        call.settings = {**call.settings, "SCHEDULES": True, "BACKUP_EVERY_HOURS": 24}
+        due = schedule.enqueue_due(call, "test-worker")
+        assert "backup.create" in [j.kind for j in due]
+        db.session.commit()
+        for job in due:
+            if job.kind != "backup.create":
+                continue
+            done = jobs.run(call, job)
+            assert done.state == "succeeded", done.error
+            verify = jobs.get(db.session, done.result["verification_job"])
+            assert verify.params == {"backup_id": done.result["backup_id"]}
+            assert jobs.run(call, verify).state == "succeeded"
+        rows = db.session.scalars(select(BackupVerification)).all()
+        assert [r.status for r in rows] == ["passed"]
+        db.session.remove()
+    schedule.forget_seen()

@@ -1,5 +1,10 @@
 """Backup job kinds: ``backup.create`` and ``backup.verify`` (run by the worker, the console's
-"back up now" / "verify now", and the daily schedule)."""
+"back up now" / "verify now", and the schedule).
+
+The schedule (``GOVERNANCE_BACKUP_EVERY_HOURS``, default daily) submits ``backup.create``; a
+scheduled backup then submits the verification of itself, so each period ends with the newest
+backup proven by a restore (or the dashboard and ``/readyz`` saying it was not).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 from governance.services.backups import create, files
 from governance.services.backups import verify as verifier
 from governance.services.jobs import queue as jobs
+from governance.services.jobs.schedule import register_schedule
 
 CREATE = "backup.create"
 VERIFY = "backup.verify"
@@ -25,8 +31,19 @@ def run_create(ctx: jobs.JobContext) -> dict[str, Any]:
             ctx.progress(done, total)
 
     manifest = create.create_backup(ctx.call, progress=progress)
-    return {"backup_id": manifest["id"], "size": manifest["file"]["size"],
-            "tree_size": manifest["audit"]["tree_size"]}  # fmt: skip
+    result = {"backup_id": manifest["id"], "size": manifest["file"]["size"],
+              "tree_size": manifest["audit"]["tree_size"]}  # fmt: skip
+    if ctx.params.get("verify"):
+        verify = jobs.submit(ctx.call, VERIFY, {"backup_id": manifest["id"]})
+        result["verification_job"] = verify.id
+    return result
+
+
+def _scheduled() -> dict[str, Any]:
+    return {"verify": True}
+
+
+register_schedule("backup.create", CREATE, "BACKUP_EVERY_HOURS", 24, _scheduled)
 
 
 @jobs.register(VERIFY)

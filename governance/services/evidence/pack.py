@@ -51,6 +51,12 @@ def _pii(call: Call, start: datetime, end: datetime, database_url: str) -> bytes
     return discovery_pdf(call)
 
 
+def _retention(call: Call, start: datetime, end: datetime, database_url: str) -> bytes:
+    from governance.services.retention.report import retention_pdf
+
+    return retention_pdf(call, start, end)
+
+
 def _backup_verification(call: Call, start: datetime, end: datetime, database_url: str) -> bytes:
     from governance.services.backups.report import verification_pdf
 
@@ -63,6 +69,7 @@ REPORTS: dict[str, tuple[str, Builder]] = {
     "audit-trail": ("audit-trail.pdf", _audit_trail),
     "data-inventory": ("data-inventory.pdf", _inventory),
     "pii-discovery": ("pii-discovery.pdf", _pii),
+    "retention": ("retention.pdf", _retention),
     "backup-verification": ("backup-verification.pdf", _backup_verification),
 }
 

@@ -8,3 +8,5 @@ from governance.services.customers import demo, imports  # noqa: F401
 from governance.services.evidence import report_jobs  # noqa: F401
 from governance.services.keys import rotation  # noqa: F401
 from governance.services.pii import scans  # noqa: F401
+from governance.services.requests import exports  # noqa: F401
+from governance.services.retention import sweep  # noqa: F401
