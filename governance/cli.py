@@ -226,6 +226,7 @@ def main() -> None:
 
 from governance.commands import (  # noqa: E402,F401  (each module registers its commands)
     auditlog,
+    backups,
     customers,
     evidence,
     identity,

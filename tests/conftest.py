@@ -27,6 +27,8 @@ from governance.services.identity import service_accounts
 identity.PASSWORD_PARAMS["default"] = TEST_PARAMETERS
 
 PG_URL = os.environ.get("GOVERNANCE_TEST_DATABASE_URL")
+# Scheduled backups (and their verification) are off in tests unless a test turns them on.
+os.environ.setdefault("GOVERNANCE_BACKUP_EVERY_HOURS", "0")
 
 
 def _pg_admin_engine() -> Any:

@@ -94,6 +94,7 @@ from governance.console import (  # noqa: E402,F401  (each module registers its 
     auditlog,
     auditor,
     auth,
+    backups,
     customer_changes,
     customers,
     dashboard,

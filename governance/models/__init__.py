@@ -10,6 +10,7 @@ from governance.models.audit import (
     AuditState,
     AuditSubject,
 )
+from governance.models.backup import BackupVerification
 from governance.models.breach import (
     BreachNotice,
     Incident,
@@ -41,6 +42,7 @@ __all__ = [
     "AuditState",
     "AuditSubject",
     "BreachNotice",
+    "BackupVerification",
     "CasbinRule",
     "ConsoleSession",
     "Customer",

@@ -63,6 +63,12 @@ def _breach_register(call: Call, start: datetime, end: datetime, database_url: s
     return breach_register(call)
 
 
+def _backup_verification(call: Call, start: datetime, end: datetime, database_url: str) -> bytes:
+    from governance.services.backups.report import verification_pdf
+
+    return verification_pdf(call)
+
+
 Builder = Callable[[Call, datetime, datetime, str], bytes]
 # Every PDF the server makes, by name: (file name, builder). Others add theirs here.
 REPORTS: dict[str, tuple[str, Builder]] = {
@@ -71,6 +77,7 @@ REPORTS: dict[str, tuple[str, Builder]] = {
     "pii-discovery": ("pii-discovery.pdf", _pii),
     "retention": ("retention.pdf", _retention),
     "breach-register": ("breach-register.pdf", _breach_register),
+    "backup-verification": ("backup-verification.pdf", _backup_verification),
 }
 
 
