@@ -179,10 +179,13 @@ from governance.api import (  # noqa: E402,F401  (each module registers its rout
     consent,
     customers,
     identity,
+    incidents,
     jobs,
     keys,
     openapi,
     pii,
     quality,
     reports,
+    requests,
+    retention,
 )

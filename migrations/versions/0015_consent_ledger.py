@@ -8,7 +8,7 @@ integrator adds them to the tree). The flags are then emptied: the customer docu
 ``marketing`` is a view of the ledger from now on.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0018
 Create Date: 2026-12-06 20:00:00.000000
 
 """
@@ -26,7 +26,7 @@ from audit.hashing import leaf_hash
 
 # revision identifiers, used by Alembic.
 revision = "0015"
-down_revision = "0013"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
