@@ -14,7 +14,7 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 
 from governance.console import bp
-from governance.context import Purpose, purposes
+from governance.context import Purpose
 from governance.errors import ValidationError
 from governance.services.customers import reads
 from governance.web.edge import count_customer_lookup, current_call
@@ -83,7 +83,11 @@ def _purpose() -> Purpose:
 
 
 def _choices() -> list[str]:
-    return [name for name, system in purposes().items() if not system]
+    """The purposes the signed-in person's roles may declare (``policies/purposes.yaml``)."""
+    from governance.purposes import current
+
+    roles = current_call().actor.roles
+    return [name for name, spec in current().specs.items() if spec.may_declare(roles)]
 
 
 @bp.route("/customers/<customer_id>", methods=["GET", "POST"])
