@@ -84,7 +84,7 @@ class Switch:
         self.module = lawful_basis
         self.states = lawful_basis.subject_states
         self.filter = lawful_basis.list_filter
-        self.reads_filter: Any = None
+        self.params = lawful_basis.list_params
 
     def off(self) -> None:
         from sqlalchemy import true
@@ -96,12 +96,14 @@ class Switch:
 
         reads.subject_states = no_check  # type: ignore[assignment]
         reads.list_filter = lambda call, spec: true()  # type: ignore[assignment]
+        reads.list_params = lambda call: {}  # type: ignore[assignment]
 
     def on(self) -> None:
         from governance.services.customers import reads
 
         reads.subject_states = self.states  # type: ignore[assignment]
         reads.list_filter = self.filter  # type: ignore[assignment]
+        reads.list_params = self.params  # type: ignore[assignment]
 
 
 def rate(client: Any, paths: list[str], headers: dict[str, str]) -> float:

@@ -12,7 +12,6 @@ blocks any purpose it covers.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, true
@@ -39,8 +38,9 @@ def _latest(subject: Any, purpose: str) -> tuple[Any, list[ColumnElement[bool]]]
     ]
 
 
-def consent_valid(subject: Any, purpose: str, now: datetime) -> ColumnElement[bool]:
-    """True when ``subject``'s current consent for ``purpose`` is a grant that still counts."""
+def consent_valid(subject: Any, purpose: str, now: Any) -> ColumnElement[bool]:
+    """True when ``subject``'s current consent for ``purpose`` is a grant that still counts
+    (``now``: a time, or a bound parameter of one)."""
     event, latest = _latest(subject, purpose)
     widened = exists().where(
         NoticePurpose.purpose == event.purpose,
@@ -83,7 +83,7 @@ def blocked(subject: Any, spec: PurposeSpec) -> ColumnElement[bool]:
     )
 
 
-def permitted(subject: Any, spec: PurposeSpec, now: datetime) -> ColumnElement[bool]:
+def permitted(subject: Any, spec: PurposeSpec, now: Any) -> ColumnElement[bool]:
     """True when ``subject`` may be processed for ``spec`` now (system purposes: always)."""
     if spec.system:
         return true()

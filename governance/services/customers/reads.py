@@ -47,6 +47,7 @@ from governance.security.masking import (
 )
 from governance.services.consent.lawful_basis import (
     list_filter,
+    list_params,
     require_lawful_basis,
     require_purpose,
     subject_states,
@@ -262,12 +263,15 @@ def _load(call: Call, selection: Selection, spec: PurposeSpec) -> tuple[Loaded, 
     if selection.customer_id is not None:
         return [load_one(call, selection.customer_id)], False
     query = customer_query(call, dict(selection.filters)).add_columns(DataKey)
+    params: dict[str, Any] = {}
     if not spec.system:  # subjects the purpose may not process are left out here, in SQL
         query = query.where(list_filter(call, spec))
+        params = list_params(call)
     query = query.outerjoin(DataKey, DataKey.subject_id == Customer.id)
     if selection.cursor:
         query = query.where(Customer.id > store.decode_cursor(selection.cursor))
-    rows = call.session.execute(query.order_by(Customer.id).limit(selection.limit + 1)).all()
+    query = query.order_by(Customer.id).limit(selection.limit + 1)
+    rows = call.session.execute(query, params).all()
     return [(row[0], row[1]) for row in rows[: selection.limit]], len(rows) > selection.limit
 
 
