@@ -79,8 +79,6 @@ class Checks:
             raise
         except (AuditError, BackupFileError, crypto.CryptoError, dumps.DumpFailed) as exc:
             raise CheckFailed(name, str(exc)) from None
-        finally:
-            pass
         self.done.append(entry)
         if self.progress is not None:
             self.progress(len(self.done), len(STEPS))
