@@ -126,4 +126,4 @@ def test_policy_validate_names_the_file_and_line(tmp_path: Path) -> None:
     problems = [str(p) for p in validate_all(tmp_path / "policies")]
     assert problems == [
         "policies/breach_rules.yaml: breach_rules.yaml, line 10: unknown field 'colour'"
-    ] or any("line 10: unknown field 'colour'" in p for p in problems)
+    ]
