@@ -154,6 +154,16 @@ def run_analysis(ctx: jobs.JobContext) -> dict[str, Any]:
     summary = keep(call, incident, found, _describe(scope), entries, note)
     summary["job_id"] = ctx.job.id
     incident.analysis = summary
+    incidents.event(
+        call,
+        incident,
+        "analysis_done",
+        details={
+            "job_id": ctx.job.id,
+            "affected": summary["affected"],
+            "by_regime": summary["by_regime"],
+        },
+    )
     incidents.audit(
         call,
         incident,
