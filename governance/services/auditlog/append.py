@@ -36,6 +36,7 @@ from audit.entry import Entry, Outcome
 from audit.hashing import leaf_hash
 from audit.tree import Frontier
 from governance.context import Actor
+from governance.database import begin_writing
 from governance.models import AuditCheckpoint, AuditEntry, AuditNode, AuditQueued, AuditState
 from governance.services.auditlog.witness import CheckpointWitness, publish_after_commit
 
@@ -141,6 +142,7 @@ class AuditLog:
         return self._lock_on(session, session.connection())
 
     def _lock_on(self, session: Session, conn: Connection) -> LogState:
+        begin_writing(conn)  # SQLite: the writer lock is this row lock; take it before reading
         row = conn.execute(LOCK_STATE).first()
         if row is None:  # the migration creates the row; this only covers a hand-made schema
             session.execute(STATE.insert(), {"id": 1, "size": 0, "frontier": EMPTY_FRONTIER,

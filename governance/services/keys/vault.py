@@ -11,7 +11,7 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,6 +39,19 @@ class DataUnavailable(GovernanceError):
     status = 500
     slug = "data-integrity"
     title = "Stored data failed its integrity check"
+
+
+class WrappedKeyRow(Protocol):
+    """What ``unwrap_rows`` reads of a ``data_keys`` row (the ORM row or a loaded tuple)."""
+
+    @property
+    def subject_id(self) -> str: ...
+    @property
+    def key_id(self) -> bytes: ...
+    @property
+    def kek_version(self) -> int: ...
+    @property
+    def wrapped(self) -> bytes: ...
 
 
 class Vault:
@@ -155,7 +168,7 @@ class Vault:
             keys.update(self.unwrap_rows(rows))
         return keys
 
-    def unwrap_rows(self, rows: Iterable[DataKey]) -> dict[str, crypto.FieldCipher]:
+    def unwrap_rows(self, rows: Iterable[WrappedKeyRow]) -> dict[str, crypto.FieldCipher]:
         """Unwrap already loaded ``data_keys`` rows (no query): ``{subject id: cipher}``."""
         keys: dict[str, crypto.FieldCipher] = {}
         for row in rows:
