@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 
 READ_ONLY = "governance_read_only"
 HOLDS_LOCK = "governance_holds_writer_lock"
@@ -77,14 +78,24 @@ def engine_options(url: str) -> dict[str, Any]:
     """SQLAlchemy engine options for a database URL."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    # No pool_pre_ping: it costs a round trip on every checkout, i.e. on every request.
+    # configure_engine pings only connections that sat idle in the pool (IDLE_PING_SECONDS).
+    return {"pool_size": 5, "max_overflow": 10}
+
+
+IDLE_PING_SECONDS = 10.0
+"""A pooled PostgreSQL connection idle longer than this is pinged before it is handed out."""
+_IDLE_SINCE = "governance_idle_since"
 
 
 def configure_engine(engine: Engine) -> None:
     """Attach per-connection settings (idempotent per engine)."""
-    if engine.dialect.name != "sqlite" or getattr(engine, "_governance_configured", False):
+    if getattr(engine, "_governance_configured", False):
         return
     engine._governance_configured = True  # type: ignore[attr-defined]
+    if engine.dialect.name != "sqlite":
+        _ping_idle_connections(engine)
+        return
 
     lock_path = _lock_path(engine)
 
@@ -179,6 +190,33 @@ def configure_engine(engine: Engine) -> None:
         fd = record.info.pop("writer_lock", None)
         if fd is not None:
             os.close(fd)  # closing the descriptor also drops a lock still held
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a connection that sat idle in the pool before handing it out (SQLAlchemy's
+    documented "pessimistic disconnect handling" recipe, limited to idle connections): a busy
+    server reuses connections within milliseconds and pays no round trip; one that waited
+    (a restarted database, a dropped idle connection) is tested and, if dead, replaced."""
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return  # new, or back in the pool moments ago
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:
+            raise DisconnectionError(f"idle connection failed its ping: {exc}") from exc
 
 
 def _queue_for_writer_lock(fd: int, limit: float = 30.0) -> bool:

@@ -22,13 +22,13 @@ beside the signing key) once that commit succeeds, so a log later cut back is ca
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import Checkpoint, sign_checkpoint
@@ -137,6 +137,8 @@ class AuditLog:
     """Integrate in ``record`` itself (no integrator thread in this process)."""
     batch: int = 5000
     """Most entries one integration takes (the rest wait for the next)."""
+    wake: Callable[[], None] | None = None
+    """Set by this process's integrator: called once a transaction that queued entries commits."""
 
     def _lock_state(self, session: Session) -> LogState:
         return self._lock_on(session, session.connection())
@@ -204,6 +206,8 @@ class AuditLog:
         # One Core INSERT: the ORM unit of work would cost more than the hashing here.
         result = session.connection().execute(INSERT_QUEUED, values)
         if not self.inline:
+            if self.wake is not None:
+                session.info[WAKE] = self.wake  # on commit (below): integrate soon
             return Appended(None, leaf, digest)
         qid = int(tuple(result.inserted_primary_key or (0,))[0])
         seqs = self.integrate(session, now)
@@ -298,6 +302,21 @@ class AuditLog:
         if state.last_checkpoint_at is not None and not self._checkpoint_due(state, now):
             return None
         return self.checkpoint(session, now)
+
+
+WAKE = "governance_audit_wake"
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_integrator(session: Session) -> None:
+    wake = session.info.pop(WAKE, None)
+    if wake is not None:
+        wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _nothing_queued(session: Session) -> None:
+    session.info.pop(WAKE, None)
 
 
 def to_checkpoint(row: AuditCheckpoint) -> Checkpoint:
