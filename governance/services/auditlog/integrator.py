@@ -43,7 +43,7 @@ class Integrator:
     """Integrate committed audit entries every ``interval`` seconds while holding the lease."""
 
     def __init__(
-        self, engine: Engine, audit: AuditLog, interval: float = 0.2, gather: float = 0.01
+        self, engine: Engine, audit: AuditLog, interval: float = 0.2, gather: float = 0.05
     ) -> None:
         self.engine = engine
         self.audit = audit
