@@ -180,10 +180,10 @@ def govern(
 def field_levels(call: Call, fields: Iterable[str], *, reveal: bool = False) -> dict[str, str]:
     """The caller's level per field; RevealNotAllowed when ``reveal`` is asked without the right."""
     policy = default_visibility()
-    roles = list(call.actor.roles)
+    roles = call.actor.roles
     if reveal and not policy.can_reveal(roles):
         raise RevealNotAllowed()
-    return {name: policy.level(roles, name, reveal=reveal) for name in fields}
+    return dict(policy.levels(roles, fields, reveal=reveal))
 
 
 def mask(levels: Mapping[str, str], doc: Mapping[str, Any]) -> dict[str, Any]:

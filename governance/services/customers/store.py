@@ -45,6 +45,7 @@ READ_ONLY = ("id", "created_at", "updated_at")
 # What a partial update is validated against: the locale and the birth date / resident id pair.
 LOCALE_FIELDS = ("country", "subdivision", "language", "date_of_birth", "national_id")
 STRUCTURED = {"address"}
+STRUCTURED_FIELDS = frozenset(STRUCTURED)
 MAX_PAGE = 500
 
 
@@ -239,19 +240,14 @@ def apply_fields(
 
 
 def decrypt_customer(
-    call: Call, customer: Customer, key: Any, only: Sequence[str] = FIELDS
+    call: Call, customer: Any, key: Any, only: Sequence[str] = FIELDS
 ) -> dict[str, Any]:
     """Plain values of a customer (in memory only)."""
     vault = call.vault
     encrypted = vault.encrypted_fields(TABLE)
-    out: dict[str, Any] = {}
-    for name in only:
-        if name in encrypted:
-            blob = getattr(customer, f"{name}_ct")
-            out[name] = vault.open(key, TABLE, name, customer.id, blob, name in STRUCTURED)
-        else:
-            out[name] = getattr(customer, name)
-    return out
+    sealed = {name: getattr(customer, f"{name}_ct") for name in only if name in encrypted}
+    opened = vault.open_row(key, TABLE, customer.id, sealed, STRUCTURED_FIELDS) if sealed else {}
+    return {name: opened[name] if name in sealed else getattr(customer, name) for name in only}
 
 
 def to_document(
