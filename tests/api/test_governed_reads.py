@@ -213,3 +213,28 @@ def test_statements_per_request_do_not_grow_with_the_page(
     # One duplicate check across every blind index and the external reference, the row, its
     # wrapped key, and the queued audit entry: no flush or refresh round trips.
     assert made == 4, made
+
+
+def test_a_key_read_again_is_not_unwrapped_again_until_the_keys_change(call: Any) -> None:
+    make_customer(call)
+    cid = call.session.query(Customer.id).scalar()
+    call.session.rollback()
+    support = call.for_purpose(Purpose.named("support")).as_actor(
+        Actor(id="c", type="service", roles=("crm_app",))
+    )
+    unwraps: list[int] = []
+    real = call.vault.keys.unwrap
+
+    def counted(wrapped: Any) -> bytes:
+        unwraps.append(wrapped.version)
+        return real(wrapped)  # type: ignore[no-any-return]
+
+    call.vault.keys.unwrap = counted
+    try:
+        first = reads.read_customer(support, cid)
+        assert reads.read_customer(support, cid) == first and len(unwraps) == 1
+        call.vault.use_keys(call.vault.keys)  # a reloaded key source: the cache starts empty
+        assert reads.read_customer(support, cid) == first and len(unwraps) == 2
+    finally:
+        del call.vault.keys.unwrap
+    call.session.rollback()
