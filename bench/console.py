@@ -5,6 +5,8 @@ same run (``/account``: the guard, the session and one small page).
     PYTHONPATH=. python bench/console.py                       # SQLite, 20,000 customers
     PYTHONPATH=. python bench/console.py --customers 100000 --entries 1000000
     PYTHONPATH=. python bench/console.py --postgres            # a fresh PostgreSQL database
+    PYTHONPATH=. python bench/console.py --keep /tmp/cb ...    # keep the seeded database (and
+                                                               # its keys) there; a rerun tops up
 
 Customers are loaded through the demo generator (the normal import path: validated, encrypted,
 de-duplicated, audited); audit entries are bulk-appended with the ``audit`` library (leaves,
@@ -79,17 +81,25 @@ def bulk_entries(n: int) -> None:
 
 
 def seed(app: Any, customers: int, entries: int) -> None:
+    """Top the database up to ``customers`` customers and ``entries`` bulk audit entries (a kept
+    database from an earlier run only gets what it lacks)."""
+    from sqlalchemy import func, select
+
     from governance.bootstrap import deps
     from governance.extensions import db
+    from governance.models import AuditEntry, Customer
     from governance.services.auditlog.integrator import integrate_pending
     from governance.services.customers.demo import load_demo
 
     with app.app_context():
         call = deps(app).call(db.session)
         integrate_pending(db.engine, call.audit)
-        if entries:
-            bulk_entries(entries)
-        done = 0
+        bulk = db.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "bench.bulk")
+        )
+        if entries > bulk:
+            bulk_entries(entries - bulk)
+        done = db.session.scalar(select(func.count()).select_from(Customer)) or 0
         started = time.perf_counter()
         while done < customers:
             batch = min(5_000, customers - done)
@@ -98,6 +108,20 @@ def seed(app: Any, customers: int, entries: int) -> None:
             done += batch
             print(f"  {done:,} customers ({time.perf_counter() - started:.0f} s)", flush=True)
         integrate_pending(db.engine, call.audit)
+
+
+def kept_postgres(name: str = "gov_bench_console") -> str:
+    """A PostgreSQL database that outlives the run (``--postgres --keep``), made if missing."""
+    import psycopg
+    from bench_db import PG_ADMIN, _libpq
+    from sqlalchemy.engine import make_url
+
+    admin = _libpq(PG_ADMIN)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not found:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(admin).set(database=name).render_as_string(hide_password=False)
 
 
 def measure(app: Any, client: Any, path: str, rounds: int) -> tuple[list[float], int]:
@@ -133,14 +157,21 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--keep", type=Path, help="keep the seeded database and keys here")
     args = parser.parse_args()
 
     from bench_db import describe, fresh_postgres
     from conftest import _migrate, login_as, make_app
 
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        url = stack.enter_context(fresh_postgres()) if args.postgres else f"sqlite:///{tmp}/b.db"
+        tmp = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        tmp.mkdir(parents=True, exist_ok=True)
+        if args.postgres and args.keep:
+            url = kept_postgres()
+        elif args.postgres:
+            url = stack.enter_context(fresh_postgres())
+        else:
+            url = f"sqlite:///{tmp}/b.db"
         if args.postgres:
             url = url.replace("postgresql://", "postgresql+psycopg://", 1)
         _migrate(url, tmp / "instance")
@@ -151,7 +182,7 @@ def main() -> None:
         seed(app, args.customers, args.entries)
         print(f"seeded in {time.perf_counter() - started:.0f} s")
         client = app.test_client()
-        login_as(app, client, "dpo", "bench-dpo@example.com")
+        login_as(app, client, "dpo", f"bench-dpo-{time.time_ns()}@example.com")  # new per run
         rows = {}
         for name, path in PAGES.items():
             times, statements = measure(app, client, path, args.rounds)

@@ -16,8 +16,8 @@ from flask import Flask
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from governance import jurisdictions
-from governance.config import ConfigError
+from governance import jurisdictions, policy_validation
+from governance.config import PRIVATE_KEYS, SETTINGS, ConfigError
 from governance.context import SYSTEM, Actor, Call, Purpose, purposes, utcnow
 from governance.crypto import CryptoError, KeySource, check_fingerprints
 from governance.crypto.keyfile import load_key_file
@@ -87,13 +87,11 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
     check_schema_matches_rules(rules)
     check_purposes()
     check_jurisdictions()
+    check_policy_files()
+    # Every setting but the secrets; schedules read their periods here (``*_HOURS``).
     settings = {
-        k: config[k]
-        for k in (
-            "DEFAULT_REGION", "PAGE_SIZE", "INSTANCE_PATH",
-            "REPORT_INLINE_ENTRIES", "QUALITY_INLINE_CUSTOMERS",
-        )
-    }  # fmt: skip
+        s.key: config[s.key] for s in SETTINGS if s.key in config and s.key not in PRIVATE_KEYS
+    }
     # The key file (None when the KEKs come from GOVERNANCE_MASTER_KEY text) is what
     # `governance keys rotate` rewrites; the vault reloads it when another process rotated.
     key_file = None if config.get("MASTER_KEY") else str(config["MASTER_KEY_FILE"])
@@ -173,6 +171,14 @@ def check_purposes() -> None:
     try:
         purposes()
     except PolicyFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def check_policy_files() -> None:
+    """Every file under ``policies/`` passes its validator, or the server does not start."""
+    try:
+        policy_validation.check_all()
+    except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
 

@@ -226,12 +226,16 @@ def main() -> None:
 
 from governance.commands import (  # noqa: E402,F401  (each module registers its commands)
     auditlog,
+    backups,
     customers,
     evidence,
     identity,
+    incidents,
     jobs,
     keys,
     pii,
+    requests,
+    retention,
     run,
 )
 

@@ -27,6 +27,8 @@ from governance.services.identity import service_accounts
 identity.PASSWORD_PARAMS["default"] = TEST_PARAMETERS
 
 PG_URL = os.environ.get("GOVERNANCE_TEST_DATABASE_URL")
+# Scheduled backups (and their verification) are off in tests unless a test turns them on.
+os.environ.setdefault("GOVERNANCE_BACKUP_EVERY_HOURS", "0")
 
 
 def _pg_admin_engine() -> Any:
@@ -98,6 +100,7 @@ def make_app(database_url: str, instance: Path, **overrides: Any) -> Any:
     from governance import create_app
 
     config = {"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)}
+    config["SCHEDULES"] = False  # scheduled jobs only where a test turns them on
     config.update(overrides)
     return create_app(config)
 

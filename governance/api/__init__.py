@@ -160,10 +160,13 @@ from governance.api import (  # noqa: E402,F401  (each module registers its rout
     auditlog,
     customers,
     identity,
+    incidents,
     jobs,
     keys,
     openapi,
     pii,
     quality,
     reports,
+    requests,
+    retention,
 )

@@ -187,3 +187,19 @@ def policy_check(subject: str, method: str, path: str) -> None:
     decision = policy.check(call.session, roles, method.upper(), path, routed=routed)
     click.echo(decision.reason)
     raise SystemExit(0 if decision.allowed else 1)
+
+
+@policy_group.command("validate", with_appcontext=False)
+@click.argument(
+    "directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+def policy_validate(directory: Path | None) -> None:
+    """Check every file under policies/ (or DIRECTORY); exit 1 naming each problem."""
+    from governance.policy_validation import VALIDATORS, validate_all
+
+    problems = validate_all(directory)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"{len(VALIDATORS)} policy files valid")

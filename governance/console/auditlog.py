@@ -21,8 +21,13 @@ from governance.web.responses import audit_export_response, audit_trail_response
 PAGE = "50"
 
 
-def _page(params: dict[str, str]) -> dict[str, Any]:
-    page = audit_views.list_entries(db.session(), {**params, "limit": params.get("limit", PAGE)})
+def _page(params: dict[str, str], before: str | None = None) -> dict[str, Any]:
+    """A page of entries, newest first (``before``: the older page), actors and subjects named."""
+    limited = {**params, "limit": params.get("limit", PAGE)}
+    return _named(audit_views.newest_entries(db.session(), limited, before))
+
+
+def _named(page: dict[str, Any]) -> dict[str, Any]:
     actors, subjects = names.name_entries(db.session(), page["items"])
     for entry in page["items"]:
         entry["actor_name"] = actors.get(entry.get("actor_id") or "")
@@ -31,22 +36,26 @@ def _page(params: dict[str, str]) -> dict[str, Any]:
     return page
 
 
-def _render(params: dict[str, str], result: dict[str, Any] | None, status: int = 200) -> Any:
+def _render(
+    params: dict[str, str], result: dict[str, Any] | None, status: int = 200, before: str = ""
+) -> Any:
     errors: dict[str, str] = {}
     try:
-        page = _page(params)
+        page = _page(params, before)
     except ValidationError as exc:  # a bad filter stays on the form, beside its field
         errors = {e["field"]: e["message"] for e in exc.errors}
         page, status = _page({}), 422
     checkpoints = audit_views.list_checkpoints(db.session(), 10)
     return render_template("audit.html", page=page, params=params, checkpoints=checkpoints,
-                           result=result, errors=errors), status  # fmt: skip
+                           result=result, errors=errors, before=before), status  # fmt: skip
 
 
 @bp.get("/audit", endpoint="audit")
 def audit_page() -> Any:
-    params = {k: v for k, v in request.args.items() if k in audit_views.FILTERS and v}
-    return _render(params, None)
+    params = {
+        k: v for k, v in request.args.items() if k in audit_views.FILTERS and k != "after" and v
+    }
+    return _render(params, None, before=request.args.get("before", ""))
 
 
 @bp.route("/audit/verify", methods=["GET", "POST"], endpoint="audit_verify")
@@ -66,7 +75,8 @@ def audit_entry_page(seq: str) -> Any:
     """One entry in full: who (by name), what, on whom, why (purpose, reveal reason), its leaf."""
     if not seq.isdigit() or len(seq) > 18:
         abort(404)
-    page = _page({"after": str(max(int(seq) - 1, 0)), "limit": "1"})
+    after = {"after": str(max(int(seq) - 1, 0)), "limit": "1"}
+    page = _named(audit_views.list_entries(db.session(), after))
     if not page["items"] or page["items"][0]["seq"] != int(seq):
         abort(404)
     return render_template("audit_entry.html", e=page["items"][0])

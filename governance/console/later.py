@@ -1,4 +1,4 @@
-"""Areas later issues fill (consent, retention, backups, incidents): a page saying so, so the
+"""Areas later issues fill (consent, retention, incidents): a page saying so, so the
 navigation and the policy already cover their routes."""
 
 from __future__ import annotations
@@ -17,18 +17,3 @@ def _later(area: str, issue: str) -> Any:
 @bp.get("/consent")
 def consent() -> Any:
     return _later("Consent", "consent and purpose tracking")
-
-
-@bp.get("/retention")
-def retention() -> Any:
-    return _later("Retention", "retention rules and sweeps")
-
-
-@bp.get("/backups")
-def backups() -> Any:
-    return _later("Backups", "backup verification")
-
-
-@bp.get("/incidents")
-def incidents() -> Any:
-    return _later("Incidents", "breach-response workflows")

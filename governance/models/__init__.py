@@ -8,6 +8,15 @@ from governance.models.audit import (
     AuditNode,
     AuditQueued,
     AuditState,
+    AuditSubject,
+)
+from governance.models.backup import BackupVerification
+from governance.models.breach import (
+    BreachNotice,
+    Incident,
+    IncidentEvent,
+    IncidentSubject,
+    NotificationTask,
 )
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
 from governance.models.identity import (
@@ -19,8 +28,10 @@ from governance.models.identity import (
     User,
 )
 from governance.models.ids import new_id
-from governance.models.job import Job
+from governance.models.job import Job, ScheduleSlot
 from governance.models.pii import PiiFinding, PiiScan
+from governance.models.requests import RequestEvent, RequestExport, SubjectRequest
+from governance.models.retention import LegalHold, RetentionRemoval
 
 __all__ = [
     "ApiToken",
@@ -29,18 +40,31 @@ __all__ = [
     "AuditNode",
     "AuditQueued",
     "AuditState",
+    "AuditSubject",
+    "BreachNotice",
+    "BackupVerification",
     "CasbinRule",
     "ConsoleSession",
     "Customer",
     "DataKey",
+    "Incident",
+    "IncidentEvent",
+    "IncidentSubject",
     "Interaction",
     "Job",
     "KeyVersion",
+    "LegalHold",
+    "NotificationTask",
     "Order",
     "PasswordHistory",
     "PiiFinding",
     "PiiScan",
+    "RequestEvent",
+    "RequestExport",
+    "RetentionRemoval",
+    "ScheduleSlot",
     "ServiceAccount",
+    "SubjectRequest",
     "Tombstone",
     "User",
     "new_id",

@@ -205,14 +205,14 @@ def test_statements_per_request_do_not_grow_with_the_page(
     )
     doc = customer_doc(external_ref="NEW-1", email="new@example.com", phone=None, national_id=None)
     made = _statements(app, lambda: client.post("/api/v1/customers", json=doc, headers=crm))
-    # The read (rows and their keys in one query) and the queued audit entry; the token was
-    # verified by the first call (the per-process token cache). A per-row or per-field query
-    # would show up here.
-    assert read == 2 and large == 2, (read, large)
+    # The read (rows and their keys in one query), the queued audit entry and its subject index
+    # (one executemany for a page); the token was verified by the first call (the per-process
+    # token cache). A per-row or per-field query would show up here.
+    assert read == 3 and large == 3, (read, large)
     assert orders == read + 1, (read, orders)  # the customer with its key, then its orders
     # One duplicate check across every blind index and the external reference, the row, its
-    # wrapped key, and the queued audit entry: no flush or refresh round trips.
-    assert made == 4, made
+    # wrapped key, the queued audit entry and its subject: no flush or refresh round trips.
+    assert made == 5, made
 
 
 def test_a_key_read_again_is_not_unwrapped_again_until_the_keys_change(call: Any) -> None:

@@ -77,3 +77,31 @@ def test_short_ids_are_unique_on_the_page() -> None:
     short = short_ids(ids)
     assert len(set(short.values())) == 200
     assert all(len(v) <= 10 for v in short.values())
+
+
+def test_audit_page_shows_the_newest_entries_first_and_pages_to_older(
+    app: Any, crm: dict[str, str]
+) -> None:
+    client, _ = _reveal(app, crm, "DSAR-2026-015")
+    html = client.get("/audit?limit=2").get_data(as_text=True)
+    seqs = [int(s) for s in re.findall(r'href="/audit/entries/(\d+)"', html)]
+    size = max(seqs)
+    assert seqs == [size, size - 1]  # the newest first
+    older = re.search(r'href="\?limit=2&(?:amp;)?before=(\d+)" rel="next"', html)
+    assert older and int(older.group(1)) == size - 1
+    page2 = client.get(f"/audit?limit=2&before={older.group(1)}").get_data(as_text=True)
+    assert [int(s) for s in re.findall(r'href="/audit/entries/(\d+)"', page2)] == [
+        size - 2,
+        size - 3,
+    ]
+    assert 'id="newest-entries"' in page2
+    assert client.get("/audit?before=soon").status_code == 422  # a bad cursor stays on the page
+
+
+def test_an_actor_or_subject_filters_the_page_in_one_click(app: Any, crm: dict[str, str]) -> None:
+    client, customer_id = _reveal(app, crm, "DSAR-2026-016")
+    html = client.get("/audit").get_data(as_text=True)
+    assert f'href="?subject={customer_id}"' in html
+    only = client.get(f"/audit?subject={customer_id}").get_data(as_text=True)
+    assert f'href="?subject={customer_id}"' not in only  # already filtered: no link to itself
+    assert re.findall(r'href="/audit/entries/(\d+)"', only)

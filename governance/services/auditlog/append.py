@@ -37,7 +37,14 @@ from audit.hashing import leaf_hash
 from audit.tree import Frontier
 from governance.context import Actor
 from governance.database import begin_writing
-from governance.models import AuditCheckpoint, AuditEntry, AuditNode, AuditQueued, AuditState
+from governance.models import (
+    AuditCheckpoint,
+    AuditEntry,
+    AuditNode,
+    AuditQueued,
+    AuditState,
+    AuditSubject,
+)
 from governance.services.auditlog.witness import CheckpointWitness, publish_after_commit
 
 OUTCOMES = ("allowed", "denied", "failed")
@@ -58,6 +65,7 @@ INSERT_ENTRY = AuditEntry.__table__.insert()
 INSERT_NODE = AuditNode.__table__.insert()
 QUEUE = AuditQueued.__table__
 INSERT_QUEUED = QUEUE.insert()
+INSERT_SUBJECTS = AuditSubject.__table__.insert()
 QUEUED_COLUMNS = (
     "timestamp", "actor_id", "actor_type", "actor_role", "action", "resource", "subject_id",
     "purpose", "outcome", "leaf", "leaf_hash",
@@ -205,11 +213,16 @@ class AuditLog:
         }
         # One Core INSERT: the ORM unit of work would cost more than the hashing here.
         result = session.connection().execute(INSERT_QUEUED, values)
+        qid = int(tuple(result.inserted_primary_key or (0,))[0])
+        subjects = entry_subjects(subject_id, details)
+        if subjects:  # the entry -> subject index, in the same transaction as the entry
+            session.connection().execute(
+                INSERT_SUBJECTS, [{"qid": qid, "seq": None, "customer_id": s} for s in subjects]
+            )
         if not self.inline:
             if self.wake is not None:
                 session.info[WAKE] = self.wake  # on commit (below): integrate soon
-            return Appended(None, leaf, digest)
-        qid = int(tuple(result.inserted_primary_key or (0,))[0])
+            return Appended(None, leaf, digest, qid)
         seqs = self.integrate(session, now)
         return Appended(seqs.get(qid), leaf, digest, qid)
 
@@ -317,6 +330,15 @@ def _wake_integrator(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _nothing_queued(session: Session) -> None:
     session.info.pop(WAKE, None)
+
+
+def entry_subjects(subject_id: str | None, details: dict[str, Any] | None) -> list[str]:
+    """The subject ids an entry names: its ``subject_id`` and a list read's ``subjects``."""
+    found = {subject_id} if subject_id else set()
+    listed = (details or {}).get("subjects")
+    if isinstance(listed, list):
+        found.update(s for s in listed if isinstance(s, str) and s and len(s) <= 64)
+    return sorted(found)
 
 
 def to_checkpoint(row: AuditCheckpoint) -> Checkpoint:

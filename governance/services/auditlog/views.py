@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import Checkpoint, public_key_pem
@@ -86,14 +86,14 @@ def _moment(value: str, field: str) -> str:
         raise _bad(field, "must be an ISO 8601 date or time", "bad time") from None
 
 
-def list_entries(session: Session, params: dict[str, str]) -> dict[str, Any]:
-    """Entries filtered by time, actor, subject and action, in seq order (cursor: ``after``)."""
+def _filtered(params: dict[str, str]) -> Select[AuditEntry]:
+    """The SELECT of the entries matching ``params`` (unknown or bad filters: 422)."""
     unknown = sorted(set(params) - set(FILTERS))
     if unknown:
         raise ValidationError(
             "unknown parameter", [{"field": k, "message": "is not a filter"} for k in unknown]
         )
-    query = select(AuditEntry).order_by(AuditEntry.seq)
+    query = select(AuditEntry)
     if params.get("from"):
         query = query.where(AuditEntry.timestamp >= _moment(params["from"], "from"))
     if params.get("to"):
@@ -102,6 +102,12 @@ def list_entries(session: Session, params: dict[str, str]) -> dict[str, Any]:
                          ("action", AuditEntry.action)):  # fmt: skip
         if params.get(name):
             query = query.where(column == params[name])
+    return query
+
+
+def list_entries(session: Session, params: dict[str, str]) -> dict[str, Any]:
+    """Entries filtered by time, actor, subject and action, in seq order (cursor: ``after``)."""
+    query = _filtered(params).order_by(AuditEntry.seq)
     after = _int(params.get("after"), "after", 0)
     limit = _int(params.get("limit"), "limit", 100, 1, MAX_ENTRIES_PAGE) or 100
     rows = list(session.scalars(query.where(AuditEntry.seq > after).limit(limit + 1)))
@@ -110,6 +116,24 @@ def list_entries(session: Session, params: dict[str, str]) -> dict[str, Any]:
     return {
         "items": [entry_json(r) for r in rows],
         "next_after": rows[-1].seq if more and rows else None,
+        "tree_size": tree_size(session),
+    }
+
+
+def newest_entries(session: Session, params: dict[str, str], before: str | None) -> dict[str, Any]:
+    """The same filters, newest first (what a person browsing the log wants to see first);
+    cursor ``before``: entries with a smaller seq, ``next_before`` for the page after."""
+    query = _filtered({k: v for k, v in params.items() if k != "after"})
+    older = _int(before, "before", 0)
+    if older:
+        query = query.where(AuditEntry.seq < older)
+    limit = _int(params.get("limit"), "limit", 100, 1, MAX_ENTRIES_PAGE) or 100
+    rows = list(session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [entry_json(r) for r in rows],
+        "next_before": rows[-1].seq if more and rows else None,
         "tree_size": tree_size(session),
     }
 
@@ -199,7 +223,8 @@ def verify_live(
     try:
         kept = kept_checkpoint(call)
         with snapshot(call.session) as snap:
-            report = snap.verify(key, progress, kept)
+            report = snap.verify(key, progress, kept, restore_explainer(call))
+            gap = snap.explained_gap
     except VerifyError as exc:
         try:
             call.audit.record_alone(
@@ -212,9 +237,19 @@ def verify_live(
         raise
     call.audit.record(
         call.session, call.actor, "audit.verify", now=call.now(), resource="audit",
-        details={"tree_size": report.tree_size, "checkpoints": report.checkpoints_verified},
+        details={"tree_size": report.tree_size, "checkpoints": report.checkpoints_verified,
+                 **({"explained_gap": gap} if gap else {})},
     )  # fmt: skip
+    if gap:
+        log.warning("audit log verified with an explained gap: %s", gap)
     return report
+
+
+def restore_explainer(call: Call) -> Any:
+    """The signed restore records' explanation of a log cut back by a restore (backups issue)."""
+    from governance.services.backups import restore_records
+
+    return restore_records.explainer(call)
 
 
 def kept_checkpoint(call: Call) -> Checkpoint | None:

@@ -383,8 +383,14 @@ def update_customer(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
 
 
 def erase_customer(call: Call, customer_id: str, request_ref: str | None = None) -> dict[str, Any]:
-    """Crypto-shred a customer: delete its DEK and rows, keep a tombstone (id only)."""
+    """Crypto-shred a customer: delete its DEK and rows, keep a tombstone (id only).
+
+    Raises UnderLegalHold (409, with the hold's reason) when a legal hold covers the customer.
+    """
+    from governance.services.retention.holds import refuse_if_held
+
     customer = load(call, customer_id)
+    refuse_if_held(call, customer.id)
     ref = norm.clean_text(request_ref, max_length=200) if request_ref else None
     now = call.now()
     shred(call, customer, ref, now)

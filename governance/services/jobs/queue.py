@@ -23,6 +23,7 @@ from governance.context import Actor, Call
 from governance.errors import GovernanceError, InternalError, NotFound
 from governance.models import Job
 from governance.models.ids import is_id
+from governance.services.jobs import schedule
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ def _public(result: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def tick(call: Call, worker: str) -> Job | None:
-    """One poll of a worker: sign a checkpoint if one is due, then claim and run one job.
+    """One poll of a worker: checkpoint if due, submit due scheduled jobs, run one job.
 
     Shared by ``governance worker`` and the job runner inside ``up``/``serve``; the claim is
     exclusive across processes and machines (see ``claim``). Returns the job run, if any.
@@ -289,6 +290,7 @@ def tick(call: Call, worker: str) -> Job | None:
     if call.audit.checkpoint_if_stale(call.session, now) is not None:
         log.info("signed an audit checkpoint")
     call.session.commit()  # one worker tick, one unit of work
+    schedule.enqueue_due(call, worker)
     job = claim(call.session, worker, now)
     if job is None:
         return None
