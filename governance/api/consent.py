@@ -158,6 +158,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "events": {
                 "type": "array",
+                "minItems": 1,
                 "maxItems": ledger.MAX_BULK,
                 "items": {"allOf": [ref("ConsentEventInput")], "required": ["customer_id"]},
             }
