@@ -227,9 +227,11 @@ def main() -> None:
 from governance.commands import (  # noqa: E402,F401  (each module registers its commands)
     auditlog,
     backups,
+    consent,
     customers,
     evidence,
     identity,
+    incidents,
     jobs,
     keys,
     pii,

@@ -29,6 +29,7 @@ VALIDATORS: dict[str, Validator] = {}
 VALIDATOR_MODULES: tuple[str, ...] = (
     "governance.policy_validators",
     "governance.services.retention.policy_checks",
+    "governance.services.breach.policy_checks",
 )
 
 # Files in the directory that are not rules (read by people, not by the server).

@@ -11,6 +11,14 @@ from governance.models.audit import (
     AuditSubject,
 )
 from governance.models.backup import BackupVerification
+from governance.models.breach import (
+    BreachNotice,
+    Incident,
+    IncidentEvent,
+    IncidentSubject,
+    NotificationTask,
+)
+from governance.models.consent import ConsentEvent, Notice, NoticePurpose, ObjectionEvent
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
 from governance.models.identity import (
     ApiToken,
@@ -34,15 +42,24 @@ __all__ = [
     "AuditQueued",
     "AuditState",
     "AuditSubject",
+    "BreachNotice",
     "BackupVerification",
     "CasbinRule",
+    "ConsentEvent",
     "ConsoleSession",
     "Customer",
     "DataKey",
+    "Incident",
+    "IncidentEvent",
+    "IncidentSubject",
     "Interaction",
     "Job",
     "KeyVersion",
+    "Notice",
+    "NoticePurpose",
+    "ObjectionEvent",
     "LegalHold",
+    "NotificationTask",
     "Order",
     "PasswordHistory",
     "PiiFinding",

@@ -16,6 +16,8 @@ from governance.models.base import Base
 
 class AuditEntry(Base):
     __tablename__ = "audit_entries"
+    # "Everything this actor read in this window" (breach analysis) walks one index range.
+    __table_args__ = (Index("ix_audit_entries_actor_time", "actor_id", "timestamp"),)
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     timestamp: Mapped[str] = mapped_column(String(32), index=True)

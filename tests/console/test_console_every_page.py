@@ -71,6 +71,7 @@ NOTHING_YET = {
     "console.request_export": 409,
     "console.request_certificate": 409,
     "console.report_erasure_certificate": 409,
+    "console.incident_notices_zip": 404,
 }
 INLINE_CODE = (
     re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),  # an inline script element
@@ -106,6 +107,11 @@ def demo(app: Any, crm: dict[str, str]) -> dict[str, str]:
         request_id = workflow.create(
             call, {"kind": "access", "subject": {"email": doc["email"]}, "jurisdiction": "PIPL"}
         )["id"]
+        from governance.services.breach import incidents
+
+        now = call.now().isoformat()
+        incident = incidents.create(call, {"title": "Demo", "detected_at": now, "aware_at": now})
+        incident_id = incident.id
         db.session.commit()
     return {
         "customer_id": customer_id,
@@ -115,6 +121,8 @@ def demo(app: Any, crm: dict[str, str]) -> dict[str, str]:
         "seq": "1",
         "name": "purposes.yaml",
         "request_id": request_id,
+        "incident_id": incident_id,
+        "doc": "incident-report",
     }
 
 
