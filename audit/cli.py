@@ -1,4 +1,5 @@
 """Command line of the standalone verifier: ``python -m audit verify EXPORT [--public-key PEM]``
+, ``python -m audit receipt RECEIPT --public-key PEM`` (a consent receipt, ``audit.receipt``)
 and ``python -m audit verify-inclusion CERTIFICATE --key PEM`` (one entry's proof).
 
 Exit status: 0 when the export and every checkpoint verify, 1 when verification fails (the
@@ -35,6 +36,15 @@ def _parser() -> argparse.ArgumentParser:
         help="Ed25519 public key you trust (PEM); the export's own key must be this key",
     )
     verify.add_argument("--quiet", action="store_true", help="do not print progress")
+    receipt = commands.add_parser("receipt", help="verify a consent receipt (JSON) offline")
+    receipt.add_argument("file", help="receipt file (JSON) from /api/v1/consents/ID/receipt")
+    receipt.add_argument(
+        "--public-key",
+        "--key",
+        metavar="PEM_FILE",
+        required=True,
+        help="Ed25519 public key of the log you trust (PEM)",
+    )
     proof = commands.add_parser(
         "verify-inclusion",
         help="verify an erasure certificate (or any document proving one entry) offline",
@@ -45,6 +55,31 @@ def _parser() -> argparse.ArgumentParser:
         help="the log's Ed25519 public key you trust (PEM)",
     )  # fmt: skip
     return parser
+
+
+def _receipt(path: str, key_file: str) -> int:
+    import json
+
+    from audit.receipt import ReceiptError, verify_receipt
+
+    try:
+        trusted = _load_key(key_file)
+        with open(path, encoding="utf-8") as fp:
+            data = json.load(fp)
+    except (OSError, ValueError, ExportFormatError) as exc:
+        print(f"error: cannot read the receipt or key: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        found = verify_receipt(data, trusted)
+    except ReceiptError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"OK: consent event {found.event_id} ({found.action} {found.purpose} for subject "
+        f"{found.subject_id} at {found.timestamp}) is in the audit log: inclusion proof checked "
+        f"against the checkpoint at tree size {found.tree_size}, signed by key {found.key_id}"
+    )
+    return EXIT_OK
 
 
 def _load_key(path: str) -> Ed25519PublicKey:
@@ -119,6 +154,8 @@ def _verify_inclusion(path: str, key_path: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "receipt":
+        return _receipt(args.file, args.public_key)
     if args.command == "verify-inclusion":
         return _verify_inclusion(args.file, args.key)
     try:

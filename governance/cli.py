@@ -226,6 +226,8 @@ def main() -> None:
 
 from governance.commands import (  # noqa: E402,F401  (each module registers its commands)
     auditlog,
+    backups,
+    consent,
     customers,
     evidence,
     identity,

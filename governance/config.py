@@ -266,6 +266,33 @@ SETTINGS: tuple[Setting, ...] = (
         "ones at once. Either way the result is kept and served again until a customer changes.",
     ),
     Setting(
+        "BACKUP_DIR",
+        _str,
+        None,
+        "Where `governance backup create` writes `<id>.backup` and `<id>.manifest.json`. "
+        "Default: `<instance>/backups`.",
+    ),
+    Setting(
+        "BACKUP_EVERY_HOURS",
+        _hours,
+        24,
+        "Hours between scheduled backups, each followed by a verification of it (0: none).",
+    ),
+    Setting(
+        "BACKUP_RETENTION_DAYS",
+        _positive_int,
+        30,
+        "Backups older than this are pruned after each new backup (the newest is always kept); "
+        "`policies/retention.yaml` category `backups` overrides it when present.",
+    ),
+    Setting(
+        "PG_DUMP",
+        _str,
+        None,
+        "Path of `pg_dump` (PostgreSQL backups; `pg_restore` is looked for beside it). "
+        "Default: found on PATH.",
+    ),
+    Setting(
         "SCHEDULES",
         _bool,
         True,

@@ -94,6 +94,8 @@ from governance.console import (  # noqa: E402,F401  (each module registers its 
     auditlog,
     auditor,
     auth,
+    backups,
+    consent,
     customer_changes,
     customers,
     dashboard,

@@ -34,6 +34,9 @@ CATALOGUE = (
     ("breach-register", _l("Breach register"),
      _l("Every personal-data breach, notified or not, with its state, the people affected and "
         "the notifications made (GDPR Art. 33(5))."), "console.report_breach_register", False),
+    ("backup-verification", _l("Backup verification"),
+     _l("The latest restore of a backup: what was checked, the figures compared, the result and "
+        "the audit checkpoint it is anchored to."), "console.backup_report", False),
 )  # fmt: skip
 
 

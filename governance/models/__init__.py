@@ -10,6 +10,7 @@ from governance.models.audit import (
     AuditState,
     AuditSubject,
 )
+from governance.models.backup import BackupVerification
 from governance.models.breach import (
     BreachNotice,
     Incident,
@@ -17,6 +18,7 @@ from governance.models.breach import (
     IncidentSubject,
     NotificationTask,
 )
+from governance.models.consent import ConsentEvent, Notice, NoticePurpose, ObjectionEvent
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
 from governance.models.identity import (
     ApiToken,
@@ -41,7 +43,9 @@ __all__ = [
     "AuditState",
     "AuditSubject",
     "BreachNotice",
+    "BackupVerification",
     "CasbinRule",
+    "ConsentEvent",
     "ConsoleSession",
     "Customer",
     "DataKey",
@@ -51,6 +55,9 @@ __all__ = [
     "Interaction",
     "Job",
     "KeyVersion",
+    "Notice",
+    "NoticePurpose",
+    "ObjectionEvent",
     "LegalHold",
     "NotificationTask",
     "Order",

@@ -22,13 +22,13 @@ beside the signing key) once that commit succeeds, so a log later cut back is ca
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import Checkpoint, sign_checkpoint
@@ -36,6 +36,7 @@ from audit.entry import Entry, Outcome
 from audit.hashing import leaf_hash
 from audit.tree import Frontier
 from governance.context import Actor
+from governance.database import begin_writing
 from governance.models import (
     AuditCheckpoint,
     AuditEntry,
@@ -144,11 +145,14 @@ class AuditLog:
     """Integrate in ``record`` itself (no integrator thread in this process)."""
     batch: int = 5000
     """Most entries one integration takes (the rest wait for the next)."""
+    wake: Callable[[], None] | None = None
+    """Set by this process's integrator: called once a transaction that queued entries commits."""
 
     def _lock_state(self, session: Session) -> LogState:
         return self._lock_on(session, session.connection())
 
     def _lock_on(self, session: Session, conn: Connection) -> LogState:
+        begin_writing(conn)  # SQLite: the writer lock is this row lock; take it before reading
         row = conn.execute(LOCK_STATE).first()
         if row is None:  # the migration creates the row; this only covers a hand-made schema
             session.execute(STATE.insert(), {"id": 1, "size": 0, "frontier": EMPTY_FRONTIER,
@@ -176,6 +180,36 @@ class AuditLog:
 
         With ``inline``, also integrate it (and whatever else is committed) at once.
         """
+        values, leaf, digest = self._queued(
+            actor, action, now, resource, subject_id, purpose, outcome, details
+        )
+        # One Core INSERT: the ORM unit of work would cost more than the hashing here.
+        result = session.connection().execute(INSERT_QUEUED, values)
+        qid = int(tuple(result.inserted_primary_key or (0,))[0])
+        subjects = entry_subjects(subject_id, details)
+        if subjects:  # the entry -> subject index, in the same transaction as the entry
+            session.connection().execute(
+                INSERT_SUBJECTS, [{"qid": qid, "seq": None, "customer_id": s} for s in subjects]
+            )
+        if not self.inline:
+            if self.wake is not None:
+                session.info[WAKE] = self.wake  # on commit (below): integrate soon
+            return Appended(None, leaf, digest, qid)
+        seqs = self.integrate(session, now)
+        return Appended(seqs.get(qid), leaf, digest, qid)
+
+    def _queued(
+        self,
+        actor: Actor,
+        action: str,
+        now: datetime,
+        resource: str | None,
+        subject_id: str | None,
+        purpose: str | None,
+        outcome: Outcome,
+        details: dict[str, Any] | None,
+    ) -> tuple[dict[str, Any], bytes, bytes]:
+        """The ``audit_queue`` row of one entry, its canonical leaf and the leaf's hash."""
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown audit outcome {outcome!r}")
         entry = Entry(
@@ -207,18 +241,39 @@ class AuditLog:
             "leaf": leaf.decode("utf-8"),
             "leaf_hash": digest,
         }
-        # One Core INSERT: the ORM unit of work would cost more than the hashing here.
-        result = session.connection().execute(INSERT_QUEUED, values)
-        qid = int(tuple(result.inserted_primary_key or (0,))[0])
-        subjects = entry_subjects(subject_id, details)
-        if subjects:  # the entry -> subject index, in the same transaction as the entry
-            session.connection().execute(
-                INSERT_SUBJECTS, [{"qid": qid, "seq": None, "customer_id": s} for s in subjects]
-            )
-        if not self.inline:
-            return Appended(None, leaf, digest, qid)
-        seqs = self.integrate(session, now)
-        return Appended(seqs.get(qid), leaf, digest, qid)
+        return values, leaf, digest
+
+    def record_many(
+        self, session: Session, actor: Actor, entries: Sequence[dict[str, Any]], *, now: datetime
+    ) -> list[Appended]:
+        """Queue several entries (each a dict of ``record``'s keyword arguments but ``now``) in
+        one INSERT, in the caller's transaction; their ``Appended`` in order (queue ids set).
+
+        With ``inline``, integrates them at once, as ``record`` does.
+        """
+        if not entries:
+            return []
+        built = [
+            self._queued(actor, e["action"], now, e.get("resource"), e.get("subject_id"),
+                         e.get("purpose"), e.get("outcome", "allowed"), e.get("details"))
+            for e in entries
+        ]  # fmt: skip
+        insert = INSERT_QUEUED.returning(QUEUE.c.id, sort_by_parameter_order=True)
+        qids = [int(row[0]) for row in session.connection().execute(insert, [b[0] for b in built])]
+        subjects = [
+            {"qid": qid, "seq": None, "customer_id": s}
+            for qid, e in zip(qids, entries, strict=True)
+            for s in entry_subjects(e.get("subject_id"), e.get("details"))
+        ]
+        if subjects:  # the entry -> subject index, as ``record`` keeps it
+            session.connection().execute(INSERT_SUBJECTS, subjects)
+        if not self.inline and self.wake is not None:
+            session.info[WAKE] = self.wake  # on commit: integrate soon
+        seqs = self.integrate(session, now) if self.inline else {}
+        return [
+            Appended(seqs.get(qid), leaf, digest, qid)
+            for qid, (_, leaf, digest) in zip(qids, built, strict=True)
+        ]
 
     def integrate(self, session: Session, now: datetime) -> dict[int, int]:
         """Integrate up to ``batch`` committed queued entries (and the caller's own) into the
@@ -309,6 +364,21 @@ class AuditLog:
         if state.last_checkpoint_at is not None and not self._checkpoint_due(state, now):
             return None
         return self.checkpoint(session, now)
+
+
+WAKE = "governance_audit_wake"
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_integrator(session: Session) -> None:
+    wake = session.info.pop(WAKE, None)
+    if wake is not None:
+        wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _nothing_queued(session: Session) -> None:
+    session.info.pop(WAKE, None)
 
 
 def entry_subjects(subject_id: str | None, details: dict[str, Any] | None) -> list[str]:

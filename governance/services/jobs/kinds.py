@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from governance.services.backups import jobs as backup_jobs  # noqa: F401
+
 # Each import registers that module's job kinds with the queue.
 from governance.services.breach import analysis as breach_analysis  # noqa: F401
 from governance.services.customers import demo, imports  # noqa: F401

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from audit.checkpoint import public_key_pem
 from audit.proofs import prove_inclusion
 from governance.context import Call
 from governance.errors import Conflict
@@ -73,6 +74,7 @@ def certificate(call: Call, request_id: str) -> dict[str, Any]:
             "proof": [h.hex() for h in proof.proof],
         },
         "checkpoint": checkpoint.to_json(),
+        "public_key": public_key_pem(call.audit.signing_key).decode("ascii"),
         "verify": "python -m audit verify-inclusion CERTIFICATE.json --key audit_public_key.pem",
     }
 

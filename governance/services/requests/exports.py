@@ -59,12 +59,26 @@ def _rows_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def _consent_history(call: Call, customer_id: str) -> list[dict[str, Any]] | None:
-    """The consent events of the consent module, when this server has it (else None)."""
+    """The consent events with their receipts, and the objections and restrictions, when this
+    server has the consent module (else None)."""
     try:
-        module: Any = importlib.import_module("governance.services.consent.history")
+        ledger: Any = importlib.import_module("governance.services.consent.ledger")
+        receipts: Any = importlib.import_module("governance.services.consent.receipts")
+        objections: Any = importlib.import_module("governance.services.consent.objections")
     except ImportError:
         return None
-    return list(module.events_for(call, customer_id))
+    history: list[dict[str, Any]] = []
+    for event in ledger.customer_events(call, customer_id):
+        doc = {"kind": "consent", **ledger.event_json(event)}
+        try:
+            receipt = receipts.receipt(call, event.id)
+            receipt.pop("public_key", None)
+            doc["receipt"] = receipt
+        except GovernanceError:  # not integrated yet: the receipt can be asked for later
+            doc["receipt"] = None
+        history.append(doc)
+    history += [{"kind": "objection", **o} for o in objections.objections_of(call, customer_id)]
+    return history
 
 
 def collect(call: Call, customer_id: str) -> dict[str, Any]:
