@@ -83,6 +83,35 @@ def bulk_entries(n: int) -> None:
     db.session.commit()
 
 
+US_AREAS = ("202", "212", "312", "415", "617", "713", "206", "303", "404", "512", "305", "602")
+
+
+def customers_from(start: int, count: int) -> Any:
+    """Demo customers numbered ``start`` onwards (``demo.generate`` always numbers from 1, and
+    the import would refuse a second ``CRM-0000001`` as a duplicate)."""
+    import random
+
+    from faker import Faker
+
+    from governance.services.customers.demo import LOCALES, fake_customer
+
+    seed = 1_000_003 + start  # never a seed ``load_demo`` used: other names, birth dates, phones
+    rng = random.Random(seed)
+    fakers = {}
+    for locale, *_ in LOCALES:
+        fakers[locale] = Faker(locale)
+        fakers[locale].seed_instance(seed)
+    for index in range(start, start + count):
+        doc = fake_customer(rng, fakers, index)
+        if doc.get("phone") and doc["country"] != "CN":  # the demo's repeat every 10,000
+            k, n = index // 10_000, index % 10_000
+            phones = {"US": f"+1 {US_AREAS[k % len(US_AREAS)]} 555 {n:04d}",
+                      "GB": f"+44 20 7{(946 + k) % 1000:03d} {n:04d}",
+                      "DE": f"+49 30 90{(18 + k) % 100:02d}{n:04d}"}  # fmt: skip
+            doc["phone"] = phones[doc["country"]]
+        yield doc
+
+
 def seed(app: Any, customers: int, entries: int) -> None:
     """Top the database up to ``customers`` customers and ``entries`` bulk audit entries (a kept
     database from an earlier run only gets what it lacks)."""
@@ -92,7 +121,7 @@ def seed(app: Any, customers: int, entries: int) -> None:
     from governance.extensions import db
     from governance.models import AuditEntry, Customer
     from governance.services.auditlog.integrator import integrate_pending
-    from governance.services.customers.demo import generate, load_demo
+    from governance.services.customers.demo import load_demo
     from governance.services.customers.imports import Importer
 
     with app.app_context():
@@ -111,10 +140,12 @@ def seed(app: Any, customers: int, entries: int) -> None:
                 load_demo(call, batch, seed=done + 1)
             else:  # then customers alone, through the same import path: what the pages show
                 importer = Importer(call)
-                rows = list(enumerate(generate(batch, seed=done + 1), start=1))
+                rows = list(enumerate(customers_from(done + 1, batch), start=1))
                 for at in range(0, len(rows), 500):
                     importer.batch(rows[at : at + 500])
                     db.session.commit()
+                refused = {k: v for k, v in importer.report.items() if k != "rows" and v}
+                print(f"    import report: {refused}", flush=True)
             db.session.commit()
             done = db.session.scalar(select(func.count()).select_from(Customer)) or 0
             print(f"  {done:,} customers ({time.perf_counter() - started:.0f} s)", flush=True)
