@@ -134,13 +134,17 @@ def seed(app: Any, customers: int, entries: int) -> None:
             bulk_entries(entries - bulk)
         done = db.session.scalar(select(func.count()).select_from(Customer)) or 0
         started = time.perf_counter()
+        # The next customer number: a clash with a stored one would update it, not add one, so a
+        # top-up of a kept database numbers from 1,000,000 on (a first run stays below that).
+        number = (HISTORY if done <= HISTORY else 1_000_000 + done) + 1
         while done < customers:
             batch = min(5_000, customers - done)
             if done < HISTORY:  # orders and notes (PII-screened) for the first ones, as a demo
                 load_demo(call, batch, seed=done + 1)
             else:  # then customers alone, through the same import path: what the pages show
                 importer = Importer(call)
-                rows = list(enumerate(customers_from(done + 1, batch), start=1))
+                rows = list(enumerate(customers_from(number, batch), start=1))
+                number += batch
                 for at in range(0, len(rows), 500):
                     importer.batch(rows[at : at + 500])
                     db.session.commit()
