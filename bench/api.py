@@ -123,7 +123,8 @@ ids = {%s}
 counter = 0
 request = function()
   counter = counter + 1
-  return wrk.format("GET", "%s" .. ids[(counter %% #ids) + 1], {["Authorization"] = "Bearer %s"})
+  return wrk.format("GET", "%s" .. ids[(counter %% #ids) + 1], {["Authorization"] = "Bearer %s",
+    ["X-Purpose"] = "support"})
 end
 """
 # Unique per request: thread number, a per-thread counter and a random part (emails); phone
@@ -152,7 +153,7 @@ end
 """
 LUA_GET = """
 request = function()
-  return wrk.format("GET", "%s", {["Authorization"] = "Bearer %s"})
+  return wrk.format("GET", "%s", {["Authorization"] = "Bearer %s", ["X-Purpose"] = "support"})
 end
 """
 

@@ -226,12 +226,17 @@ def main() -> None:
 
 from governance.commands import (  # noqa: E402,F401  (each module registers its commands)
     auditlog,
+    backups,
+    consent,
     customers,
     evidence,
     identity,
+    incidents,
     jobs,
     keys,
     pii,
+    requests,
+    retention,
     run,
 )
 

@@ -266,11 +266,50 @@ SETTINGS: tuple[Setting, ...] = (
         "ones at once. Either way the result is kept and served again until a customer changes.",
     ),
     Setting(
+        "BACKUP_DIR",
+        _str,
+        None,
+        "Where `governance backup create` writes `<id>.backup` and `<id>.manifest.json`. "
+        "Default: `<instance>/backups`.",
+    ),
+    Setting(
+        "BACKUP_EVERY_HOURS",
+        _hours,
+        24,
+        "Hours between scheduled backups, each followed by a verification of it (0: none).",
+    ),
+    Setting(
+        "BACKUP_RETENTION_DAYS",
+        _positive_int,
+        30,
+        "Backups older than this are pruned after each new backup (the newest is always kept); "
+        "`policies/retention.yaml` category `backups` overrides it when present.",
+    ),
+    Setting(
+        "PG_DUMP",
+        _str,
+        None,
+        "Path of `pg_dump` (PostgreSQL backups; `pg_restore` is looked for beside it). "
+        "Default: found on PATH.",
+    ),
+    Setting(
         "SCHEDULES",
         _bool,
         True,
         "Run scheduled jobs (backups, their verification, retention sweeps) from the job runner "
         "of every server and worker process, each exactly once per period across all of them.",
+    ),
+    Setting(
+        "RETENTION_EVERY_HOURS",
+        _hours,
+        24,
+        "Period of the scheduled retention sweep (policies/retention.yaml), in hours; 0 is off.",
+    ),
+    Setting(
+        "REQUEST_EXPORT_DAYS",
+        _positive_int,
+        7,
+        "Days an access or portability export can be downloaded (once) before it expires.",
     ),
     Setting("LOG_LEVEL", _str, "INFO", "Python logging level."),
     Setting("DEV", _bool, False, "Development mode: allows generated dev keys."),

@@ -6,7 +6,6 @@ never read Flask's request or globals.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -16,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from audit.entry import ActorType
 from governance.errors import ValidationError
-from governance.policyfiles import load_purposes
 
 if TYPE_CHECKING:
     from governance.services.auditlog.append import AuditLog
@@ -71,10 +69,11 @@ class Purpose:
         return cls(name, known[name])
 
 
-@functools.cache
 def purposes() -> dict[str, bool]:
     """``policies/purposes.yaml``, loaded once: ``{name: is a system purpose}``."""
-    return load_purposes()
+    from governance.purposes import current
+
+    return {name: spec.system for name, spec in current().specs.items()}
 
 
 def system_purpose(name: str) -> Purpose:

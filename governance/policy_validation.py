@@ -26,7 +26,11 @@ Validator = Callable[[Path], None]
 VALIDATORS: dict[str, Validator] = {}
 
 # Modules whose import registers validators (each domain adds its own module here).
-VALIDATOR_MODULES: tuple[str, ...] = ("governance.policy_validators",)
+VALIDATOR_MODULES: tuple[str, ...] = (
+    "governance.policy_validators",
+    "governance.services.retention.policy_checks",
+    "governance.services.breach.policy_checks",
+)
 
 # Files in the directory that are not rules (read by people, not by the server).
 IGNORED = frozenset({"README.md"})

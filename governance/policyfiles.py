@@ -91,45 +91,9 @@ def load_field_rules(policy_dir: Path | None = None) -> dict[tuple[str, str], Fi
     return rules
 
 
-_PURPOSE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
-PURPOSE_GROUPS = ("purposes", "system")
-
-
 def load_purposes(policy_dir: Path | None = None) -> dict[str, bool]:
-    """``policies/purposes.yaml`` as ``{name: is a system purpose}``.
+    """``policies/purposes.yaml`` as ``{name: is a system purpose}`` (``governance.purposes``
+    holds the whole file: bases, fields, roles). Raises PolicyFileError naming file and line."""
+    from governance.purposes import load
 
-    Raises PolicyFileError naming the file and line of the first bad entry.
-    """
-    path = (policy_dir or POLICY_DIR) / "purposes.yaml"
-    try:
-        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except FileNotFoundError:
-        raise PolicyFileError(f"policy file {path} is missing") from None
-    except yaml.YAMLError as exc:
-        raise PolicyFileError(f"policy file {path} is not valid YAML: {exc}") from None
-
-    def fail(node: Any, message: str) -> PolicyFileError:
-        line = node.start_mark.line + 1 if node is not None else 1
-        return PolicyFileError(f"{path}, line {line}: {message}")
-
-    if not isinstance(root, yaml.MappingNode):
-        raise fail(root, "expected a mapping with version: 1, purposes and system")
-    top = {key.value: value for key, value in root.value}
-    unknown = sorted(set(top) - {"version", *PURPOSE_GROUPS})
-    if unknown:
-        raise fail(root, f"unknown key {unknown[0]!r}")
-    if getattr(top.get("version"), "value", None) != "1":
-        raise fail(top.get("version", root), "expected version: 1")
-    found: dict[str, bool] = {}
-    for group in PURPOSE_GROUPS:
-        node = top.get(group)
-        if not isinstance(node, yaml.SequenceNode):
-            raise fail(node or root, f"{group}: expected a list of purpose names")
-        for item in node.value:
-            name = item.value if isinstance(item, yaml.ScalarNode) else None
-            if not isinstance(name, str) or not _PURPOSE_NAME.fullmatch(name):
-                raise fail(item, f"{group}: a purpose name is a lowercase identifier")
-            if name in found:
-                raise fail(item, f"purpose {name!r} is listed twice")
-            found[name] = group == "system"
-    return found
+    return {name: spec.system for name, spec in load(policy_dir).specs.items()}

@@ -27,6 +27,8 @@ from governance.services.identity import service_accounts
 identity.PASSWORD_PARAMS["default"] = TEST_PARAMETERS
 
 PG_URL = os.environ.get("GOVERNANCE_TEST_DATABASE_URL")
+# Scheduled backups (and their verification) are off in tests unless a test turns them on.
+os.environ.setdefault("GOVERNANCE_BACKUP_EVERY_HOURS", "0")
 
 
 def _pg_admin_engine() -> Any:
@@ -155,8 +157,9 @@ def crm_token(app: Any) -> str:
 
 @pytest.fixture
 def crm(crm_token: str) -> dict[str, str]:
-    """Headers of the CRM application (service role crm_app)."""
-    return {"Authorization": f"Bearer {crm_token}"}
+    """Headers of the CRM application (service role crm_app), declaring the purpose
+    ``support`` (reads of customer data need one: X-Purpose)."""
+    return {"Authorization": f"Bearer {crm_token}", "X-Purpose": "support"}
 
 
 CUSTOMER = {
@@ -229,6 +232,11 @@ def login_as(app: Any, client: Any, role: str | list[str], email: str | None = N
             auth_at=int(time.time()),
             sid=sid,
         )
+    # API reads of customer data declare a purpose: a person who may declare ``support``
+    # sends it by default (a request's own X-Purpose header wins).
+    roles = {role} if isinstance(role, str) else set(role)
+    if roles & {"dpo", "support"}:
+        client.environ_base["HTTP_X_PURPOSE"] = "support"
     return user_id
 
 

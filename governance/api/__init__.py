@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from governance.context import Purpose
+from governance.context import Call, Purpose
 from governance.errors import MalformedRequest, UnsupportedMediaType, ValidationError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -118,20 +118,38 @@ def query_int(name: str, default: int, low: int = 1, high: int = 10**12) -> int:
 
 
 def purpose() -> Purpose | None:
-    """The declared purpose of the call: the ``X-Purpose`` header (or, for now, the ``purpose``
-    parameter), a name from ``policies/purposes.yaml``; 422 naming the header when unknown.
-
-    None when no purpose is declared (the consent issue makes it mandatory on customer data).
+    """The declared purpose of the call: the ``X-Purpose`` header, a name from
+    ``policies/purposes.yaml``; 422 naming the header when unknown or empty, 400 when the
+    retired ``purpose`` parameter is sent. None when no purpose is declared (a read of customer
+    data then answers 400 in the service: ``read_call``).
     """
-    header = request.headers.get("X-Purpose")
-    field, value = ("X-Purpose", header)
-    if header is None:
-        field, value = ("purpose", request.args.get("purpose"))
+    if "purpose" in request.args:
+        raise MalformedRequest(
+            "the purpose parameter is retired: declare the purpose in the X-Purpose header",
+            [{"field": "purpose", "message": "is retired: use the X-Purpose header"}],
+        )
+    value = request.headers.get("X-Purpose")
     if value is None:
         return None
+    request.environ["governance.declared_purpose"] = value.strip()[:64]
     if not value.strip():
-        raise ValidationError("unknown purpose", [{"field": field, "message": "must not be empty"}])
-    return Purpose.named(value.strip(), field=field)
+        raise ValidationError(
+            "unknown purpose", [{"field": "X-Purpose", "message": "must not be empty"}]
+        )
+    declared = Purpose.named(value.strip(), field="X-Purpose")
+    request.environ["governance.purpose"] = declared
+    return declared
+
+
+def read_call() -> Call:
+    """The call of a read of customer data, its purpose checked first: 400 without
+    ``X-Purpose``, 422 for an unknown one, 403 ``purpose-not-allowed`` for the caller's role."""
+    from governance.services.consent.lawful_basis import require_purpose
+    from governance.web.edge import current_call
+
+    call = current_call(purpose())
+    require_purpose(call)
+    return call
 
 
 def page_size() -> int:
@@ -158,12 +176,16 @@ def created(body: Any) -> Any:
 
 from governance.api import (  # noqa: E402,F401  (each module registers its routes)
     auditlog,
+    consent,
     customers,
     identity,
+    incidents,
     jobs,
     keys,
     openapi,
     pii,
     quality,
     reports,
+    requests,
+    retention,
 )

@@ -9,12 +9,13 @@ error is answered. Lookups by blind index a masked role drives count against the
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify, request
 
-from governance.api import bp, created, json_body, page_size, purpose, require_recent_password
+from governance.api import bp, created, json_body, page_size, read_call, require_recent_password
 from governance.database import release_deleted_pages
 from governance.errors import GovernanceError, ValidationError
 from governance.extensions import db
@@ -25,7 +26,8 @@ from governance.services.customers.merge_patch import attempted_fields
 from governance.web.edge import count_customer_lookup, current_call
 from governance.web.transaction import after_commit
 
-PAGING = ("cursor", "limit", "purpose", "reveal")
+PAGING = ("cursor", "limit", "reveal")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 RECORD_FIELDS = {
     "orders": records.ORDER_FIELDS,
     "interactions": records.INTERACTION_FIELDS,
@@ -42,18 +44,27 @@ def audited(action: str, resource: str = "customers") -> Callable[[Any], Any]:
                 return view(*args, **kwargs)
             except GovernanceError as exc:
                 disclosure.record_refusal(
-                    current_call(),
+                    current_call(request.environ.get("governance.purpose")),
                     action,
                     exc,
                     subject_id=kwargs.get("customer_id"),
                     resource=resource,
-                    details=_attempted(resource),
+                    details={**_attempted(resource), **_declared()},
                 )
                 raise
 
         return run
 
     return wrap
+
+
+def _declared() -> dict[str, Any]:
+    """The purpose a refused call declared when it is not a known one (its name only when it
+    looks like a purpose name: a header may hold anything)."""
+    sent = request.environ.get("governance.declared_purpose")
+    if sent is None or request.environ.get("governance.purpose") is not None:
+        return {}
+    return {"declared_purpose": sent if _NAME.fullmatch(sent) else "(malformed)"}
 
 
 def _attempted(resource: str) -> dict[str, Any]:
@@ -84,6 +95,7 @@ def _reveal_reason() -> str | None:
 @bp.get("/customers")
 @audited("customer.list")
 def list_customers() -> Any:
+    call = read_call()
     filters = {k: v for k, v in request.args.items() if k not in PAGING}
     count_customer_lookup(filters)
     unknown = [k for k in filters if k not in FILTERS]
@@ -91,9 +103,7 @@ def list_customers() -> Any:
         raise ValidationError(
             "unknown parameter", [{"field": k, "message": "is not a filter"} for k in unknown]
         )
-    page = reads.list_customers(
-        current_call(purpose()), filters, cursor=request.args.get("cursor"), limit=page_size()
-    )
+    page = reads.list_customers(call, filters, cursor=request.args.get("cursor"), limit=page_size())
     return jsonify(page)
 
 
@@ -111,8 +121,9 @@ def create_customer() -> Any:
 @bp.get("/customers/<customer_id>")
 @audited("customer.read")
 def get_customer(customer_id: str) -> Any:
+    call = read_call()
     reason = _reveal_reason()
-    doc = reads.read_customer(current_call(purpose()), customer_id, reveal_reason=reason)
+    doc = reads.read_customer(call, customer_id, reveal_reason=reason)
     return jsonify(doc)
 
 
@@ -137,7 +148,7 @@ def delete_customer(customer_id: str) -> Any:
 @bp.get("/customers/<customer_id>/orders")
 @audited("order.list", "orders")
 def list_orders(customer_id: str) -> Any:
-    result = records.list_orders(current_call(purpose()), customer_id)
+    result = records.list_orders(read_call(), customer_id)
     return jsonify(result)
 
 
@@ -151,7 +162,7 @@ def add_order(customer_id: str) -> Any:
 @bp.get("/customers/<customer_id>/interactions")
 @audited("interaction.list", "interactions")
 def list_interactions(customer_id: str) -> Any:
-    result = records.list_interactions(current_call(purpose()), customer_id)
+    result = records.list_interactions(read_call(), customer_id)
     return jsonify(result)
 
 

@@ -228,8 +228,10 @@ ID = {
 PURPOSE = {
     "name": "X-Purpose",
     "in": "header",
+    "required": True,
     "schema": {"type": "string", "enum": [n for n, system in purposes().items() if not system]},
-    "description": "declared purpose of the read (policies/purposes.yaml); unknown: 422",
+    "description": "declared purpose of the read (policies/purposes.yaml): missing 400, unknown "
+    "422, not allowed for the role 403 purpose-not-allowed, no consent 403 consent-required",
 }
 
 

@@ -13,6 +13,7 @@ from governance.console import bp
 from governance.extensions import db
 from governance.services.auditlog import names
 from governance.services.auditlog import views as audit_views
+from governance.services.breach.containment import check_downloads
 from governance.services.evidence import pack, policy_files
 from governance.web.edge import current_call
 
@@ -27,6 +28,15 @@ CATALOGUE = (
     ("pii-discovery", _l("PII discovery"),
      _l("Personal data found by the latest scan, by place and type, with the trend and the "
         "open findings."), "console.report_pii_discovery", False),
+    ("retention", _l("Retention"),
+     _l("The retention rules in force, what each removed in the period, what is due now, "
+        "and what is on legal hold and why."), "console.report_retention", True),
+    ("breach-register", _l("Breach register"),
+     _l("Every personal-data breach, notified or not, with its state, the people affected and "
+        "the notifications made (GDPR Art. 33(5))."), "console.report_breach_register", False),
+    ("backup-verification", _l("Backup verification"),
+     _l("The latest restore of a backup: what was checked, the figures compared, the result and "
+        "the audit checkpoint it is anchored to."), "console.backup_report", False),
 )  # fmt: skip
 
 
@@ -63,6 +73,7 @@ def policy_file_page(name: str) -> Any:
 def evidence_pack() -> Response:
     """The ZIP (chosen reports, audit export, public key, policies, signed manifest)."""
     call = current_call()
+    check_downloads(call.session)
     start, end = audit_views.period(
         {k: v for k, v in request.form.items() if k in ("from", "to") and v}, call.now()
     )

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from governance.console import bp
 from governance.console.forms import entered, show_errors
+from governance.context import Purpose
 from governance.database import release_deleted_pages
 from governance.errors import ValidationError
 from governance.extensions import db
@@ -51,8 +52,9 @@ class EraseForm(FlaskForm):
 
 @bp.route("/customers/<customer_id>/edit", methods=["GET", "POST"], endpoint="customer_edit")
 def customer_edit(customer_id: str) -> Any:
-    """Type only what changes: an empty field keeps its value (shown masked as a hint)."""
-    call = current_call()
+    """Type only what changes: an empty field keeps its value (shown masked as a hint); the
+    read declares the purpose ``account_management`` (keeping the record correct)."""
+    call = current_call(Purpose.named("account_management", field="purpose"))
     current = reads.read_customer(call, customer_id)
     form = EditForm()
     if form.validate_on_submit():

@@ -14,7 +14,7 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 
 from governance.console import bp
-from governance.context import Purpose, purposes
+from governance.context import Purpose
 from governance.errors import ValidationError
 from governance.services.customers import reads
 from governance.web.edge import count_customer_lookup, current_call
@@ -83,7 +83,11 @@ def _purpose() -> Purpose:
 
 
 def _choices() -> list[str]:
-    return [name for name, system in purposes().items() if not system]
+    """The purposes the signed-in person's roles may declare (``policies/purposes.yaml``)."""
+    from governance.purposes import current
+
+    roles = current_call().actor.roles
+    return [name for name, spec in current().specs.items() if spec.may_declare(roles)]
 
 
 @bp.route("/customers/<customer_id>", methods=["GET", "POST"])
@@ -102,8 +106,15 @@ def customer(customer_id: str) -> Any:
     form = RevealForm()
     reason = entered(form.reason).strip() if form.validate_on_submit() else None
     doc = reads.read_customer(call, customer_id, reveal_reason=reason)
+    consent = None
+    if may_get(call.actor.roles, "api.customer_consents"):  # what the API would show them
+        from governance.services.consent.ledger import consent_state
+
+        consent = consent_state(call, customer_id)
     return render_template(
         "customer.html",
+        consent=consent,
+        receipts=may_get(call.actor.roles, "api.consent_receipt"),
         purpose=purpose,
         c=doc,
         sections=record_sections(call, customer_id),

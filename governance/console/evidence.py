@@ -23,6 +23,7 @@ def reports_page() -> Any:
         may_audit=may_get(roles, "console.audit_report"),
         may_pii=may_get(roles, "console.report_pii_discovery"),
         may_corner=may_get(roles, "console.auditor"),
+        may_breach=may_get(roles, "console.report_breach_register"),
     )
 
 

@@ -1,5 +1,5 @@
-"""Areas later issues fill (consent, retention, backups, incidents): a page saying so, so the
-navigation and the policy already cover their routes."""
+"""Areas later issues fill: a page saying so, so the navigation and the policy already cover
+their routes (none is left today; ``_later`` stays for the next one)."""
 
 from __future__ import annotations
 
@@ -7,28 +7,6 @@ from typing import Any
 
 from flask import render_template
 
-from governance.console import bp
-
 
 def _later(area: str, issue: str) -> Any:
     return render_template("later.html", area=area, issue=issue)
-
-
-@bp.get("/consent")
-def consent() -> Any:
-    return _later("Consent", "consent and purpose tracking")
-
-
-@bp.get("/retention")
-def retention() -> Any:
-    return _later("Retention", "retention rules and sweeps")
-
-
-@bp.get("/backups")
-def backups() -> Any:
-    return _later("Backups", "backup verification")
-
-
-@bp.get("/incidents")
-def incidents() -> Any:
-    return _later("Incidents", "breach-response workflows")

@@ -8,7 +8,7 @@ integration, once the integrated entry holds the same leaf). Writers only INSERT
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from governance.models.base import Base
@@ -16,6 +16,8 @@ from governance.models.base import Base
 
 class AuditEntry(Base):
     __tablename__ = "audit_entries"
+    # "Everything this actor read in this window" (breach analysis) walks one index range.
+    __table_args__ = (Index("ix_audit_entries_actor_time", "actor_id", "timestamp"),)
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     timestamp: Mapped[str] = mapped_column(String(32), index=True)
@@ -84,3 +86,23 @@ class AuditCheckpoint(Base):
     timestamp: Mapped[str] = mapped_column(String(32))
     key_id: Mapped[str] = mapped_column(String(32))
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+
+
+class AuditSubject(Base):
+    """Entry -> subject index: one row per customer an entry names (its ``subject_id`` and the
+    ``subjects`` of a list read), written in the same transaction as the entry, so "who read my
+    data" is an index lookup. ``qid`` joins ``audit_entries.qid``; entries appended before
+    queued appends have no qid and are indexed by ``seq`` (backfilled by migration 0016)."""
+
+    __tablename__ = "audit_subjects"
+    __table_args__ = (
+        Index("ix_audit_subjects_customer_qid", "customer_id", "qid"),
+        Index("ix_audit_subjects_customer_seq", "customer_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    qid: Mapped[int | None] = mapped_column(BigInteger)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    customer_id: Mapped[str] = mapped_column(String(64))

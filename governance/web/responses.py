@@ -10,12 +10,16 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 
 from governance.models import Job
+from governance.services.breach.containment import check_downloads
 from governance.services.jobs import queue as jobs
 from governance.web.edge import current_call
 
 
-def pdf_response(pdf: bytes, name: str) -> Response:
-    """A PDF download named ``name``."""
+def pdf_response(pdf: bytes, name: str, *, frozen_ok: bool = False) -> Response:
+    """A PDF download named ``name``; 423 while an incident froze downloads (unless
+    ``frozen_ok``: the incident's own documents)."""
+    if not frozen_ok:
+        check_downloads(current_call().session)
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
@@ -41,6 +45,7 @@ def audit_export_response() -> Response:
     from governance.services.auditlog import views as audit_views
 
     call = current_call()
+    check_downloads(call.session)
     spool, _ = audit_views.export_file(call, call.now())
     return Response(
         audit_views.chunks(spool),

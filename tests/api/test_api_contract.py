@@ -103,6 +103,7 @@ def test_every_405_carries_allow(app: Any, client: Any) -> None:
 def crm_client(app: Any, crm: dict[str, str]) -> Any:
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = crm["Authorization"]
+    client.environ_base["HTTP_X_PURPOSE"] = crm["X-Purpose"]
     return client
 
 

@@ -65,7 +65,14 @@ DASHBOARD = {
     "running jobs": ("/jobs",),
 }
 # Pages that answer 404 until something exists (no PII scan has run in the demo).
-NOTHING_YET = {"console.report_pii_discovery": 404}
+NOTHING_YET = {
+    "console.report_pii_discovery": 404,
+    # the demo request is not completed: no export, no erasure certificate yet
+    "console.request_export": 409,
+    "console.request_certificate": 409,
+    "console.report_erasure_certificate": 409,
+    "console.incident_notices_zip": 404,
+}
 INLINE_CODE = (
     re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),  # an inline script element
     re.compile(r"<style\b", re.I),
@@ -95,6 +102,16 @@ def demo(app: Any, crm: dict[str, str]) -> dict[str, str]:
         call = deps(app).call(db.session)
         job_id = jobs.submit(call, "import", {"path": "missing.csv"}).id
         account_id = db.session.query(ServiceAccount).first().id
+        from governance.services.requests import workflow
+
+        request_id = workflow.create(
+            call, {"kind": "access", "subject": {"email": doc["email"]}, "jurisdiction": "PIPL"}
+        )["id"]
+        from governance.services.breach import incidents
+
+        now = call.now().isoformat()
+        incident = incidents.create(call, {"title": "Demo", "detected_at": now, "aware_at": now})
+        incident_id = incident.id
         db.session.commit()
     return {
         "customer_id": customer_id,
@@ -103,6 +120,9 @@ def demo(app: Any, crm: dict[str, str]) -> dict[str, str]:
         "account_id": account_id,
         "seq": "1",
         "name": "purposes.yaml",
+        "request_id": request_id,
+        "incident_id": incident_id,
+        "doc": "incident-report",
     }
 
 

@@ -22,10 +22,13 @@ def _noop(ctx: jobs.JobContext) -> dict[str, Any]:
 
 @pytest.fixture
 def every_six_hours() -> Any:
+    others = dict(schedule.SCHEDULES)  # the domains' own schedules (retention, backups) aside
+    schedule.SCHEDULES.clear()
     sched = schedule.register_schedule("test.noop", KIND, "TEST_NOOP_HOURS", 6)
     schedule.forget_seen()
     yield sched
-    schedule.SCHEDULES.pop("test.noop", None)
+    schedule.SCHEDULES.clear()
+    schedule.SCHEDULES.update(others)
     schedule.forget_seen()
 
 

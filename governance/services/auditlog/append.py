@@ -36,7 +36,14 @@ from audit.entry import Entry, Outcome
 from audit.hashing import leaf_hash
 from audit.tree import Frontier
 from governance.context import Actor
-from governance.models import AuditCheckpoint, AuditEntry, AuditNode, AuditQueued, AuditState
+from governance.models import (
+    AuditCheckpoint,
+    AuditEntry,
+    AuditNode,
+    AuditQueued,
+    AuditState,
+    AuditSubject,
+)
 from governance.services.auditlog.witness import CheckpointWitness, publish_after_commit
 
 OUTCOMES = ("allowed", "denied", "failed")
@@ -57,6 +64,7 @@ INSERT_ENTRY = AuditEntry.__table__.insert()
 INSERT_NODE = AuditNode.__table__.insert()
 QUEUE = AuditQueued.__table__
 INSERT_QUEUED = QUEUE.insert()
+INSERT_SUBJECTS = AuditSubject.__table__.insert()
 QUEUED_COLUMNS = (
     "timestamp", "actor_id", "actor_type", "actor_role", "action", "resource", "subject_id",
     "purpose", "outcome", "leaf", "leaf_hash",
@@ -168,6 +176,34 @@ class AuditLog:
 
         With ``inline``, also integrate it (and whatever else is committed) at once.
         """
+        values, leaf, digest = self._queued(
+            actor, action, now, resource, subject_id, purpose, outcome, details
+        )
+        # One Core INSERT: the ORM unit of work would cost more than the hashing here.
+        result = session.connection().execute(INSERT_QUEUED, values)
+        qid = int(tuple(result.inserted_primary_key or (0,))[0])
+        subjects = entry_subjects(subject_id, details)
+        if subjects:  # the entry -> subject index, in the same transaction as the entry
+            session.connection().execute(
+                INSERT_SUBJECTS, [{"qid": qid, "seq": None, "customer_id": s} for s in subjects]
+            )
+        if not self.inline:
+            return Appended(None, leaf, digest, qid)
+        seqs = self.integrate(session, now)
+        return Appended(seqs.get(qid), leaf, digest, qid)
+
+    def _queued(
+        self,
+        actor: Actor,
+        action: str,
+        now: datetime,
+        resource: str | None,
+        subject_id: str | None,
+        purpose: str | None,
+        outcome: Outcome,
+        details: dict[str, Any] | None,
+    ) -> tuple[dict[str, Any], bytes, bytes]:
+        """The ``audit_queue`` row of one entry, its canonical leaf and the leaf's hash."""
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown audit outcome {outcome!r}")
         entry = Entry(
@@ -199,13 +235,37 @@ class AuditLog:
             "leaf": leaf.decode("utf-8"),
             "leaf_hash": digest,
         }
-        # One Core INSERT: the ORM unit of work would cost more than the hashing here.
-        result = session.connection().execute(INSERT_QUEUED, values)
-        if not self.inline:
-            return Appended(None, leaf, digest)
-        qid = int(tuple(result.inserted_primary_key or (0,))[0])
-        seqs = self.integrate(session, now)
-        return Appended(seqs.get(qid), leaf, digest, qid)
+        return values, leaf, digest
+
+    def record_many(
+        self, session: Session, actor: Actor, entries: Sequence[dict[str, Any]], *, now: datetime
+    ) -> list[Appended]:
+        """Queue several entries (each a dict of ``record``'s keyword arguments but ``now``) in
+        one INSERT, in the caller's transaction; their ``Appended`` in order (queue ids set).
+
+        With ``inline``, integrates them at once, as ``record`` does.
+        """
+        if not entries:
+            return []
+        built = [
+            self._queued(actor, e["action"], now, e.get("resource"), e.get("subject_id"),
+                         e.get("purpose"), e.get("outcome", "allowed"), e.get("details"))
+            for e in entries
+        ]  # fmt: skip
+        insert = INSERT_QUEUED.returning(QUEUE.c.id, sort_by_parameter_order=True)
+        qids = [int(row[0]) for row in session.connection().execute(insert, [b[0] for b in built])]
+        subjects = [
+            {"qid": qid, "seq": None, "customer_id": s}
+            for qid, e in zip(qids, entries, strict=True)
+            for s in entry_subjects(e.get("subject_id"), e.get("details"))
+        ]
+        if subjects:  # the entry -> subject index, as ``record`` keeps it
+            session.connection().execute(INSERT_SUBJECTS, subjects)
+        seqs = self.integrate(session, now) if self.inline else {}
+        return [
+            Appended(seqs.get(qid), leaf, digest, qid)
+            for qid, (_, leaf, digest) in zip(qids, built, strict=True)
+        ]
 
     def integrate(self, session: Session, now: datetime) -> dict[int, int]:
         """Integrate up to ``batch`` committed queued entries (and the caller's own) into the
@@ -296,6 +356,15 @@ class AuditLog:
         if state.last_checkpoint_at is not None and not self._checkpoint_due(state, now):
             return None
         return self.checkpoint(session, now)
+
+
+def entry_subjects(subject_id: str | None, details: dict[str, Any] | None) -> list[str]:
+    """The subject ids an entry names: its ``subject_id`` and a list read's ``subjects``."""
+    found = {subject_id} if subject_id else set()
+    listed = (details or {}).get("subjects")
+    if isinstance(listed, list):
+        found.update(s for s in listed if isinstance(s, str) and s and len(s) <= 64)
+    return sorted(found)
 
 
 def to_checkpoint(row: AuditCheckpoint) -> Checkpoint:

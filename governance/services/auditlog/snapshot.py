@@ -45,6 +45,7 @@ from audit.verify import (
 from governance.services.auditlog.witness import explained_truncation
 
 Fetch = Callable[[str, dict[str, Any]], list[Any]]
+Explain = Callable[[Checkpoint, int], "str | None"]
 Stream = Callable[[str, dict[str, Any]], Iterator[Any]]
 
 # Columns stored beside each leaf for filtering; verification proves they say what the leaf says.
@@ -69,6 +70,9 @@ class LogSnapshot:
     def __init__(self, fetch: Fetch, stream: Stream) -> None:
         self.fetch = fetch
         self.stream = stream
+        self.explained_gap: str | None = None
+        """Set by ``verify`` when a signed restore record explains a log shorter than the kept
+        checkpoint (services/backups/restore_records.py)."""
 
     def checkpoints(self, upto: int | None = None) -> list[Checkpoint]:
         """Stored checkpoints, ascending tree size (only those up to ``upto`` when given)."""
@@ -111,9 +115,12 @@ class LogSnapshot:
         key: Ed25519PublicKey,
         progress: Progress | None = None,
         kept: Checkpoint | None = None,
+        explain: Explain | None = None,
     ) -> VerifyReport:
         """Verify entries, columns, checkpoints, the stored frontier and, when given, the
-        checkpoint ``kept`` outside the database; raise VerifyError."""
+        checkpoint ``kept`` outside the database; raise VerifyError. ``explain`` may accept a
+        kept checkpoint the log legitimately no longer reaches (a restore); the reason is left in
+        ``explained_gap``."""
         checkpoints = self.checkpoints()
         size, frontier = self.state()
         total = max(size, self.extent())
@@ -123,7 +130,10 @@ class LogSnapshot:
         )  # fmt: skip
         _check_state(report, size, frontier)
         if kept is not None:
-            _check_kept(kept, key, checkpoints, report.tree_size)
+            reason = explain(kept, report.tree_size) if explain is not None else None
+            if reason is None:
+                _check_kept(kept, key, checkpoints, report.tree_size)
+            self.explained_gap = reason
         return dataclasses.replace(report, pending_entries=verify_pending(self.pending()))
 
 

@@ -223,7 +223,8 @@ def verify_live(
     try:
         kept = kept_checkpoint(call)
         with snapshot(call.session) as snap:
-            report = snap.verify(key, progress, kept)
+            report = snap.verify(key, progress, kept, restore_explainer(call))
+            gap = snap.explained_gap
     except VerifyError as exc:
         try:
             call.audit.record_alone(
@@ -236,9 +237,19 @@ def verify_live(
         raise
     call.audit.record(
         call.session, call.actor, "audit.verify", now=call.now(), resource="audit",
-        details={"tree_size": report.tree_size, "checkpoints": report.checkpoints_verified},
+        details={"tree_size": report.tree_size, "checkpoints": report.checkpoints_verified,
+                 **({"explained_gap": gap} if gap else {})},
     )  # fmt: skip
+    if gap:
+        log.warning("audit log verified with an explained gap: %s", gap)
     return report
+
+
+def restore_explainer(call: Call) -> Any:
+    """The signed restore records' explanation of a log cut back by a restore (backups issue)."""
+    from governance.services.backups import restore_records
+
+    return restore_records.explainer(call)
 
 
 def kept_checkpoint(call: Call) -> Checkpoint | None:

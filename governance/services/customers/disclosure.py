@@ -68,6 +68,11 @@ def conflict(actor: Actor, compared: Iterable[str], found: list[str]) -> Conflic
     return Conflict(GENERIC_CONFLICT)
 
 
+def _purpose_refused(exc: GovernanceError) -> bool:
+    """An unknown purpose (422 on X-Purpose) is a refused read, not a failed one."""
+    return any(e.get("field") == "X-Purpose" for e in exc.errors)
+
+
 def record_refusal(
     call: Call,
     action: str,
@@ -91,6 +96,7 @@ def record_refusal(
         now=call.now(),
         resource=resource,
         subject_id=subject_id if is_id(subject_id) else None,
-        outcome="denied" if exc.status in DENIED else "failed",
+        purpose=call.purpose_name,
+        outcome="denied" if exc.status in DENIED or _purpose_refused(exc) else "failed",
         details={"status": exc.status, "error": exc.slug, **(details or {})},
     )

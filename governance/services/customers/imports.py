@@ -28,6 +28,8 @@ from governance.context import Call
 from governance.errors import GovernanceError, ValidationError
 from governance.models import Customer, DataKey, Job
 from governance.models.ids import new_id
+from governance.services.consent import marketing as consent_marketing
+from governance.services.consent.notices import in_force_with_purposes
 from governance.services.customers import disclosure, reads
 from governance.services.customers import store as cs
 from governance.services.jobs.queue import JobContext, register, run, submit
@@ -235,6 +237,7 @@ class Importer:
         created: list[str] = []
         updated: list[str] = []
         batch_refs: dict[str, int] = {}
+        flags: list[tuple[str, dict[str, bool]]] = []
         for p in valid:
             ref = p.clean.get("external_ref") or ""
             target = existing_refs.get(ref)
@@ -253,12 +256,16 @@ class Importer:
                 cs.apply_fields(call, target, p.clean, key, p.lookup)
                 target.updated_at = call.now()
                 updated.append(target.id)
+                if p.clean.get("marketing"):
+                    flags.append((target.id, p.clean["marketing"]))
                 self._remember(p.lookup, p.number, target.id)
                 self._note(p.number, "updated")
             else:
                 self._new_customers.append(p.customer_row)
                 self._new_keys.append(p.key_row)
                 created.append(p.customer_row["id"])
+                if p.clean.get("marketing"):
+                    flags.append((created[-1], p.clean["marketing"]))
                 self._remember(p.lookup, p.number, created[-1])
                 self._note(p.number, "created")
         if self._new_customers:
@@ -266,6 +273,7 @@ class Importer:
             call.session.execute(Customer.__table__.insert(), self._new_customers)
             self._new_customers, self._new_keys = [], []
         call.session.flush()
+        self._consents(flags)
         if created or updated:
             call.audit.record(
                 call.session,
@@ -275,6 +283,17 @@ class Importer:
                 resource="customers",
                 purpose=PURPOSE,
                 details={"created": created, "updated": updated},
+            )
+
+    def _consents(self, flags: list[tuple[str, dict[str, bool]]]) -> None:
+        """The marketing flags of imported rows as consent events (source ``import``)."""
+        if not flags:
+            return
+        before = consent_marketing.views(self.call, [subject for subject, _ in flags])
+        notice = in_force_with_purposes(self.call)
+        for subject, wanted in flags:
+            consent_marketing.write(
+                self.call, subject, before.get(subject, {}), wanted, "import", notice
             )
 
     def _existing_refs(self, refs: list[str | None]) -> dict[str, Customer]:

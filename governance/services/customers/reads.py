@@ -23,6 +23,7 @@ key step, with a *system* purpose on the call (``policies/purposes.yaml``), audi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,9 @@ from governance.context import Call, system_purpose
 from governance.errors import NotFound
 from governance.models import Customer, DataKey, Tombstone
 from governance.models.ids import is_id
+from governance.policyfiles import load_field_rules
+from governance.purposes import PurposeSpec
+from governance.purposes import current as purposes
 from governance.security.masking import (
     CLEAR,
     HIDDEN,
@@ -41,10 +45,18 @@ from governance.security.masking import (
     default_visibility,
     mask_value,
 )
-from governance.services.consent.lawful_basis import require_lawful_basis
+from governance.services.consent.lawful_basis import (
+    list_filter,
+    list_params,
+    require_lawful_basis,
+    require_purpose,
+    subject_states,
+)
 from governance.services.customers import store
 from governance.services.customers.listing import customer_query
 from governance.services.keys.vault import DataUnavailable, SubjectErased
+
+field_rules = functools.cache(load_field_rules)
 
 # Every key of a customer document, in the order the document lists them.
 DOCUMENT = ("id", *store.FIELDS, "created_at", "updated_at")
@@ -96,18 +108,34 @@ def read_subjects(
     """Customers the selection names, as the caller may see ``fields`` of them; audited as
     ``customer.read`` (one id) or ``customer.list`` (a page), with the call's purpose.
 
-    A ``reveal_reason`` turns the caller's reveal fields clear (RevealNotAllowed without the
-    right) and is recorded in the entry.
+    The purpose check comes first (``services/consent/lawful_basis.py``); a list leaves out,
+    in SQL, the subjects the purpose may not process, and a direct read of one answers 403.
+    Only the fields the purpose may use are returned. A ``reveal_reason`` turns the caller's
+    reveal fields clear (RevealNotAllowed without the right) and is recorded in the entry.
     """
+    spec = require_purpose(call)
     reveal = bool(reveal_reason and reveal_reason.strip())
-    loaded, more = _load(call, selection)
-    wanted = set(fields)
+    loaded, more = _load(call, selection, spec)
+    wanted = set(fields) & allowed_fields(spec, store.TABLE, store.FIELDS)
+    levels_now = field_levels(call, DOCUMENT, reveal=reveal, table=store.TABLE)
+    marketing = "marketing" in wanted and levels_now.get("marketing") != HIDDEN
+    states = subject_states(
+        call,
+        spec,
+        [row.id for row, _ in loaded],
+        check=selection.customer_id is not None,
+        marketing=marketing,
+    )
 
     def render(row: Customer, key: Any, levels: Mapping[str, str]) -> list[dict[str, Any]]:
         shown = [name for name in store.FIELDS if name in wanted and levels[name] != HIDDEN]
-        return [store.to_document(call, row, key, shown)]
+        doc = store.to_document(call, row, key, shown)
+        doc["marketing"] = states.marketing.get(row.id, {})
+        return [doc]
 
-    items, levels = govern(call, loaded, DOCUMENT, render, reveal=reveal)
+    items, levels = govern(
+        call, loaded, DOCUMENT, render, reveal=reveal, table=store.TABLE, checked=True
+    )
     subjects = [row.id for row, _ in loaded]
     if selection.customer_id is not None:
         details: dict[str, Any] = {
@@ -126,6 +154,13 @@ def read_subjects(
     return Page(items, subjects, levels, cursor)
 
 
+def allowed_fields(spec: PurposeSpec, table: str, fields: Iterable[str]) -> set[str]:
+    """The fields of ``table`` the purpose may use (all of them for a system purpose)."""
+    if spec.system:
+        return set(fields)
+    return set(fields) & set(spec.fields_of(table))
+
+
 def govern(
     call: Call,
     loaded: Loaded,
@@ -133,14 +168,18 @@ def govern(
     render: Render,
     *,
     reveal: bool = False,
+    table: str = store.TABLE,
+    checked: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Steps 2 to 5 for loaded subjects: purpose check, field levels, keys, decrypt, mask.
 
     ``render`` decrypts a subject's documents given its key and the levels (it must leave
-    hidden fields undecrypted); ``fields`` names every field the documents carry.
+    hidden fields undecrypted); ``fields`` names every field the documents carry, of
+    ``table``. ``checked``: the caller already ran the purpose and consent check.
     """
-    require_lawful_basis(call, [row.id for row, _ in loaded])
-    levels = field_levels(call, fields, reveal=reveal)
+    if not checked:
+        require_lawful_basis(call, [row.id for row, _ in loaded])
+    levels = field_levels(call, fields, reveal=reveal, table=table)
     keys = call.vault.unwrap_rows(key for _, key in loaded if key is not None)
     items: list[dict[str, Any]] = []
     for row, _ in loaded:
@@ -150,13 +189,27 @@ def govern(
     return items, levels
 
 
-def field_levels(call: Call, fields: Iterable[str], *, reveal: bool = False) -> dict[str, str]:
-    """The caller's level per field; RevealNotAllowed when ``reveal`` is asked without the right."""
+def field_levels(
+    call: Call, fields: Iterable[str], *, reveal: bool = False, table: str | None = None
+) -> dict[str, str]:
+    """The caller's level per field; RevealNotAllowed when ``reveal`` is asked without the right.
+
+    With ``table``, a field of that table the call's purpose may not use is hidden.
+    """
     policy = default_visibility()
     roles = list(call.actor.roles)
     if reveal and not policy.can_reveal(roles):
         raise RevealNotAllowed()
-    return {name: policy.level(roles, name, reveal=reveal) for name in fields}
+    levels = {name: policy.level(roles, name, reveal=reveal) for name in fields}
+    if table is not None and call.purpose is not None:
+        spec = purposes()[call.purpose.name]
+        if not spec.system:
+            usable = spec.fields_of(table)
+            declared = {name for t, name in field_rules() if t == table}
+            for name in levels:
+                if name in declared and name not in usable:
+                    levels[name] = HIDDEN
+    return levels
 
 
 def mask(levels: Mapping[str, str], doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -206,14 +259,19 @@ def load_one(call: Call, customer_id: str) -> tuple[Customer, DataKey | None]:
     return found[0], found[1]
 
 
-def _load(call: Call, selection: Selection) -> tuple[Loaded, bool]:
+def _load(call: Call, selection: Selection, spec: PurposeSpec) -> tuple[Loaded, bool]:
     if selection.customer_id is not None:
         return [load_one(call, selection.customer_id)], False
     query = customer_query(call, dict(selection.filters)).add_columns(DataKey)
+    params: dict[str, Any] = {}
+    if not spec.system:  # subjects the purpose may not process are left out here, in SQL
+        query = query.where(list_filter(call, spec))
+        params = list_params(call)
     query = query.outerjoin(DataKey, DataKey.subject_id == Customer.id)
     if selection.cursor:
         query = query.where(Customer.id > store.decode_cursor(selection.cursor))
-    rows = call.session.execute(query.order_by(Customer.id).limit(selection.limit + 1)).all()
+    query = query.order_by(Customer.id).limit(selection.limit + 1)
+    rows = call.session.execute(query, params).all()
     return [(row[0], row[1]) for row in rows[: selection.limit]], len(rows) > selection.limit
 
 

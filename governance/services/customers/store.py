@@ -22,6 +22,7 @@ from governance.errors import Conflict, MalformedRequest, NotFound, ValidationEr
 from governance.models import Customer, DataKey, Tombstone
 from governance.models.ids import is_id, new_id
 from governance.security.masking import apply_visibility
+from governance.services.consent import marketing
 from governance.services.customers import disclosure
 from governance.services.customers import normalise as norm
 from governance.services.customers.merge_patch import changed_subfields, merge_nested, refuse_masks
@@ -186,8 +187,8 @@ def protected_values(
     for name, value in clean.items():
         if name in encrypted:
             values[f"{name}_ct"] = vault.seal(key, TABLE, name, customer_id, value)
-        else:
-            values[name] = value if name != "marketing" else (value or {})
+        elif name != "marketing":  # a view of the consent ledger (services/consent/marketing)
+            values[name] = value
     for field in ("email", "phone", "national_id", "external_ref"):
         if field in clean:
             values[f"{field}_bidx"] = getattr(lookup, field)
@@ -256,7 +257,10 @@ def create_customer(call: Call, data: Any, *, reveal: bool = False) -> dict[str,
     apply_fields(call, customer, clean, key)
     call.session.add(customer)
     call.session.flush()
-    doc, visibility = present(call, to_document(call, customer, key), reveal)
+    document = to_document(call, customer, key)
+    if clean.get("marketing"):
+        document["marketing"] = marketing.write(call, customer.id, {}, clean["marketing"], "app")
+    doc, visibility = present(call, document, reveal)
     call.audit.record(
         call.session,
         call.actor,
@@ -329,6 +333,8 @@ def update_customer(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
     key = call.vault.subject_key(call.session, customer.id)
     wanted = {"full_name", *LOCALE_FIELDS} | {name for name in data if name in FIELDS}
     current = decrypt_customer(call, customer, key, sorted(wanted))
+    before = marketing.views(call, [customer.id]).get(customer.id, {})
+    current["marketing"] = before
     refuse_masks(data, current)
     clean = validate_customer(
         merge_nested(data, current),
@@ -345,7 +351,12 @@ def update_customer(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
     apply_fields(call, customer, clean, key, lookup)
     customer.updated_at = call.now()
     call.session.flush()
-    doc, _ = present(call, to_document(call, customer, key), False)
+    document = to_document(call, customer, key)
+    document["marketing"] = before
+    if "marketing" in clean:
+        after = clean["marketing"] or {}
+        document["marketing"] = marketing.write(call, customer.id, before, after, "app")
+    doc, _ = present(call, document, False)
     call.audit.record(
         call.session,
         call.actor,
@@ -359,8 +370,14 @@ def update_customer(call: Call, customer_id: str, data: Any) -> dict[str, Any]:
 
 
 def erase_customer(call: Call, customer_id: str, request_ref: str | None = None) -> dict[str, Any]:
-    """Crypto-shred a customer: delete its DEK and rows, keep a tombstone (id only)."""
+    """Crypto-shred a customer: delete its DEK and rows, keep a tombstone (id only).
+
+    Raises UnderLegalHold (409, with the hold's reason) when a legal hold covers the customer.
+    """
+    from governance.services.retention.holds import refuse_if_held
+
     customer = load(call, customer_id)
+    refuse_if_held(call, customer.id)
     ref = norm.clean_text(request_ref, max_length=200) if request_ref else None
     now = call.now()
     shred(call, customer, ref, now)

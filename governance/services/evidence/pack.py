@@ -51,12 +51,40 @@ def _pii(call: Call, start: datetime, end: datetime, database_url: str) -> bytes
     return discovery_pdf(call)
 
 
+def _consent(call: Call, start: datetime, end: datetime, database_url: str) -> bytes:
+    from governance.services.consent.report import consent_report_pdf
+
+    return consent_report_pdf(call, start, end)
+
+
+def _retention(call: Call, start: datetime, end: datetime, database_url: str) -> bytes:
+    from governance.services.retention.report import retention_pdf
+
+    return retention_pdf(call, start, end)
+
+
+def _breach_register(call: Call, start: datetime, end: datetime, database_url: str) -> bytes:
+    from governance.services.breach.documents import breach_register
+
+    return breach_register(call)
+
+
+def _backup_verification(call: Call, start: datetime, end: datetime, database_url: str) -> bytes:
+    from governance.services.backups.report import verification_pdf
+
+    return verification_pdf(call)
+
+
 Builder = Callable[[Call, datetime, datetime, str], bytes]
 # Every PDF the server makes, by name: (file name, builder). Others add theirs here.
 REPORTS: dict[str, tuple[str, Builder]] = {
     "audit-trail": ("audit-trail.pdf", _audit_trail),
     "data-inventory": ("data-inventory.pdf", _inventory),
     "pii-discovery": ("pii-discovery.pdf", _pii),
+    "consent": ("consent.pdf", _consent),
+    "retention": ("retention.pdf", _retention),
+    "breach-register": ("breach-register.pdf", _breach_register),
+    "backup-verification": ("backup-verification.pdf", _backup_verification),
 }
 
 
