@@ -26,7 +26,7 @@ def test_admin_backs_up_and_verifies_and_the_dpo_reads_the_report(
     page.wait_for_url(f"{base}/backups")
     assert "No backups yet." in page.locator("#backups").inner_text()
     accessible(page, "backups (empty)")
-    page.click("#backup-now button[type=submit]")
+    page.click("#backup-now")
     page.wait_for_url(f"{base}/jobs/**")
     run_queued(app, "backup.create")
     page.locator("#job-result").wait_for()  # the job page reloads itself when the job ends
@@ -37,7 +37,7 @@ def test_admin_backs_up_and_verifies_and_the_dpo_reads_the_report(
     # 2. ... then verifies it by restore into a scratch database
     page.goto(f"{base}/backups")
     assert "never verified" in page.locator("#backups").inner_text()
-    page.click("#verify-now button[type=submit]")
+    page.click("#verify-now")
     page.wait_for_url(f"{base}/jobs/**")
     run_queued(app, "backup.verify")
     page.locator("#job-result").wait_for()
