@@ -12,6 +12,7 @@ answers 403 through the real HTTP path.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -339,6 +340,7 @@ def test_every_route_a_role_has_no_rule_for_answers_403(app: Any, role: str) -> 
         for path, route, method in refused
         if role == "crm_app" and not path.startswith("/api/") and method not in SAFE
     }
+    started = time.time()
     for path, route, method in refused:
         res = client.open(path, method=method, headers=headers)
         expected = 400 if (path, route, method) in csrf_first else 403
@@ -351,4 +353,7 @@ def test_every_route_a_role_has_no_rule_for_answers_403(app: Any, role: str) -> 
     )
     # No session: unauthenticated refusals of one client in one minute are recorded once (the
     # repeats are counted into the minute's summary entry, tests/auditlog/test_alog_refusals.py).
-    assert len(audit(app, "csrf.refused")) == min(len(csrf_first), 1)
+    # (A slow run may cross into the next minute, which then has its own entry.)
+    minutes = int(time.time() // 60 - started // 60) + 1
+    recorded = len(audit(app, "csrf.refused"))
+    assert min(len(csrf_first), 1) <= recorded <= min(len(csrf_first), minutes)
