@@ -1,6 +1,6 @@
-"""Console render times: the dashboard, the customer list and the audit trail (p50/p95 server
-render time, SQL statements per page) over a seeded database, against a baseline page in the
-same run (``/account``: the guard, the session and one small page).
+"""Console render times: the dashboard, the customer list, the audit trail and the incidents
+(p50/p95 server render time, SQL statements per page) over a seeded database, against a
+baseline page in the same run (``/account``: the guard, the session and one small page).
 
     PYTHONPATH=. python bench/console.py                       # SQLite, 20,000 customers
     PYTHONPATH=. python bench/console.py --customers 100000 --entries 1000000
@@ -9,8 +9,9 @@ same run (``/account``: the guard, the session and one small page).
                                                                # its keys) there; a rerun tops up
 
 Customers are loaded through the demo generator (the normal import path: validated, encrypted,
-de-duplicated, audited); audit entries are bulk-appended with the ``audit`` library (leaves,
-hashes and tree nodes computed, then inserted), as ``bench/audit_log.py`` does. Each page is
+de-duplicated, audited; the first 5,000 with orders and notes, the rest without); audit entries
+are bulk-appended with the ``audit`` library (leaves, hashes and tree nodes computed, then
+inserted), as ``bench/audit_log.py`` does. Each page is
 requested ``--rounds`` times by a signed-in DPO through the app's test client (no network), so
 the time is the server's: guard, policy, the page's queries and the template.
 """
@@ -30,8 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+HISTORY = 5_000  # customers loaded with orders and notes; the rest alone (the notes' PII screen
+# is 90% of the demo loader's time and none of the three pages shows them)
 PAGES = {"baseline /account": "/account", "dashboard": "/", "customer list": "/customers",
-         "audit trail": "/audit"}  # fmt: skip
+         "audit trail": "/audit", "incidents": "/incidents"}  # fmt: skip
 
 
 def bulk_entries(n: int) -> None:
@@ -80,7 +83,59 @@ def bulk_entries(n: int) -> None:
     db.session.commit()
 
 
-def seed(app: Any, customers: int, entries: int) -> None:
+US_AREAS = ("202", "212", "312", "415", "617", "713", "206", "303", "404", "512", "305", "602")
+
+
+def customers_from(start: int, count: int) -> Any:
+    """Demo customers numbered ``start`` onwards (``demo.generate`` always numbers from 1, and
+    the import would refuse a second ``CRM-0000001`` as a duplicate)."""
+    import random
+
+    from faker import Faker
+
+    from governance.services.customers.demo import LOCALES, fake_customer
+
+    seed = 1_000_003 + start  # never a seed ``load_demo`` used: other names, birth dates, phones
+    rng = random.Random(seed)
+    fakers = {}
+    for locale, *_ in LOCALES:
+        fakers[locale] = Faker(locale)
+        fakers[locale].seed_instance(seed)
+    for index in range(start, start + count):
+        doc = fake_customer(rng, fakers, index)
+        if doc.get("phone") and doc["country"] != "CN":  # the demo's repeat every 10,000
+            k, n = index // 10_000, index % 10_000
+            phones = {"US": f"+1 {US_AREAS[k % len(US_AREAS)]} 555 {n:04d}",
+                      "GB": f"+44 20 7{(946 + k) % 1000:03d} {n:04d}",
+                      "DE": f"+49 30 90{(18 + k) % 100:02d}{n:04d}"}  # fmt: skip
+            doc["phone"] = phones[doc["country"]]
+        yield doc
+
+
+def seed_incidents(call: Any, wanted: int) -> None:
+    """Top up to ``wanted`` incidents, each with three affected customers (so its notification
+    tasks and countdowns exist), aware of it over the last ``wanted`` hours."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from governance.models import Customer, Incident
+    from governance.services.breach import incidents
+
+    have = call.session.scalar(select(func.count()).select_from(Incident)) or 0
+    ids = list(call.session.scalars(select(Customer.id).limit(3 * max(wanted, 1))))
+    now = call.now()
+    for n in range(have, wanted):
+        detected = now - timedelta(hours=n + 2)
+        incidents.create(call, {
+            "title": f"Bench incident {n + 1}", "description": "synthetic, for bench/console.py",
+            "detected_at": incidents.iso(detected),
+            "aware_at": incidents.iso(detected + timedelta(minutes=30)),
+            "customer_ids": ids[3 * n % len(ids):][:3]})  # fmt: skip
+    call.session.commit()
+
+
+def seed(app: Any, customers: int, entries: int, incidents: int = 0) -> None:
     """Top the database up to ``customers`` customers and ``entries`` bulk audit entries (a kept
     database from an earlier run only gets what it lacks)."""
     from sqlalchemy import func, select
@@ -90,6 +145,7 @@ def seed(app: Any, customers: int, entries: int) -> None:
     from governance.models import AuditEntry, Customer
     from governance.services.auditlog.integrator import integrate_pending
     from governance.services.customers.demo import load_demo
+    from governance.services.customers.imports import Importer
 
     with app.app_context():
         call = deps(app).call(db.session)
@@ -101,12 +157,27 @@ def seed(app: Any, customers: int, entries: int) -> None:
             bulk_entries(entries - bulk)
         done = db.session.scalar(select(func.count()).select_from(Customer)) or 0
         started = time.perf_counter()
+        # The next customer number: a clash with a stored one would update it, not add one, so a
+        # top-up of a kept database numbers from 1,000,000 on (a first run stays below that).
+        number = (HISTORY if done == 0 else 1_000_000 + done) + 1
         while done < customers:
             batch = min(5_000, customers - done)
-            load_demo(call, batch, seed=done + 1)
+            if done == 0:  # orders and notes (PII-screened) for the first ones, as a demo
+                load_demo(call, min(batch, HISTORY), seed=1)
+            else:  # then customers alone, through the same import path: what the pages show
+                importer = Importer(call)
+                rows = list(enumerate(customers_from(number, batch), start=1))
+                number += batch
+                for at in range(0, len(rows), 500):
+                    importer.batch(rows[at : at + 500])
+                    db.session.commit()
+                refused = {k: v for k, v in importer.report.items() if k != "rows" and v}
+                print(f"    import report: {refused}", flush=True)
             db.session.commit()
-            done += batch
+            done = db.session.scalar(select(func.count()).select_from(Customer)) or 0
             print(f"  {done:,} customers ({time.perf_counter() - started:.0f} s)", flush=True)
+        if incidents:
+            seed_incidents(call, incidents)
         integrate_pending(db.engine, call.audit)
 
 
@@ -155,6 +226,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--entries", type=int, default=200_000)
+    parser.add_argument("--incidents", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--keep", type=Path, help="keep the seeded database and keys here")
@@ -176,10 +248,11 @@ def main() -> None:
             url = url.replace("postgresql://", "postgresql+psycopg://", 1)
         _migrate(url, tmp / "instance")
         app = make_app(url, tmp / "instance")
-        print(f"database: {describe(url)}; seeding {args.customers:,} customers and "
-              f"{args.entries:,} audit entries", flush=True)  # fmt: skip
+        print(f"database: {describe(url)}; seeding {args.customers:,} customers, "
+              f"{args.entries:,} audit entries and {args.incidents} incidents",
+              flush=True)  # fmt: skip
         started = time.perf_counter()
-        seed(app, args.customers, args.entries)
+        seed(app, args.customers, args.entries, args.incidents)
         print(f"seeded in {time.perf_counter() - started:.0f} s")
         client = app.test_client()
         login_as(app, client, "dpo", f"bench-dpo-{time.time_ns()}@example.com")  # new per run

@@ -108,6 +108,10 @@ def init_dependencies(app: Flask, may_create: bool) -> None:
         ),
         settings=settings,
     )
+    from governance.services.backups.tombstones import watch
+
+    with app.app_context():  # erasures reach tombstones.json beside the backups at commit
+        watch(db.engine.url.render_as_string(hide_password=False), settings, signer)
     if "key_versions" in tables:
         from governance.unit_of_work import unit_of_work
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
-from reportlab.platypus import SimpleDocTemplate, Spacer  # type: ignore[import-untyped]
+from reportlab.pdfbase.pdfmetrics import stringWidth  # type: ignore[import-untyped]
+from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 
-from reports._base import MARGIN
+from reports._base import CJK_FONT, MARGIN, needs_cjk
 from reports.style import (
     ReportDataError,
     build_document,
@@ -159,19 +160,58 @@ TEXTS = {
 }
 
 
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Lines of ``text`` no wider than ``width``: at spaces, or between any two characters of
+    Chinese text (which has no spaces to break at)."""
+    lines: list[str] = []
+    for paragraph_text in text.splitlines() or [""]:
+        line = ""
+        units = list(paragraph_text) if needs_cjk(paragraph_text) else paragraph_text.split(" ")
+        joiner = "" if needs_cjk(paragraph_text) else " "
+        for unit in units:
+            candidate = f"{line}{joiner}{unit}" if line else unit
+            if line and stringWidth(candidate, font, size) > width:
+                lines.append(line)
+                line = unit
+            else:
+                line = candidate
+        lines.append(line)
+    return lines
+
+
 def build_individual_notice(data: IndividualNotice) -> bytes:
-    """A one-page letter to one affected person, in English or Chinese."""
+    """A one-page letter to one affected person, in English or Chinese.
+
+    Drawn on the canvas directly (no flowable layout): thousands are made in one job, and a
+    letter of six short sections needs no more (text beyond the page continues on a new one).
+    """
     if data.language not in TEXTS:
         raise ReportDataError("language must be en or zh")
     t = TEXTS[data.language]
-    story = [
-        paragraph(t["title"], "h1"),
-        paragraph(f"{t['reference']}: {data.reference}", "small"),
-        paragraph(f"{t['date']}: {format_timestamp(data.generated_at, seconds=False)}", "small"),
-        Spacer(1, 8),
-        paragraph(t["dear"]),
-        paragraph(t["intro"]),
-    ]
+    buffer = io.BytesIO()
+    # pageCompression off: without the C accelerator, reportlab base-85 encodes in pure Python
+    canvas = Canvas(buffer, pagesize=A4, invariant=True, pageCompression=0)
+    canvas.setTitle(t["title"])
+    width = A4[0] - 2 * MARGIN
+    y = A4[1] - MARGIN
+
+    def write(text: str, size: float, bold: bool = False, gap: float = 4) -> None:
+        nonlocal y
+        font = CJK_FONT if needs_cjk(text) else ("Helvetica-Bold" if bold else "Helvetica")
+        for line in _wrap(text, font, size, width):
+            if y < MARGIN + size:
+                canvas.showPage()
+                y = A4[1] - MARGIN
+            canvas.setFont(font, size)
+            canvas.drawString(MARGIN, y - size, line)
+            y -= size * 1.35
+        y -= gap
+
+    write(t["title"], 15, bold=True, gap=6)
+    write(f"{t['reference']}: {data.reference}", 8.5, gap=0)
+    write(f"{t['date']}: {format_timestamp(data.generated_at, seconds=False)}", 8.5, gap=10)
+    write(t["dear"], 10)
+    write(t["intro"], 10, gap=8)
     sections = (
         ("what", data.what_happened),
         ("data", "; ".join(data.data)),
@@ -181,19 +221,10 @@ def build_individual_notice(data: IndividualNotice) -> bytes:
         ("contact", data.contact),
     )
     for key, text in sections:
-        story += [paragraph(t[key], "h2"), paragraph(text or "-")]
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=t["title"],
-        invariant=True,
-    )
-    document.build(story)
+        write(t[key], 11.5, bold=True, gap=2)
+        write(text or "-", 10, gap=8)
+    canvas.showPage()
+    canvas.save()
     return buffer.getvalue()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 import click
@@ -34,6 +35,7 @@ def create_command() -> None:
     from governance.services.backups import create, dumps
 
     update, close = progress_runner("backing up")
+    started = time.perf_counter()
     try:
         manifest = create.create_backup(app_call(), progress=update)
     except dumps.ToolMissing as exc:
@@ -44,7 +46,8 @@ def create_command() -> None:
         close()
     click.echo(
         f"backup {manifest['id']}: {manifest['file']['size']} bytes, audit tree size "
-        f"{manifest['audit']['tree_size']}, {len(manifest['tables'])} tables"
+        f"{manifest['audit']['tree_size']}, {len(manifest['tables'])} tables, "
+        f"in {time.perf_counter() - started:.2f} s"
     )
     click.echo(manifest["id"])
 
@@ -93,6 +96,7 @@ def verify_command(backup_id: str | None, latest: bool, database: str | None) ->
     try:
         chosen = backup_id or files.latest_id(files.backup_dir(call.settings))
         update, close = progress_runner("verifying")
+        started = time.perf_counter()
         try:
             result = verifier.verify_backup(call, chosen, database=database, progress=update)
         finally:
@@ -103,7 +107,8 @@ def verify_command(backup_id: str | None, latest: bool, database: str | None) ->
     if result["status"] != "passed":
         _fail(f"backup {chosen} failed verification at {result['failed_check']}: "
               f"{result['detail']}", 1)  # fmt: skip
-    click.echo(f"backup {chosen} verified (tree size {result['tree_size']})")
+    click.echo(f"backup {chosen} verified (tree size {result['tree_size']}) "
+               f"in {time.perf_counter() - started:.2f} s")  # fmt: skip
 
 
 @backup_group.command("restore")

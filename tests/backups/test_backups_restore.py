@@ -230,3 +230,27 @@ def test_verify_checks_a_database_restored_by_another_tool(
         broken = invoke(runner, "backup", "verify", "--latest", "--database", target)
         assert broken.exit_code == 1
         assert "failed verification at" in broken.output
+
+
+def test_an_erasure_after_the_last_backup_reaches_the_tombstone_file_at_commit(
+    app: Any, runner: Any, database_url: str, tmp_path: Path
+) -> None:
+    """The live database is lost after an erasure that no backup saw: tombstones.json, kept
+    current at every commit that writes a tombstone, still brings the erasure to the restore."""
+    with app.app_context():
+        erased = person(deps(app).call(db.session), 1)
+        db.session.remove()
+    backup_id = create(runner)
+    with app.app_context():
+        customers.erase_customer(deps(app).call(db.session), erased)
+        db.session.commit()
+        db.session.remove()
+    listed = json.loads((directory(app) / "tombstones.json").read_text())
+    assert erased in [t["subject_id"] for t in listed["tombstones"]]
+    wipe(database_url)
+    result = invoke(runner, "backup", "restore", backup_id, "--target", database_url, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "1 erasures replayed (tombstones.json" in result.output
+    with served(database_url, tmp_path / "instance") as (_restored, call):
+        assert call.session.get(Customer, erased) is None
+        assert call.session.get(Tombstone, erased) is not None

@@ -40,7 +40,7 @@ def test_audit_page_names_actors_and_marks_kinds(app: Any, crm: dict[str, str]) 
     client, customer_id = _reveal(app, crm, "DSAR-2026-014 access request")
     html = client.get("/audit").get_data(as_text=True)
     assert "dpo@example.com" in html  # the person by email, not "user 01a2490a"
-    assert '<span class="tag">service</span> test-crm_app' in html  # the CRM's account
+    assert re.search(r'<span class="tag">service</span> <a [^>]+>test-crm_app</a>', html)
     assert '<span class="tag">customer</span>' in html
     assert customer_id[-6:] in html and ">reveal<" in html
 

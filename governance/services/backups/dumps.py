@@ -99,8 +99,17 @@ def tool_version(tool: str) -> str:
 
 
 # -- figures ------------------------------------------------------------------------------
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_encode = json.JSONEncoder(
+    default=str
+).encode  # one encoder for every row (json.dumps makes one per call)
+
+
 def _value(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray | memoryview):
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is bytes or isinstance(value, bytearray | memoryview):
         return bytes(value).hex()
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -126,7 +135,7 @@ def table_figures(conn: Connection) -> dict[str, dict[str, Any]]:
             text(f'SELECT {quoted} FROM "{table}" ORDER BY {order}')  # noqa: S608 (reflected names)
         )
         for row in result:
-            digest.update(json.dumps([_value(v) for v in row], default=str).encode("utf-8"))
+            digest.update(_encode([_value(v) for v in row]).encode("utf-8"))
             digest.update(b"\n")
             rows += 1
         figures[table] = {"rows": rows, "sha256": digest.hexdigest()}

@@ -79,8 +79,6 @@ class Checks:
             raise
         except (AuditError, BackupFileError, crypto.CryptoError, dumps.DumpFailed) as exc:
             raise CheckFailed(name, str(exc)) from None
-        finally:
-            pass
         self.done.append(entry)
         if self.progress is not None:
             self.progress(len(self.done), len(STEPS))
@@ -177,6 +175,9 @@ def _run(
                 _check_sqlite(image)
             return _check_database(call, manifest, f"sqlite:///{image}", checks)
     live = call.session.get_bind()
+    if live.dialect.name != "postgresql":
+        raise CheckFailed("restore", "a PostgreSQL backup is restored on the server's own "
+                          "PostgreSQL; this server runs on SQLite")  # fmt: skip
     tool = dumps.pg_tool("pg_restore", call.settings.get("PG_DUMP"))
     with dumps.scratch_postgresql(live) as url:  # type: ignore[arg-type]
         failure: list[str] = []

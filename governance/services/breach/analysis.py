@@ -154,6 +154,16 @@ def run_analysis(ctx: jobs.JobContext) -> dict[str, Any]:
     summary = keep(call, incident, found, _describe(scope), entries, note)
     summary["job_id"] = ctx.job.id
     incident.analysis = summary
+    incidents.event(
+        call,
+        incident,
+        "analysis_done",
+        details={
+            "job_id": ctx.job.id,
+            "affected": summary["affected"],
+            "by_regime": summary["by_regime"],
+        },
+    )
     incidents.audit(
         call,
         incident,
@@ -297,12 +307,12 @@ def _by_actor(
 
 
 Best = dict[str, tuple[int, frozenset[str]]]
-_LEVELS: dict[str, tuple[int, frozenset[str]]] = {}
+_LEVELS: dict[tuple[tuple[str, str], ...], tuple[int, frozenset[str]]] = {}
 
 
 def _exposure(levels: dict[str, str]) -> tuple[int, frozenset[str]]:
     """(best rank, exposed sensitive fields) of a field-level map; memoised (few distinct maps)."""
-    key = json.dumps(levels, sort_keys=True)
+    key = tuple(levels.items())  # leaves are canonical JSON: the same map, the same order
     found = _LEVELS.get(key)
     if found is None:
         exposed = frozenset(

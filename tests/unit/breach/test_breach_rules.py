@@ -3,7 +3,9 @@ injected clock (the incident's event times)."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +114,16 @@ def test_a_good_minimal_file_parses() -> None:
     parsed = rules.parse_text(BASE)
     rule = parsed.rule("GDPR", "authority")
     assert rule is not None and rule.content == ("nature",)
+
+
+def test_policy_validate_names_the_file_and_line(tmp_path: Path) -> None:
+    from governance.policy_validation import validate_all
+    from governance.policyfiles import POLICY_DIR
+
+    shutil.copytree(POLICY_DIR, tmp_path / "policies")
+    target = tmp_path / "policies" / "breach_rules.yaml"
+    target.write_text(BASE + "        colour: red\n", encoding="utf-8")
+    problems = [str(p) for p in validate_all(tmp_path / "policies")]
+    assert problems == [
+        "policies/breach_rules.yaml: breach_rules.yaml, line 10: unknown field 'colour'"
+    ]

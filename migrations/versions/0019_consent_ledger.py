@@ -7,7 +7,7 @@ with source ``migration``, each queued as an audit entry in this same transactio
 integrator adds them to the tree). The flags are then emptied: the customer document's
 ``marketing`` is a view of the ledger from now on.
 
-Revision ID: 0015
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-06 20:00:00.000000
 
@@ -25,7 +25,7 @@ from audit.entry import Entry
 from audit.hashing import leaf_hash
 
 # revision identifiers, used by Alembic.
-revision = "0015"
+revision = "0019"
 down_revision = "0018"
 branch_labels = None
 depends_on = None
