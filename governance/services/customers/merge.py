@@ -96,6 +96,8 @@ class _Fates:
 def _field_fates(source: dict[str, Any], target: dict[str, Any]) -> _Fates:
     fate = _Fates()
     for name in cs.FIELDS:
+        if name == "marketing":  # a view of the consent ledger, not a stored field: the
+            continue  # source's consent events stay in the ledger, under its id, as evidence
         mine, theirs = source.get(name), target.get(name)
         if mine in EMPTY:
             continue
