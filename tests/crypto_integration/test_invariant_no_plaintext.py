@@ -126,7 +126,7 @@ def write_everything(client: Any, crm: dict[str, str]) -> list[str]:
 
 def read_everything(client: Any, crm: dict[str, str], ids: list[str]) -> None:
     """Reads and lookups that handle the values in clear (decryption, blind-index filters)."""
-    doc = client.get(f"/api/v1/customers/{ids[0]}?purpose=support", headers=crm).json
+    doc = client.get(f"/api/v1/customers/{ids[0]}", headers=crm).json
     assert doc["email"] == CUSTOMERS[0]["email"].lower() and doc["phone"] == "+8613987654321"
     assert client.get(f"/api/v1/customers/{ids[1]}", headers=crm).json["full_name"] == "欧阳翠鸾"
     for query in ("email=zebulon.QUIXOTE@invariant-example.org", "phone=13712349876",

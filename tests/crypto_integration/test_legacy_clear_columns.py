@@ -97,7 +97,7 @@ def test_clear_values_of_revision_0002_are_sealed_at_start(empty_url: str, tmp_p
         assert customer_id.encode() in at_rest  # the scan sees the rows
         assert b"Okapi" not in at_rest and b"Aardvark" not in at_rest
         assert audit_count(started, "data.encrypt_legacy") == 2  # one batch per field
-        crm = {"Authorization": f"Bearer {make_token(started, 'crm_app')}"}
+        crm = {"Authorization": f"Bearer {make_token(started, 'crm_app')}", "X-Purpose": "support"}
         client = started.test_client()
         found = client.get(f"/api/v1/customers?external_ref={REF}", headers=crm).json["items"]
         assert [c["id"] for c in found] == [customer_id] and found[0]["external_ref"] == REF
