@@ -218,7 +218,10 @@ def test_orders_and_interactions(client: Any, crm: dict[str, str]) -> None:
 
 def test_erasure_is_final(app: Any, client: Any, crm: dict[str, str]) -> None:
     doc = post(client, crm, "/api/v1/customers", customer_doc()).json
-    other = {"Authorization": f"Bearer {make_token(app, 'crm_app', account='other-app')}"}
+    other = {
+        "Authorization": f"Bearer {make_token(app, 'crm_app', account='other-app')}",
+        "X-Purpose": "support",
+    }
     assert client.delete(f"/api/v1/customers/{doc['id']}", headers=other).status_code == 403
     with app.app_context():
         from governance.bootstrap import deps

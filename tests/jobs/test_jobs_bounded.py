@@ -31,7 +31,7 @@ def small_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
 
 
 def _customers(app: Any, client: Any, n: int, first: int = 0) -> None:
-    crm = {"Authorization": f"Bearer {make_token(app, 'crm_app')}"}
+    crm = {"Authorization": f"Bearer {make_token(app, 'crm_app')}", "X-Purpose": "support"}
     for i in range(first, first + n):
         doc = customer_doc(external_ref=f"R-{i}", email=f"c{i}@example.com", phone=None,
                            national_id=None, full_name=f"Person {i}")  # fmt: skip
