@@ -72,6 +72,7 @@ NOTHING_YET = {
     "console.request_certificate": 409,
     "console.report_erasure_certificate": 409,
     "console.incident_notices_zip": 404,
+    "console.backup_report": 404,  # no backup verified yet
 }
 INLINE_CODE = (
     re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),  # an inline script element
