@@ -97,8 +97,15 @@ class Entry:
     """v1 only; None makes a v2 leaf (its sequence number is its position in the tree)."""
 
     def __post_init__(self) -> None:
-        validate_leaf_object(self.to_dict())
-        self.leaf()  # details must be JSON: fail when the entry is made, not when it is logged
+        obj = self.to_dict()
+        validate_leaf_object(obj)
+        # details must be JSON: fail when the entry is made, not when it is logged. The bytes
+        # are kept (the entry is frozen), so a writer encodes its leaf once, not twice.
+        try:
+            leaf = canonical_json(obj)
+        except CanonicalJSONError as exc:
+            raise EntryError(f"entry {self.seq or ''}: details: {exc}") from None
+        object.__setattr__(self, "_leaf", leaf)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the flat object whose canonical JSON is the leaf."""
@@ -109,10 +116,7 @@ class Entry:
 
     def leaf(self) -> bytes:
         """Return the canonical JSON bytes of this entry: the tree leaf."""
-        try:
-            return canonical_json(self.to_dict())
-        except CanonicalJSONError as exc:
-            raise EntryError(f"entry {self.seq or ''}: details: {exc}") from None
+        return self._leaf  # type: ignore[attr-defined,no-any-return]
 
     def leaf_hash(self) -> bytes:
         """Return the RFC 9162 leaf hash of this entry's leaf."""

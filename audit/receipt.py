@@ -10,16 +10,13 @@ checkpoint is signed by the trusted key (Ed25519).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
 from audit.errors import AuditError
-from audit.hashing import leaf_hash
-from audit.proofcheck import ProofError, verify_inclusion
+from audit.inclusion import InclusionDocumentError, verify_document
 
 FORMAT = "governance-consent-receipt/1"
 
@@ -41,29 +38,20 @@ class VerifiedReceipt:
     key_id: str
 
 
-def _hex(value: Any, what: str) -> bytes:
-    try:
-        if not isinstance(value, str):
-            raise ValueError
-        return bytes.fromhex(value)
-    except ValueError:
-        raise ReceiptError(f"{what} is not hex") from None
-
-
 def verify_receipt(data: Any, public_key: Ed25519PublicKey) -> VerifiedReceipt:
-    """Check a parsed receipt against a trusted key; raise ReceiptError naming the failed check."""
+    """Check a parsed receipt against a trusted key; raise ReceiptError naming the failed check.
+
+    The leaf hash, inclusion proof and checkpoint signature are checked by
+    ``audit.inclusion.verify_document`` (shared with erasure certificates); this adds that the
+    leaf records the receipt's event.
+    """
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ReceiptError(f"not a consent receipt (format {FORMAT} expected)")
-    leaf = data.get("leaf")
-    if not isinstance(leaf, str):
-        raise ReceiptError("the receipt has no leaf")
-    digest = leaf_hash(leaf.encode("utf-8"))
-    if digest != _hex(data.get("leaf_hash"), "leaf_hash"):
-        raise ReceiptError("leaf hash mismatch: the leaf is not the one that was logged")
     try:
-        entry = json.loads(leaf)
-    except ValueError:
-        raise ReceiptError("the leaf is not JSON") from None
+        proven = verify_document(data, public_key)
+    except InclusionDocumentError as exc:
+        raise ReceiptError(str(exc)) from None
+    entry, checkpoint = proven.entry, proven.checkpoint
     event = data.get("event") or {}
     details = entry.get("details") or {}
     expected = (event.get("id"), f"consent.{event.get('action')}", event.get("purpose"),
@@ -72,20 +60,6 @@ def verify_receipt(data: Any, public_key: Ed25519PublicKey) -> VerifiedReceipt:
              entry.get("subject_id"))  # fmt: skip
     if expected != found:
         raise ReceiptError("the leaf does not record this event (id, action, purpose, customer)")
-    inclusion = data.get("inclusion") or {}
-    try:
-        checkpoint = Checkpoint.from_json(data.get("checkpoint"))
-        verify_checkpoint(public_key, checkpoint)
-    except CheckpointError as exc:
-        raise ReceiptError(f"checkpoint: {exc}") from None
-    proof = [_hex(h, "proof hash") for h in inclusion.get("proof") or []]
-    index, size = inclusion.get("leaf_index"), inclusion.get("tree_size")
-    if not isinstance(index, int) or size != checkpoint.tree_size:
-        raise ReceiptError("the inclusion proof is not for the checkpoint's tree size")
-    try:
-        verify_inclusion(digest, index, checkpoint.tree_size, proof, checkpoint.root_hash)
-    except ProofError as exc:
-        raise ReceiptError(f"inclusion proof: {exc}") from None
     return VerifiedReceipt(
         str(found[0]), str(event.get("action")), str(found[2]), str(found[3]),
         str(entry.get("timestamp")), checkpoint.tree_size, checkpoint.key_id,

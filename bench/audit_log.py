@@ -55,6 +55,93 @@ with app.app_context():
 """
 
 
+# As a server's worker processes: each client runs the integrator thread (``governance serve``
+# does); the lease holder integrates, woken by its own commits, and the others' entries are
+# found by its poll. Each process measures the delay of what its own integrator integrated.
+SERVER_CLIENT = """
+import sys, time
+from datetime import UTC, datetime
+from sqlalchemy import select
+from governance import create_app
+from governance.bootstrap import deps, start_audit_integrator
+from governance.extensions import db
+from governance.models import AuditEntry
+n = int(sys.argv[1])
+app = create_app()
+with app.app_context():
+    engine = db.engine
+    integrator = start_audit_integrator(app)
+    delays = []
+    plain = integrator.run_once
+
+    def measured(now=None):
+        count = plain(now)
+        if count:
+            done = time.time()
+            with engine.connect() as conn:
+                stamps = conn.execute(select(AuditEntry.timestamp).order_by(
+                    AuditEntry.seq.desc()).limit(count)).scalars()
+                delays.extend(done - datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
+                              .replace(tzinfo=UTC).timestamp() for t in stamps)
+        return count
+
+    integrator.run_once = measured
+    call = deps(app).call(db.session)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    started = time.time()
+    for i in range(n):
+        call.audit.record(db.session, call.actor, "bench.append", now=call.now(), details={"i": i})
+        db.session.commit()
+    ended = time.time()
+    sys.stdin.readline()  # then integrate what is left (this process holds the lease) and stop
+    integrator.stop()
+    print(started, ended, " ".join(f"{d:.6f}" for d in delays), flush=True)
+"""
+
+
+def server_mode_appends(clients: int, per_client: int, env: dict[str, str]) -> None:
+    """Appends/s of ``clients`` processes each running an integrator thread, as server worker
+    processes do, and the delay from commit to integration (p50/p99 over every entry)."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", SERVER_CLIENT, str(per_client)], env=env,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(clients)
+    ]  # fmt: skip
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    spans, delays = [], []
+    outs = []
+    for p in procs:
+        assert p.stdin is not None
+        try:
+            p.stdin.write("stop\n")
+            p.stdin.flush()
+        except BrokenPipeError:
+            pass
+    for p in procs:
+        out, _ = p.communicate(timeout=900)
+        if p.returncode != 0:
+            raise SystemExit("a server-mode client failed")
+        outs.append(out.split())
+    for fields in outs:
+        spans.append((float(fields[0]), float(fields[1])))
+        delays.extend(float(d) for d in fields[2:])
+    rate = clients * per_client / (max(e for _, e in spans) - min(s for s, _ in spans))
+    delays.sort()
+    pick = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))] if delays else 0.0  # noqa: E731
+    print(f"appends, {clients} clients as server processes (integrator thread in each, woken on "
+          f"commit): {rate:,.0f}/s in total")  # fmt: skip
+    print(
+        f"integration delay (commit to tree, server mode): p50 {pick(0.5) * 1000:.0f} ms, "
+        f"p99 {pick(0.99) * 1000:.0f} ms over {len(delays):,} entries (target < 1 s)"
+    )
+
+
 INTEGRATOR = """
 import sys, time
 from datetime import UTC, datetime
@@ -288,6 +375,7 @@ def main() -> None:
         eight = appends(8, args.appends // 4, env)
         print(f"appends, 8 clients, integrated inline:        {eight:,.0f}/s in total")
         queued_appends(8, args.appends // 4, env, args.integrate_seconds)
+        server_mode_appends(8, args.appends // 4, env)
         fresh = Path(tempfile.mkdtemp(prefix="gov-bench-audit-big-"))
         if not args.postgres:
             os.environ["GOVERNANCE_DATABASE_URL"] = f"sqlite:///{fresh / 'big.db'}"

@@ -4,9 +4,10 @@ It reads the same customer row the governed API reads (by id, one SELECT) and re
 JSON: no authentication, no authorisation, no decryption, no masking, no audit. Every governed
 path is reported as a ratio to this in the same run.
 
-Its engine has the server's own connection-pool settings (``governance.database.engine_options``:
-on PostgreSQL a liveness ping when a connection is taken from the pool), so reaching the
-database costs both sides the same and the ratio measures what the app adds around the query.
+Its engine has the server's own connection-pool settings (``governance.database.engine_options``
+and ``configure_engine``: on PostgreSQL a liveness ping only for a connection idle in the pool
+for 10 s or more), so reaching the database costs both sides the same and the ratio measures
+what the app adds around the query.
 """
 
 from __future__ import annotations

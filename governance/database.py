@@ -3,6 +3,14 @@
 SQLite runs in WAL mode with ``BEGIN IMMEDIATE`` transactions: every governed request appends to
 the audit log, so taking the write lock up front avoids lock-upgrade failures between
 concurrent writers (SQLAlchemy's documented pysqlite recipe).
+
+Work that reads first and writes last (a governed read: load, decrypt, mask, then one INSERT of
+its audit entry) can ask for the write lock to be taken *at its first write* instead
+(``writes_last``): its reads run before any ``BEGIN`` (each statement sees the latest committed
+data, as under PostgreSQL's read committed), and ``BEGIN IMMEDIATE`` is sent just before the
+first statement that is not a SELECT. The writer lock is then held for the INSERT and the commit
+only, not for the whole request, so governed reads of several processes overlap. Code that must
+read under the lock (the audit integrator's state) calls ``begin_writing`` first.
 """
 
 from __future__ import annotations
@@ -12,13 +20,44 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 
 READ_ONLY = "governance_read_only"
 HOLDS_LOCK = "governance_holds_writer_lock"
+DEFERRED = "governance_begin_deferred"
+_WRITES_LAST: ContextVar[bool] = ContextVar("governance_writes_last", default=False)
+
+
+@contextmanager
+def writes_last() -> Iterator[None]:
+    """Within the block, SQLite transactions begun in this context take the writer lock at their
+    first write, not at ``BEGIN`` (see the module docstring). No effect on PostgreSQL."""
+    token = _WRITES_LAST.set(True)
+    try:
+        yield
+    finally:
+        _WRITES_LAST.reset(token)
+
+
+def begin_writing(conn: Connection) -> None:
+    """Take the writer lock now if ``conn``'s transaction deferred it (SQLite; else nothing)."""
+    if conn.dialect.name != "sqlite":
+        return
+    fairy = conn.connection
+    if fairy.info.pop(DEFERRED, False):
+        _begin_immediate(fairy)
+
+
+def _begin_immediate(fairy: Any) -> None:
+    fd = fairy.info.get("writer_lock")
+    if fd is not None and _queue_for_writer_lock(fd):
+        fairy.info[HOLDS_LOCK] = True
+    fairy.driver_connection.execute("BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -39,14 +78,24 @@ def engine_options(url: str) -> dict[str, Any]:
     """SQLAlchemy engine options for a database URL."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    # No pool_pre_ping: it costs a round trip on every checkout, i.e. on every request.
+    # configure_engine pings only connections that sat idle in the pool (IDLE_PING_SECONDS).
+    return {"pool_size": 5, "max_overflow": 10}
+
+
+IDLE_PING_SECONDS = 10.0
+"""A pooled PostgreSQL connection idle longer than this is pinged before it is handed out."""
+_IDLE_SINCE = "governance_idle_since"
 
 
 def configure_engine(engine: Engine) -> None:
     """Attach per-connection settings (idempotent per engine)."""
-    if engine.dialect.name != "sqlite" or getattr(engine, "_governance_configured", False):
+    if getattr(engine, "_governance_configured", False):
         return
     engine._governance_configured = True  # type: ignore[attr-defined]
+    if engine.dialect.name != "sqlite":
+        _ping_idle_connections(engine)
+        return
 
     lock_path = _lock_path(engine)
 
@@ -72,10 +121,10 @@ def configure_engine(engine: Engine) -> None:
     def _do_begin(fairy: Any) -> None:
         if fairy.info.get(READ_ONLY):
             return  # read_connection: statements autocommit, no lock taken
-        fd = fairy.info.get("writer_lock")
-        if fd is not None and _queue_for_writer_lock(fd):
-            fairy.info[HOLDS_LOCK] = True
-        fairy.driver_connection.execute("BEGIN IMMEDIATE")
+        if _WRITES_LAST.get():
+            fairy.info[DEFERRED] = True  # BEGIN IMMEDIATE before the first write (_execute)
+            return
+        _begin_immediate(fairy)
 
     def _release(fairy: Any) -> None:
         try:
@@ -86,12 +135,40 @@ def configure_engine(engine: Engine) -> None:
             fcntl.flock(info["writer_lock"], fcntl.LOCK_UN)
 
     commit, rollback = engine.dialect.do_commit, engine.dialect.do_rollback
+    execute, execute_many = engine.dialect.do_execute, engine.dialect.do_executemany
+    no_params = engine.dialect.do_execute_no_params
+
+    def _writing(context: Any, statement: str) -> None:
+        # ExecutionContext.root_connection and Connection.connection are public API; the info
+        # dict is the pooled connection's, so the mark cannot leak to another checkout.
+        if context is None or statement[:6].upper() == "SELECT":
+            return
+        info = context.root_connection.connection.info
+        if info.pop(DEFERRED, False):
+            _begin_immediate(context.root_connection.connection)
+
+    def _do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        _writing(context, statement)
+        execute(cursor, statement, parameters, context)
+
+    def _do_executemany(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        _writing(context, statement)
+        execute_many(cursor, statement, parameters, context)
+
+    def _do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> None:
+        _writing(context, statement)
+        no_params(cursor, statement, context)
 
     def _do_commit(fairy: Any) -> None:
+        fairy.info.pop(DEFERRED, None)  # nothing was written: nothing begun, nothing to commit
         commit(fairy)
         _release(fairy)  # only once committed: a failed commit is rolled back, which releases
 
     def _do_rollback(fairy: Any) -> None:
+        try:
+            fairy.info.pop(DEFERRED, None)
+        except (AttributeError, NotImplementedError):  # the dialect's first-connect probe
+            pass
         try:
             rollback(fairy)  # also the pool's reset when a connection is checked in
         finally:
@@ -102,13 +179,44 @@ def configure_engine(engine: Engine) -> None:
     engine.dialect.do_begin = _do_begin  # type: ignore[method-assign,assignment]
     engine.dialect.do_commit = _do_commit  # type: ignore[method-assign,assignment]
     engine.dialect.do_rollback = _do_rollback  # type: ignore[method-assign,assignment]
+    engine.dialect.do_execute = _do_execute  # type: ignore[method-assign]
+    engine.dialect.do_executemany = _do_executemany  # type: ignore[method-assign]
+    engine.dialect.do_execute_no_params = _do_execute_no_params  # type: ignore[method-assign]
 
     @event.listens_for(engine.pool, "close")
     def _on_close(_dbapi_connection: Any, record: Any) -> None:
         record.info.pop(HOLDS_LOCK, None)
+        record.info.pop(DEFERRED, None)
         fd = record.info.pop("writer_lock", None)
         if fd is not None:
             os.close(fd)  # closing the descriptor also drops a lock still held
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a connection that sat idle in the pool before handing it out (SQLAlchemy's
+    documented "pessimistic disconnect handling" recipe, limited to idle connections): a busy
+    server reuses connections within milliseconds and pays no round trip; one that waited
+    (a restarted database, a dropped idle connection) is tested and, if dead, replaced."""
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return  # new, or back in the pool moments ago
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:
+            raise DisconnectionError(f"idle connection failed its ping: {exc}") from exc
 
 
 def _queue_for_writer_lock(fd: int, limit: float = 30.0) -> bool:

@@ -12,7 +12,8 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from governance.api import bp, created, json_body
-from governance.api.openapi import ID, json_ok, op, ref, register_operations
+from governance.api.openapi import ID, NONBLANK, json_ok, op, ref, register_operations
+from governance.purposes import current as purposes
 from governance.services.consent import bulk, ledger, notices, objections, receipts, totals
 from governance.services.consent.receipt_pdf import receipt_pdf
 from governance.web.edge import current_call
@@ -89,6 +90,8 @@ def consent_report() -> Response:
 
 
 STRING = {"type": "string"}
+MOMENT = {"type": "string", "format": "iso8601"}
+CONSENT_PURPOSE = {"enum": purposes().consent_based()}
 NULLABLE = {"type": ["string", "null"]}
 EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
 GPC = {
@@ -158,6 +161,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "events": {
                 "type": "array",
+                "minItems": 1,
                 "maxItems": ledger.MAX_BULK,
                 "items": {"allOf": [ref("ConsentEventInput")], "required": ["customer_id"]},
             }
@@ -179,13 +183,17 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["version", "text", "purposes"],
         "properties": {
-            "version": STRING,
-            "text": STRING,
-            "url": STRING,
-            "purposes": {"type": "array", "items": STRING},
-            "widens": {"type": "array", "items": STRING},
+            "version": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"},
+            "text": {"type": "string", "minLength": 1, "maxLength": 100000, "pattern": NONBLANK},
+            "url": {"type": "string", "pattern": "^https://[^\\s]+$", "maxLength": 500},
+            "purposes": {"type": "array", "minItems": 1, "items": CONSENT_PURPOSE},
+            "widens": {
+                "type": "array",
+                "items": CONSENT_PURPOSE,
+                "description": "purposes this version adds or widens (asked for too)",
+            },
             "effective_at": {"type": "string", "format": "date-time"},
-            "consent_lifetime_days": {"type": "integer", "minimum": 1},
+            "consent_lifetime_days": {"type": "integer", "minimum": 1, "maximum": 36500},
         },
     },
     "ObjectionInput": {
@@ -258,7 +266,7 @@ register_operations(
         "/consents/totals": {
             "get": op(
                 "Totals per purpose and notice version by month",
-                params=[{"name": n, "in": "query", "schema": STRING} for n in ("from", "to")],
+                params=[{"name": n, "in": "query", "schema": MOMENT} for n in ("from", "to")],
             )
         },
         "/consents/{event_id}/receipt": {
@@ -273,7 +281,7 @@ register_operations(
             "get": op(
                 "Consent report (PDF): per purpose by month, notices in force",
                 {"description": "PDF", "content": {"application/pdf": {}}},
-                params=[{"name": n, "in": "query", "schema": STRING} for n in ("from", "to")],
+                params=[{"name": n, "in": "query", "schema": MOMENT} for n in ("from", "to")],
             ),
         },  # fmt: skip
         "/consents/{event_id}/receipt/pdf": {

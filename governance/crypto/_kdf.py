@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from cryptography.hazmat.primitives import hashes
@@ -16,6 +17,9 @@ def hkdf(ikm: bytes, info: bytes, length: int = 32) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(ikm)
 
 
+# Cached: every field opened checks its table, column and subject labels (three regex matches a
+# field, the most frequent call of a list page); a bad label raises and is never cached.
+@functools.lru_cache(maxsize=16384)
 def check_label(kind: str, value: str) -> bytes:
     """Return ``value`` as ASCII bytes after checking it is a safe label (``[A-Za-z0-9_.-]``)."""
     if not isinstance(value, str) or not _LABEL.fullmatch(value):

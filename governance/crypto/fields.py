@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +113,34 @@ class FieldCipher:
                 column=place.column,
                 subject_id=str(place.subject_id),
             ) from None
+
+    def open_row(
+        self, table: str, subject_id: SubjectId, blobs: Mapping[str, bytes]
+    ) -> dict[str, bytes]:
+        """Decrypt several columns of one subject's row (no ``row_id``): ``{column: bytes}``.
+
+        The same checks and associated data as ``open`` for each, with the parts the columns
+        share built once: a list page opens a few hundred fields. Raises what ``open`` raises.
+        """
+        head = b"gov-field/v1|" + check_label("table", table) + b"|"
+        tail = b"|%s||%s" % (check_label("subject_id", str(subject_id)), self.dek_id.hex().encode())
+        decrypt, dek_id, out = self._aead.decrypt, self.dek_id, {}
+        for column, blob in blobs.items():
+            if (
+                len(blob) < MIN_FIELD_BYTES
+                or blob[0] != FIELD_FORMAT
+                or not hmac.compare_digest(blob[1 : 1 + DEK_ID_BYTES], dek_id)
+            ):
+                out[column] = self.open(FieldPlace(table, column, subject_id), blob)  # raises
+                continue
+            aad = head + check_label("column", column) + tail
+            try:
+                out[column] = decrypt(
+                    blob[1 + DEK_ID_BYTES : HEADER_BYTES], blob[HEADER_BYTES:], aad
+                )
+            except InvalidTag:
+                out[column] = self.open(FieldPlace(table, column, subject_id), blob)  # raises
+        return out
 
     def encrypt(self, place: FieldPlace, plaintext: str, nonce: bytes | None = None) -> bytes:
         """Encrypt a text value (UTF-8)."""

@@ -20,8 +20,10 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import phonenumbers
@@ -74,6 +76,22 @@ class VisibilityPolicy:
     roles: Mapping[str, RoleSpec]
     always_clear: frozenset[str]
     masks: Mapping[str, str]
+    _levels: dict[tuple[Any, ...], Mapping[str, str]] = dataclass_field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def levels(
+        self, roles: Iterable[str], fields: Iterable[str], *, reveal: bool = False
+    ) -> Mapping[str, str]:
+        """``{field: level}`` for these roles, computed once per combination (the policy is
+        immutable; a reloaded policy is a new object with an empty cache). Read-only."""
+        key = (tuple(roles), tuple(fields), reveal)
+        found = self._levels.get(key)
+        if found is None:
+            found = MappingProxyType({f: self.level(key[0], f, reveal=reveal) for f in key[1]})
+            if len(self._levels) < 4096:  # bounded: roles and field lists are few
+                self._levels[key] = found
+        return found
 
     @property
     def known_roles(self) -> frozenset[str]:

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from governance.bootstrap import deps
 from governance.context import Actor, Call, Purpose
+from governance.database import writes_last
 from governance.errors import (
     Forbidden,
     GovernanceError,
@@ -196,7 +197,7 @@ def register_guards(app: Flask) -> None:
             assert req.url_rule is not None
             authorize(app, state.actor, rule_pattern(req.url_rule.rule), req.method)
 
-    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = SecurityHeaders(ReadsFirst(app.wsgi_app))  # type: ignore[method-assign]
     register_unit_of_work(app)
 
     @app.teardown_request
@@ -220,6 +221,24 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "base-uri 'none'",
     )
 )
+
+
+class ReadsFirst:
+    """WSGI middleware: a GET or HEAD request reads first and writes last (its audit entry, a
+    session touch), so on SQLite it takes the writer lock at its first write rather than when
+    its transaction begins (``governance.database.writes_last``): governed reads of several
+    workers overlap instead of queueing for the lock for their whole duration."""
+
+    SAFE = frozenset({"GET", "HEAD"})
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") not in self.SAFE:
+            return self.app(environ, start_response)
+        with writes_last():  # the request's commit happens before the answer is returned
+            return self.app(environ, start_response)
 
 
 class SecurityHeaders:

@@ -208,3 +208,26 @@ def test_eight_queued_writers_and_a_repeatedly_killed_integrator(app: Any, call:
     report = audit_views.verify_live(call)
     assert report.tree_size == before + 8 * PER_WRITER and report.pending_entries == 0
     assert kills >= 3
+
+
+def test_a_commit_wakes_the_integrator_of_its_process(app: Any, call: Any) -> None:
+    """The integrator polls only every 60 s here: the entry is integrated because the commit
+    that queued it woke the integrator; a rolled-back append wakes nothing."""
+    integrator = Integrator(db.engine, call.audit, interval=60.0).start()
+    try:
+        time.sleep(0.2)  # the thread's first (empty) poll
+        size = audit_views.tree_size(call.session)
+        call.session.rollback()
+        call.audit.record(call.session, call.actor, "test.rolled_back", now=call.now())
+        call.session.rollback()
+        assert not integrator._wake.is_set()
+        call.audit.record(call.session, call.actor, "test.woken", now=call.now())
+        call.session.commit()
+        deadline = time.monotonic() + 10
+        while audit_views.tree_size(call.session) == size and time.monotonic() < deadline:
+            call.session.rollback()
+            time.sleep(0.01)
+        assert audit_views.tree_size(call.session) == size + 1
+        call.session.rollback()
+    finally:
+        integrator.stop()

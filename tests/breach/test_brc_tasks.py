@@ -29,6 +29,7 @@ def _customer(call: Any, **doc: Any) -> str:
         national_id=None,
         phone=f"+86 138 0013 {7000 + n}",
         full_name=f"Person {n}",
+        marketing=None,  # no consent asked: the clock is fixed before any notice was in force
         **doc,
     )
     return next(i for i in call.session.scalars(select(Customer.id)) if i not in before)

@@ -101,10 +101,15 @@ def test_a_bulk_call_with_one_bad_event_records_none(
             "source": "import", "notice_version": "1"}  # fmt: skip
     bad = {**good, "customer_id": "00000000-0000-7000-8000-000000000000"}
     res = client.post("/api/v1/consents", json={"events": [good, bad]}, headers=crm)
-    assert res.status_code == 422
+    assert res.status_code == 404 and res.mimetype == "application/problem+json"
     assert res.json["errors"] == [
         {"field": "events[1].customer_id", "message": "is not a customer"}
     ]
+    assert events(call) == 0
+    late = {**good, "occurred_at": "2999-01-01T00:00:00Z"}
+    res = client.post("/api/v1/consents", json={"events": [good, late]}, headers=crm)
+    assert res.status_code == 422
+    assert res.json["errors"] == [{"field": "events[1].occurred_at", "message": "is in the future"}]
     assert events(call) == 0
     res = client.post("/api/v1/consents", json={"events": [good, good]}, headers=crm)
     assert res.status_code == 201 and res.json["recorded"] == 2

@@ -113,7 +113,7 @@ def test_tokens_are_listed_never_shown_and_revoked_from_the_console(app: Any, cl
     login_as(app, client, "admin")
     page = f"/service-accounts/{account_id}"
     api = app.test_client()
-    bearer = {"Authorization": f"Bearer {token}"}
+    bearer = {"X-Purpose": "support", "Authorization": f"Bearer {token}"}
     assert api.get("/api/v1/customers", headers=bearer).status_code == 200
     listing = client.get(page).get_data(as_text=True)
     token_id = token.split("_")[1]
@@ -141,7 +141,7 @@ def test_admin_cannot_give_itself_customer_data_through_an_application(
         assert TOKEN.search(res.get_data(as_text=True)) is None
         assert "operator" in res.get_data(as_text=True)
     api = app.test_client()  # the operator's token was not revoked by the refused rotation
-    bearer = {"Authorization": f"Bearer {token}"}
+    bearer = {"X-Purpose": "support", "Authorization": f"Bearer {token}"}
     assert api.get("/api/v1/customers", headers=bearer).status_code == 200
     refused = audit(app, "access.grant_refused")
     assert [(e["details"]["attempted"], e["outcome"]) for e in refused] == [
@@ -162,7 +162,7 @@ def test_disabling_a_service_account_stops_its_tokens(app: Any, client: Any) -> 
     account_id, token = _operator_token(app, "crm")
     login_as(app, client, "admin")
     page = f"/service-accounts/{account_id}"
-    bearer = {"Authorization": f"Bearer {token}"}
+    bearer = {"X-Purpose": "support", "Authorization": f"Bearer {token}"}
     assert post(client, page, action="disable").status_code == 302
     assert app.test_client().get("/api/v1/customers", headers=bearer).status_code == 401
     assert post(client, page, action="enable").status_code == 302

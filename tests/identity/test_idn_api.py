@@ -98,7 +98,7 @@ def test_service_accounts_and_tokens(app: Any, client: Any, admin: dict[str, str
         "/api/v1/service-accounts", json={"name": "x", "roles": ["dpo"]}, headers=admin
     )
     assert person_role.status_code == 422
-    bearer = {"Authorization": f"Bearer {token}"}
+    bearer = {"X-Purpose": "support", "Authorization": f"Bearer {token}"}
     api = app.test_client()
     assert api.get("/api/v1/customers", headers=bearer).status_code == 200
     listed = client.get("/api/v1/service-accounts").json["items"][0]

@@ -60,7 +60,7 @@ def test_tokens_create_prints_the_token_last_and_revoke_stops_it(app: Any, runne
     assert token.startswith("gov_") and len(token) == 60
     assert res.stdout.strip() == token  # alone: scripts can capture stdout as is
     client = app.test_client()
-    bearer = {"Authorization": f"Bearer {token}"}
+    bearer = {"X-Purpose": "support", "Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/customers", headers=bearer).status_code == 200
     second = run(runner, "tokens", "create", "crm-prod", "--role", "crm_app")
     assert second.stdout.splitlines()[-1] != token  # same account, a second token

@@ -67,7 +67,7 @@ def test_a_revocation_elsewhere_applies_once_the_cached_entry_ages_out(app: Any)
     clock = Clock()
     cache_of(app)._clock = clock
     token = make_token(app, "crm_app", "crm")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"X-Purpose": "support", "Authorization": f"Bearer {token}"}
     client = app.test_client()
     assert client.get("/api/v1/customers", headers=headers).status_code == 200
     assert len(cache_of(app)) == 1
@@ -82,7 +82,7 @@ def test_a_revocation_elsewhere_applies_once_the_cached_entry_ages_out(app: Any)
 
 def test_with_the_cache_off_a_revocation_elsewhere_applies_at_once(uncached: Any) -> None:
     token = make_token(uncached, "crm_app", "crm")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"X-Purpose": "support", "Authorization": f"Bearer {token}"}
     client = uncached.test_client()
     assert client.get("/api/v1/customers", headers=headers).status_code == 200
     assert len(cache_of(uncached)) == 0
@@ -93,11 +93,16 @@ def test_with_the_cache_off_a_revocation_elsewhere_applies_at_once(uncached: Any
 def test_a_wrong_secret_for_a_cached_token_id_is_refused(app: Any, client: Any) -> None:
     token = make_token(app, "crm_app", "crm")
     assert (
-        client.get("/api/v1/customers", headers={"Authorization": f"Bearer {token}"}).status_code
+        client.get(
+            "/api/v1/customers",
+            headers={"X-Purpose": "support", "Authorization": f"Bearer {token}"},
+        ).status_code
         == 200
     )
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-    res = client.get("/api/v1/customers", headers={"Authorization": f"Bearer {forged}"})
+    res = client.get(
+        "/api/v1/customers", headers={"X-Purpose": "support", "Authorization": f"Bearer {forged}"}
+    )
     assert res.status_code == 401
     assert audit(app, "auth.token")[0]["details"]["reason"] == "unknown"
 
@@ -111,7 +116,7 @@ def test_a_cached_token_still_expires(app: Any, client: Any) -> None:
         token = service_accounts.create_token(
             dataclasses.replace(call, clock=lambda: issued), account, 1
         )
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"X-Purpose": "support", "Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/customers", headers=headers).status_code == 200
     assert len(cache_of(app)) == 1
     later = issued + timedelta(days=1, seconds=0.1)  # just past the expiry
@@ -127,8 +132,14 @@ def test_entries_older_than_the_window_are_dropped_from_memory(app: Any) -> None
     cache._clock = clock
     cache._swept_at = clock.now
     client = app.test_client()
-    first = {"Authorization": f"Bearer {make_token(app, 'crm_app', 'crm-a')}"}
-    second = {"Authorization": f"Bearer {make_token(app, 'crm_app', 'crm-b')}"}
+    first = {
+        "X-Purpose": "support",
+        "Authorization": f"Bearer {make_token(app, 'crm_app', 'crm-a')}",
+    }
+    second = {
+        "X-Purpose": "support",
+        "Authorization": f"Bearer {make_token(app, 'crm_app', 'crm-b')}",
+    }
     assert client.get("/api/v1/customers", headers=first).status_code == 200
     assert first["Authorization"] in cache._entries
     clock.now += 2.5  # past the window: the next lookup sweeps the old entry (and its secret)
@@ -141,6 +152,7 @@ def test_the_same_token_under_another_spelling_of_the_scheme_is_checked_too(
 ) -> None:
     token = make_token(app, "crm_app", "crm")
     for scheme in ("Bearer", "bearer", "BEARER"):
-        res = client.get("/api/v1/customers", headers={"Authorization": f"{scheme} {token}"})
+        headers = {"X-Purpose": "support", "Authorization": f"{scheme} {token}"}
+        res = client.get("/api/v1/customers", headers=headers)
         assert res.status_code == 200
     assert len(cache_of(app)) == 3  # one verified entry per exact header

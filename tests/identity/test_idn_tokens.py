@@ -70,7 +70,9 @@ def test_expired_token_is_refused(app: Any, client: Any) -> None:
         token = service_accounts.create_token(
             dataclasses.replace(call, clock=lambda: past), account, 1
         )
-    res = client.get("/api/v1/customers", headers={"Authorization": f"Bearer {token}"})
+    res = client.get(
+        "/api/v1/customers", headers={"X-Purpose": "support", "Authorization": f"Bearer {token}"}
+    )
     assert res.status_code == 401
     assert res.json["detail"] == "the token is invalid, expired or revoked"
     assert audit(app, "auth.token")[0]["details"]["reason"] == "expired"
@@ -78,12 +80,12 @@ def test_expired_token_is_refused(app: Any, client: Any) -> None:
 
 def test_revoked_and_rotated_tokens_stop_working(app: Any, client: Any) -> None:
     token = make_token(app, "crm_app", "crm")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"X-Purpose": "support", "Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/customers", headers=headers).status_code == 200
     with service(app) as call:
         fresh = service_accounts.rotate_token(call, token.split("_")[1])
     assert client.get("/api/v1/customers", headers=headers).status_code == 401
-    new_headers = {"Authorization": f"Bearer {fresh}"}
+    new_headers = {"X-Purpose": "support", "Authorization": f"Bearer {fresh}"}
     assert client.get("/api/v1/customers", headers=new_headers).status_code == 200
     with service(app) as call:
         service_accounts.revoke_token(call, fresh.split("_")[1])
@@ -95,7 +97,7 @@ def test_revoked_and_rotated_tokens_stop_working(app: Any, client: Any) -> None:
 
 def test_token_of_a_disabled_account_is_refused(app: Any, client: Any) -> None:
     token = make_token(app, "crm_app", "crm")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"X-Purpose": "support", "Authorization": f"Bearer {token}"}
     with service(app) as call:
         account_id = service_accounts.service_account(call, "crm").id
         service_accounts.set_service_account_state(call, account_id, "disabled")
@@ -135,8 +137,14 @@ def limited(database_url: str, tmp_path: Path) -> Any:
 
 def test_api_rate_limit_counts_per_token(limited: Any) -> None:
     client = limited.test_client()
-    first = {"Authorization": f"Bearer {make_token(limited, 'crm_app', 'crm-a')}"}
-    second = {"Authorization": f"Bearer {make_token(limited, 'crm_app', 'crm-b')}"}
+    first = {
+        "X-Purpose": "support",
+        "Authorization": f"Bearer {make_token(limited, 'crm_app', 'crm-a')}",
+    }
+    second = {
+        "X-Purpose": "support",
+        "Authorization": f"Bearer {make_token(limited, 'crm_app', 'crm-b')}",
+    }
     for _ in range(3):
         assert client.get("/api/v1/customers", headers=first).status_code == 200
     for _ in range(2):
@@ -155,7 +163,9 @@ def test_api_rate_limit_counts_per_token(limited: Any) -> None:
 def test_bad_tokens_are_limited_per_address_before_they_are_audited(limited: Any) -> None:
     client = limited.test_client()
     for n in range(6):
-        res = client.get("/api/v1/customers", headers={"Authorization": f"Bearer x{n}"})
+        res = client.get(
+            "/api/v1/customers", headers={"X-Purpose": "support", "Authorization": f"Bearer x{n}"}
+        )
         assert res.status_code == (401 if n < 3 else 429)
     assert len(audit(limited, "auth.token")) == 1  # the other 401s go to the minute's summary
     assert len(audit(limited, "rate_limit.exceeded")) == 1
@@ -247,5 +257,5 @@ def test_cli_rotate_keeps_the_lifetime_and_prints_the_replacement(app: Any, runn
     assert timedelta(0) <= lifetime < timedelta(minutes=1)  # same 90 days, from a moment later
     again = runner.invoke(cli, ["tokens", "rotate", token])
     assert again.exit_code != 0  # a revoked token is not rotated again
-    bearer = {"Authorization": f"Bearer {fresh}"}
+    bearer = {"X-Purpose": "support", "Authorization": f"Bearer {fresh}"}
     assert app.test_client().get("/api/v1/customers", headers=bearer).status_code == 200

@@ -179,3 +179,18 @@ def test_interactions_expire_by_creation(app: Any, call: Any) -> None:
     plan = {r["rule"]: r for r in sweep.plan(call)["rules"]}
     assert plan["interaction-notes"]["count"] == 1
     assert call.session.scalar(select(func.count()).select_from(Interaction)) == 2
+
+
+def test_a_customer_with_an_open_request_does_not_expire(app: Any, call: Any) -> None:
+    from governance.services.requests import workflow
+    from governance.services.retention import sweep
+
+    waiting = plain_customer(call, "W")["id"]
+    _age(call, waiting, 4000)
+    workflow.create(call, {"kind": "access", "subject": {"email": "W@example.com"},
+                           "jurisdiction": "GDPR"})  # fmt: skip
+    call.session.commit()
+    plan = sweep.plan(call)
+    assert {r["rule"]: r for r in plan["rules"]}["inactive-customers"]["count"] == 0
+    assert plan["on_hold"] == 1
+    call.session.rollback()

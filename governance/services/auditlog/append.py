@@ -22,13 +22,13 @@ beside the signing key) once that commit succeeds, so a log later cut back is ca
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import Checkpoint, sign_checkpoint
@@ -36,6 +36,7 @@ from audit.entry import Entry, Outcome
 from audit.hashing import leaf_hash
 from audit.tree import Frontier
 from governance.context import Actor
+from governance.database import begin_writing
 from governance.models import (
     AuditCheckpoint,
     AuditEntry,
@@ -144,11 +145,14 @@ class AuditLog:
     """Integrate in ``record`` itself (no integrator thread in this process)."""
     batch: int = 5000
     """Most entries one integration takes (the rest wait for the next)."""
+    wake: Callable[[], None] | None = None
+    """Set by this process's integrator: called once a transaction that queued entries commits."""
 
     def _lock_state(self, session: Session) -> LogState:
         return self._lock_on(session, session.connection())
 
     def _lock_on(self, session: Session, conn: Connection) -> LogState:
+        begin_writing(conn)  # SQLite: the writer lock is this row lock; take it before reading
         row = conn.execute(LOCK_STATE).first()
         if row is None:  # the migration creates the row; this only covers a hand-made schema
             session.execute(STATE.insert(), {"id": 1, "size": 0, "frontier": EMPTY_FRONTIER,
@@ -188,6 +192,8 @@ class AuditLog:
                 INSERT_SUBJECTS, [{"qid": qid, "seq": None, "customer_id": s} for s in subjects]
             )
         if not self.inline:
+            if self.wake is not None:
+                session.info[WAKE] = self.wake  # on commit (below): integrate soon
             return Appended(None, leaf, digest, qid)
         seqs = self.integrate(session, now)
         return Appended(seqs.get(qid), leaf, digest, qid)
@@ -261,6 +267,8 @@ class AuditLog:
         ]
         if subjects:  # the entry -> subject index, as ``record`` keeps it
             session.connection().execute(INSERT_SUBJECTS, subjects)
+        if not self.inline and self.wake is not None:
+            session.info[WAKE] = self.wake  # on commit: integrate soon
         seqs = self.integrate(session, now) if self.inline else {}
         return [
             Appended(seqs.get(qid), leaf, digest, qid)
@@ -356,6 +364,21 @@ class AuditLog:
         if state.last_checkpoint_at is not None and not self._checkpoint_due(state, now):
             return None
         return self.checkpoint(session, now)
+
+
+WAKE = "governance_audit_wake"
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_integrator(session: Session) -> None:
+    wake = session.info.pop(WAKE, None)
+    if wake is not None:
+        wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _nothing_queued(session: Session) -> None:
+    session.info.pop(WAKE, None)
 
 
 def entry_subjects(subject_id: str | None, details: dict[str, Any] | None) -> list[str]:

@@ -10,6 +10,12 @@ lease works:
 * SQLite: one machine, and every integration runs under the database's single writer lock, so the
   writer lock is the lease; the thread only asks for it when the queue holds entries.
 
+Woken on commit: a process's own writers wake its integrator when a transaction that queued an
+entry commits (an in-process event, ``AuditLog.wake``); it then waits ``gather`` seconds (a short
+busy interval, so one integration takes the entries of every request committing meanwhile) and
+integrates. Entries committed by other processes are found by the poll every ``interval``
+seconds.
+
 The lease only saves work: correctness comes from ``AuditLog.integrate`` running under the
 ``audit_state`` row lock in one transaction, so even two integrators could not fork the log, and
 a SIGKILL at any point leaves each batch wholly integrated or still queued.
@@ -36,12 +42,16 @@ LEASE_KEY = 0x61756469  # "audi": the advisory lock id of the integrator lease
 class Integrator:
     """Integrate committed audit entries every ``interval`` seconds while holding the lease."""
 
-    def __init__(self, engine: Engine, audit: AuditLog, interval: float = 0.2) -> None:
+    def __init__(
+        self, engine: Engine, audit: AuditLog, interval: float = 0.2, gather: float = 0.05
+    ) -> None:
         self.engine = engine
         self.audit = audit
         self.interval = interval
+        self.gather = gather
         self._lease: Connection | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def holds_lease(self) -> bool:
@@ -85,6 +95,7 @@ class Integrator:
         """Start the thread (once); returns self."""
         if self._thread is None:
             self.audit.inline = False
+            self.audit.wake = self._wake.set
             self._thread = threading.Thread(target=self._loop, name="audit-integrator",
                                             daemon=True)  # fmt: skip
             self._thread.start()
@@ -93,8 +104,10 @@ class Integrator:
     def stop(self, timeout: float = 10.0) -> None:
         """Integrate what is left, stop the thread and give the lease up."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.audit.wake = None
         self.audit.inline = True  # anything recorded from now on integrates at once
 
     def _loop(self) -> None:
@@ -108,7 +121,14 @@ class Integrator:
                 log.warning("audit integrator: %s; retrying", type(exc).__name__)
                 self.release()
                 pause = min(pause * 2, 10.0)
-            self._stop.wait(pause)
+            # Commits wake the lease holder only (on PostgreSQL another process may hold it; this
+            # one then just polls for the lease).
+            leader = self.engine.dialect.name != "postgresql" or self._lease is not None
+            if not leader:
+                self._stop.wait(pause)
+            elif self._wake.wait(pause) and not self._stop.is_set():
+                self._stop.wait(self.gather)  # woken by a commit: let its neighbours commit too
+            self._wake.clear()
         try:
             self.run_once()
         except Exception as exc:

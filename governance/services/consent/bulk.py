@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from governance.context import Call
-from governance.errors import ValidationError
+from governance.errors import NotFound, ValidationError
 from governance.models import ConsentEvent
 from governance.services.consent.ledger import (
     MAX_BULK,
@@ -31,20 +31,30 @@ def record_events(call: Call, data: Any) -> dict[str, Any]:
         raise ValidationError(
             "bad events", [{"field": "events", "message": f"must list 1 to {MAX_BULK} events"}]
         )
+    shapeless = [
+        {"field": f"events[{index}]", "message": "must be an object"}
+        for index, item in enumerate(items)
+        if not isinstance(item, dict)
+    ]
+    if shapeless:
+        raise ValidationError("some events are not objects: none was recorded", shapeless[:100])
+    subjects = [item.get("customer_id") for item in items]
+    known = existing_subjects(call, [s for s in subjects if isinstance(s, str)])
+    missing = [
+        {"field": f"events[{index}].customer_id", "message": "is not a customer"}
+        for index, subject in enumerate(subjects)
+        if subject not in known
+    ]
+    if missing:  # 404 like a single event for an unknown customer; nothing is recorded
+        raise NotFound("some events name no customer: none was recorded", missing[:100])
     notices = Notices(call)
     requests: list[Request] = []
     errors: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        where = f"events[{index}]."
-        subject = item.get("customer_id") if isinstance(item, dict) else None
+    for index, (item, subject) in enumerate(zip(items, subjects, strict=True)):
         try:
-            requests.append(parse(call, item, notices, str(subject), where))
+            requests.append(parse(call, item, notices, str(subject), f"events[{index}]."))
         except ValidationError as exc:
             errors += exc.errors
-    known = existing_subjects(call, [r.customer_id for r in requests])
-    for index, req in enumerate(requests):
-        if req.customer_id not in known:
-            errors.append({"field": f"events[{index}].customer_id", "message": "is not a customer"})
     if errors:
         raise ValidationError("some events are invalid: none was recorded", errors[:100])
     latest = latest_actions(call, known)

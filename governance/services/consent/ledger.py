@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 
 from governance.context import Call
 from governance.errors import ValidationError
@@ -138,11 +139,16 @@ def latest_actions(call: Call, ids: Iterable[str]) -> dict[tuple[str, str], Cons
     wanted = list(set(ids))
     if not wanted:
         return {}
-    query = (
-        select(ConsentEvent)
-        .where(ConsentEvent.customer_id.in_(wanted), ConsentEvent.effective.is_(True))
-        .order_by(ConsentEvent.seq)
+    later = aliased(ConsentEvent)
+    newer = exists().where(
+        later.customer_id == ConsentEvent.customer_id,
+        later.purpose == ConsentEvent.purpose,
+        later.effective.is_(True),
+        later.seq > ConsentEvent.seq,
     )
+    query = select(ConsentEvent).where(
+        ConsentEvent.customer_id.in_(wanted), ConsentEvent.effective.is_(True), ~newer
+    )  # only the latest event per (customer, purpose), found by the index
     return {(e.customer_id, e.purpose): e for e in call.session.scalars(query)}
 
 

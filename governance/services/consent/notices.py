@@ -122,9 +122,10 @@ def publish_notice(call: Call, data: Any) -> dict[str, Any]:
         bad("purposes", f"must list consent-based purposes ({', '.join(sorted(consent))})")
         listed = []
     widens = data.get("widens", [])
-    if not isinstance(widens, list) or not all(p in listed for p in widens):
-        bad("widens", "must list purposes of this notice")
+    if not isinstance(widens, list) or not all(p in consent for p in widens):
+        bad("widens", "must list consent-based purposes")
         widens = []
+    listed = [*listed, *widens]  # a purpose the notice widens is one it asks consent for
     lifetime = data.get("consent_lifetime_days")
     if lifetime is not None and (
         not isinstance(lifetime, int) or isinstance(lifetime, bool) or not 1 <= lifetime <= 36500

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from governance.context import Call
 from governance.errors import ValidationError
 from governance.models import Interaction, Order
+from governance.services.consent import marketing
 from governance.services.customers import normalise as norm
 from governance.services.customers import reads
 from governance.services.customers import store as cs
@@ -47,9 +48,11 @@ def merge_customers(
     source, target = cs.load(call, source_id), cs.load(call, target_id)
     keys = reads.subject_keys(call, [source.id, target.id])
     source_key, target_key = _key(keys, source.id), _key(keys, target.id)
+    # Marketing flags are a view of each customer's consent ledger (services/consent).
+    flags = marketing.views(call, [source.id, target.id])
     fate = _field_fates(
-        cs.decrypt_customer(call, source, source_key),
-        cs.decrypt_customer(call, target, target_key),
+        {**cs.decrypt_customer(call, source, source_key), "marketing": flags.get(source.id, {})},
+        {**cs.decrypt_customer(call, target, target_key), "marketing": flags.get(target.id, {})},
     )
     moved = _move_records(call, source.id, target.id, source_key, target_key)
     now = call.now()
@@ -99,11 +102,11 @@ def _field_fates(source: dict[str, Any], target: dict[str, Any]) -> _Fates:
         mine, theirs = source.get(name), target.get(name)
         if mine in EMPTY:
             continue
-        if theirs in EMPTY:
+        if theirs in EMPTY and name != "marketing":
             fate.taken[name] = mine
         elif mine == theirs:
             fate.equal.append(name)
-        else:
+        else:  # consent is never carried over: the kept customer's own ledger stands
             fate.discarded.append(name)
     # The kept record stays consistent: a taken birth date or id number that disagrees with the
     # target's other half (GB 11643) is discarded rather than written.

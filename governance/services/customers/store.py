@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from governance.context import Call
-from governance.errors import Conflict, MalformedRequest, NotFound, ValidationError
+from governance.errors import MalformedRequest, NotFound, ValidationError
 from governance.models import Customer, DataKey, Tombstone
 from governance.models.ids import is_id, new_id
 from governance.security.masking import apply_visibility
@@ -46,6 +46,7 @@ READ_ONLY = ("id", "created_at", "updated_at")
 # What a partial update is validated against: the locale and the birth date / resident id pair.
 LOCALE_FIELDS = ("country", "subdivision", "language", "date_of_birth", "national_id")
 STRUCTURED = {"address"}
+STRUCTURED_FIELDS = frozenset(STRUCTURED)
 MAX_PAGE = 500
 
 
@@ -160,21 +161,48 @@ def lookup_keys(call: Call, clean: dict[str, Any]) -> Lookup:
 
 def find_duplicate(call: Call, keys: Lookup, exclude: str | None = None) -> tuple[str, str] | None:
     """The id of an existing customer sharing email, phone, id number or name + birth date."""
-    for column, value, reason in (
-        (Customer.email_bidx, keys.email, "email"),
-        (Customer.phone_bidx, keys.phone, "phone"),
-        (Customer.national_id_bidx, keys.national_id, "national_id"),
-        (Customer.name_dob_bidx, keys.name_dob, "full_name+date_of_birth"),
-    ):
-        if value is None:
-            continue
-        query = select(Customer.id).where(column == value)
-        if exclude:
-            query = query.where(Customer.id != exclude)
-        found = call.session.scalars(query.limit(1)).first()
-        if found:
-            return found, reason
-    return None
+    return _conflicts(call, keys, None, exclude)[0]
+
+
+# Checked in this order: the first kind of match found is the one reported.
+DUPLICATE_COLUMNS = (
+    ("email", "email_bidx", "email"),
+    ("phone", "phone_bidx", "phone"),
+    ("national_id", "national_id_bidx", "national_id"),
+    ("name_dob", "name_dob_bidx", "full_name+date_of_birth"),
+)
+_C = Customer.__table__.c
+# Enough rows to see one of each kind of match: duplicates are refused on the way in, so only
+# imported duplicate groups (services/customers/quality.py) ever hold more than one.
+_MATCHES = 64
+
+
+def _conflicts(
+    call: Call, keys: Lookup, ref: str | None, exclude: str | None
+) -> tuple[tuple[str, str] | None, str | None]:
+    """One SELECT across every blind index (and the external reference): the duplicate found
+    (id, reason) and the id already holding ``ref``, each None when there is none."""
+    ref_bidx = call.vault.blind_index("external_ref", ref) if ref is not None else None
+    wanted = [(getattr(keys, attr), column, reason) for attr, column, reason in DUPLICATE_COLUMNS]
+    conditions = [_C[column] == value for value, column, _ in wanted if value is not None]
+    if ref_bidx is not None:
+        conditions.append(_C.external_ref_bidx == ref_bidx)
+    if not conditions:
+        return None, None
+    query = select(_C.id, *(_C[c] for _, c, _ in wanted), _C.external_ref_bidx).where(
+        or_(*conditions)
+    )
+    if exclude:
+        query = query.where(_C.id != exclude)
+    rows = call.session.connection().execute(query.limit(_MATCHES)).all()
+    duplicate = None
+    for position, (value, _, reason) in enumerate(wanted, start=1):
+        found = next((r[0] for r in rows if value is not None and r[position] == value), None)
+        if found is not None:
+            duplicate = (found, reason)
+            break
+    holder = next((r[0] for r in rows if ref_bidx is not None and r[-1] == ref_bidx), None)
+    return duplicate, holder
 
 
 def protected_values(
@@ -213,19 +241,14 @@ def apply_fields(
 
 
 def decrypt_customer(
-    call: Call, customer: Customer, key: Any, only: Sequence[str] = FIELDS
+    call: Call, customer: Any, key: Any, only: Sequence[str] = FIELDS
 ) -> dict[str, Any]:
     """Plain values of a customer (in memory only)."""
     vault = call.vault
     encrypted = vault.encrypted_fields(TABLE)
-    out: dict[str, Any] = {}
-    for name in only:
-        if name in encrypted:
-            blob = getattr(customer, f"{name}_ct")
-            out[name] = vault.open(key, TABLE, name, customer.id, blob, name in STRUCTURED)
-        else:
-            out[name] = getattr(customer, name)
-    return out
+    sealed = {name: getattr(customer, f"{name}_ct") for name in only if name in encrypted}
+    opened = vault.open_row(key, TABLE, customer.id, sealed, STRUCTURED_FIELDS) if sealed else {}
+    return {name: opened[name] if name in sealed else getattr(customer, name) for name in only}
 
 
 def to_document(
@@ -247,30 +270,44 @@ def present(call: Call, doc: dict[str, Any], reveal: bool) -> tuple[dict[str, An
 
 
 def create_customer(call: Call, data: Any, *, reveal: bool = False) -> dict[str, Any]:
-    """Validate, check for duplicates, encrypt and store a new customer."""
+    """Validate, check for duplicates, encrypt and store a new customer.
+
+    Two Core INSERTs (the row, its wrapped data key) and the queued audit entry: no ORM flush,
+    and the answer is built from the validated values rather than decrypted back.
+    """
     refuse_masks(data, {})
     clean = validate_customer(data, default_region=call.settings.get("DEFAULT_REGION", "CN"))
-    refuse_conflicts(call, lookup_keys(call, clean), clean.get("external_ref"))
+    lookup = lookup_keys(call, clean)
+    refuse_conflicts(call, lookup, clean.get("external_ref"))
     now = call.now()
-    customer = Customer(id=new_id(), created_at=now, updated_at=now, marketing={})
-    key = call.vault.create_subject_key(call.session, customer.id)
-    apply_fields(call, customer, clean, key)
-    call.session.add(customer)
-    call.session.flush()
-    document = to_document(call, customer, key)
+    customer_id = new_id()
+    key, key_row = call.vault.new_subject_key(customer_id)
+    values = protected_values(call, customer_id, clean, key, lookup)
+    values["marketing"] = {}  # a view of the consent ledger, never stored as flags
+    conn = call.session.connection()
+    conn.execute(INSERT_CUSTOMER, {**values, "id": customer_id, "created_at": now,
+                                   "updated_at": now})  # fmt: skip
+    conn.execute(INSERT_KEY, {**key_row, "created_at": now})
+    stamp = now.isoformat().replace("+00:00", "Z")
+    doc = {"id": customer_id, **{name: clean.get(name) for name in FIELDS}}
+    doc.update(marketing={}, created_at=stamp, updated_at=stamp)
     if clean.get("marketing"):
-        document["marketing"] = marketing.write(call, customer.id, {}, clean["marketing"], "app")
-    doc, visibility = present(call, document, reveal)
+        doc["marketing"] = marketing.write(call, customer_id, {}, clean["marketing"], "app")
+    doc, visibility = present(call, doc, reveal)
     call.audit.record(
         call.session,
         call.actor,
         "customer.create",
         now=now,
         resource=TABLE,
-        subject_id=customer.id,
+        subject_id=customer_id,
         details={"fields": sorted(k for k, v in clean.items() if v not in (None, {}))},
     )
     return doc
+
+
+INSERT_CUSTOMER = Customer.__table__.insert()
+INSERT_KEY = DataKey.__table__.insert()
 
 
 def refuse_conflicts(
@@ -278,35 +315,21 @@ def refuse_conflicts(
 ) -> None:
     """Raise Conflict when a unique value is taken, worded for what the caller may see.
 
-    Both checks always run, so neither the order of the checks nor which one matched shows in
-    the answer to a caller that sees the compared fields masked (customer_disclosure.py).
+    Both checks always run (in one statement), so neither the order of the checks nor which
+    one matched shows in the answer to a caller that sees the compared fields masked
+    (customer_disclosure.py).
     """
     found = []
-    duplicate = find_duplicate(call, lookup, exclude=exclude)
+    duplicate, holder = _conflicts(call, lookup, ref, exclude)
     if duplicate:
         found.append(f"a customer with the same {duplicate[1]} exists: {duplicate[0]}")
-    try:
-        _check_external_ref(call, ref, exclude)
-    except Conflict as exc:
-        found.append(exc.detail)
+    if holder:
+        found.append(f"external_ref is already used by customer {holder}")
     if found:
         compared = [name for name in ("email", "phone", "national_id") if getattr(lookup, name)]
         compared += ["full_name"] if lookup.name_dob else []
         compared += ["external_ref"] if ref is not None else []
         raise disclosure.conflict(call.actor, compared, found)
-
-
-def _check_external_ref(call: Call, ref: str | None, exclude: str | None = None) -> None:
-    if ref is None:
-        return
-    query = select(Customer.id).where(
-        Customer.external_ref_bidx == call.vault.blind_index("external_ref", ref)
-    )
-    if exclude:
-        query = query.where(Customer.id != exclude)
-    found = call.session.scalars(query).first()
-    if found:
-        raise Conflict(f"external_ref is already used by customer {found}")
 
 
 def load(call: Call, customer_id: str) -> Customer:

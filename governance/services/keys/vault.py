@@ -10,8 +10,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +42,23 @@ class DataUnavailable(GovernanceError):
     title = "Stored data failed its integrity check"
 
 
+UNWRAPPED_KEYS = 4096
+"""Most unwrapped data keys a process keeps (``Vault.unwrap_rows``)."""
+
+
+class WrappedKeyRow(Protocol):
+    """What ``unwrap_rows`` reads of a ``data_keys`` row (the ORM row or a loaded tuple)."""
+
+    @property
+    def subject_id(self) -> str: ...
+    @property
+    def key_id(self) -> bytes: ...
+    @property
+    def kek_version(self) -> int: ...
+    @property
+    def wrapped(self) -> bytes: ...
+
+
 class Vault:
     """Encrypts and decrypts customer fields with the subject's data key."""
 
@@ -55,6 +73,13 @@ class Vault:
         self._reload = reload
         self._indexer = crypto.BlindIndexer.from_source(keys)
         self._encrypted: dict[str, frozenset[str]] = {}
+        # Unwrapped data keys of recent reads, keyed by the stored wrapped bytes (KEK version,
+        # blob, key id): a page of customers read again does not unwrap its keys again. Bounded
+        # and per process; an entry can only be reached by presenting the wrapped key from the
+        # database, so an erased subject's key (row deleted) or a rotated one (re-wrapped under
+        # another blob) is never served from here; emptied when the key source changes.
+        self._unwrapped: dict[tuple[int, bytes, bytes], crypto.FieldCipher] = {}
+        self._unwrapped_lock = threading.Lock()
 
     # -- key source -----------------------------------------------------------------------
     def use_keys(self, keys: KeySource) -> None:
@@ -67,6 +92,8 @@ class Vault:
                 raise crypto.WrongMasterKeyError(f"reloaded KEK version {version} differs")
         self.keys = keys
         self._indexer = crypto.BlindIndexer.from_source(keys)
+        with self._unwrapped_lock:
+            self._unwrapped.clear()
 
     def refresh_keys(self) -> bool:
         """Reload a file-backed key source (another process may have rotated); True if changed."""
@@ -155,16 +182,25 @@ class Vault:
             keys.update(self.unwrap_rows(rows))
         return keys
 
-    def unwrap_rows(self, rows: Iterable[DataKey]) -> dict[str, crypto.FieldCipher]:
+    def unwrap_rows(self, rows: Iterable[WrappedKeyRow]) -> dict[str, crypto.FieldCipher]:
         """Unwrap already loaded ``data_keys`` rows (no query): ``{subject id: cipher}``."""
         keys: dict[str, crypto.FieldCipher] = {}
+        cache = self._unwrapped
         for row in rows:
-            wrapped = crypto.WrappedKey(row.kek_version, bytes(row.wrapped))
-            try:
-                dek = self.unwrap(wrapped)
-            except crypto.CryptoError as exc:
-                raise _unavailable(f"data key of subject {row.subject_id}: {exc}") from None
-            keys[row.subject_id] = crypto.FieldCipher(dek, bytes(row.key_id))
+            blob, key_id = bytes(row.wrapped), bytes(row.key_id)
+            slot = (row.kek_version, blob, key_id)
+            cipher = cache.get(slot)
+            if cipher is None:
+                try:
+                    dek = self.unwrap(crypto.WrappedKey(row.kek_version, blob))
+                except crypto.CryptoError as exc:
+                    raise _unavailable(f"data key of subject {row.subject_id}: {exc}") from None
+                cipher = crypto.FieldCipher(dek, key_id)
+                with self._unwrapped_lock:
+                    if len(cache) >= UNWRAPPED_KEYS:
+                        del cache[next(iter(cache))]  # the oldest: insertion order
+                    cache[slot] = cipher
+            keys[row.subject_id] = cipher
         return keys
 
     # -- fields ---------------------------------------------------------------------------
@@ -201,6 +237,29 @@ class Vault:
         except crypto.CryptoError as exc:
             raise _unavailable(str(exc)) from None  # the message names the place, not the value
         return json.loads(text) if structured else text
+
+    def open_row(
+        self,
+        key: crypto.FieldCipher,
+        table: str,
+        subject_id: str,
+        blobs: dict[str, bytes | None],
+        structured: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
+        """Decrypt several fields of one subject's row at once (``open`` for each, cheaper)."""
+        present = {name: bytes(blob) for name, blob in blobs.items() if blob is not None}
+        try:
+            opened = key.open_row(table, subject_id, present)
+        except crypto.CryptoError as exc:
+            raise _unavailable(str(exc)) from None
+        out: dict[str, Any] = dict.fromkeys(blobs)
+        for name, raw in opened.items():
+            try:
+                text = raw.decode("utf-8")
+                out[name] = json.loads(text) if name in structured else text
+            except ValueError:  # includes UnicodeDecodeError
+                raise _unavailable(f"{table}.{name} of subject {subject_id} is not text") from None
+        return out
 
     def blind_index(self, kind: str, normalised: str | None) -> bytes | None:
         """Keyed HMAC of a normalised value for exact lookups."""

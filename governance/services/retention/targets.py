@@ -3,7 +3,7 @@ how a batch of them is removed (crypto-shredded, deleted or anonymised).
 
 Every category selects ids with one indexed query per batch (keyset on the id), so a sweep's
 memory does not grow with the store. Rows of a customer under a legal hold, and whole categories
-under a hold, are left alone.
+under a hold, are left alone, and so is a customer whose data-subject request is still open.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from governance.models import (
     Order,
     PiiFinding,
     RequestExport,
+    SubjectRequest,
     Tombstone,
 )
 from governance.services.retention.holds import active
@@ -162,4 +163,11 @@ def expired_ids(
     if honour_holds and target.customer_column is not None:
         held = target.customer_column.in_(_held_customers(now))
         query = query.where(~held | target.customer_column.is_(None))
+    if honour_holds and rule.category == "customer_profile":
+        # a person whose request is still open is answered before anything expires
+        pending = select(SubjectRequest.customer_id).where(
+            SubjectRequest.state.in_(("received", "verifying", "in_progress")),
+            SubjectRequest.customer_id.is_not(None),
+        )
+        query = query.where(~Customer.id.in_(pending))
     return query.order_by(target.id_column)

@@ -175,3 +175,27 @@ def test_data_keys_are_random_and_sized() -> None:
     assert new_data_key(lambda n: b"\x07" * n) == b"\x07" * 32
     with pytest.raises(ValueError):
         new_data_key(lambda n: b"\x07")
+
+
+def test_open_row_matches_open_field_by_field_and_fails_the_same_way() -> None:
+    from governance.crypto.errors import FormatError, IntegrityError, KeyMismatchError
+    from governance.crypto.fields import FieldCipher, FieldPlace
+
+    cipher = FieldCipher(bytes(range(32)), b"\x01" * 8)
+    values = {"email": "a@example.com", "phone": "+8613800000000", "full_name": "李雷"}
+    blobs = {c: cipher.encrypt(FieldPlace("customers", c, "S1"), v) for c, v in values.items()}
+    opened = cipher.open_row("customers", "S1", blobs)
+    assert {c: raw.decode() for c, raw in opened.items()} == values
+    assert opened == {c: cipher.open(FieldPlace("customers", c, "S1"), b) for c, b in blobs.items()}
+    with pytest.raises(IntegrityError):  # another subject's associated data
+        cipher.open_row("customers", "S2", blobs)
+    with pytest.raises(IntegrityError):  # a blob moved to another column
+        cipher.open_row("customers", "S1", {"phone": blobs["email"]})
+    tampered = bytearray(blobs["email"])
+    tampered[-1] ^= 1
+    with pytest.raises(IntegrityError):
+        cipher.open_row("customers", "S1", {"email": bytes(tampered)})
+    with pytest.raises(KeyMismatchError):
+        FieldCipher(bytes(32), b"\x02" * 8).open_row("customers", "S1", blobs)
+    with pytest.raises(FormatError):
+        cipher.open_row("customers", "S1", {"email": b"\x01short"})

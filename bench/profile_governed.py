@@ -1,0 +1,154 @@
+"""Where the time of a governed call goes, inside one process (no HTTP, no gunicorn).
+
+    .venv/bin/python bench/profile_governed.py [--requests 2000] [--postgres] [--top 30]
+
+Builds the database of bench/api.py (fresh SQLite in a temporary folder, or a fresh PostgreSQL
+database with ``--postgres``; demo customers; a crm_app token), starts the audit integrator as
+``governance serve`` does (entries are queued, not integrated inline), then calls the WSGI app
+directly for each workload: a read by id, a list page of 50 and a create. For each it prints the
+SQL statements per request (counted on a separate pass), the mean µs per call, and the
+functions with the most cumulative time (wall and process CPU per call: on a busy
+machine the CPU figure is the steadier one) under cProfile. A benchmark, not a test: it prints
+figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import logging
+import os
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--only", default="read,list,create")
+    parser.add_argument("--sort", default="cumulative", help="pstats order, e.g. tottime, calls")
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_db import PG_ADMIN, fresh_postgres
+
+    work = Path(tempfile.mkdtemp(prefix="gov-bench-profile-"))
+    os.environ.update(
+        {
+            "GOVERNANCE_INSTANCE_PATH": str(work / "instance"),
+            "GOVERNANCE_DEV": "true",
+            "GOVERNANCE_LOG_LEVEL": "WARNING",
+            "GOVERNANCE_RATE_LIMIT": "1000000 per minute",
+        }
+    )
+    with ExitStack() as stack:
+        os.environ["GOVERNANCE_DATABASE_URL"] = (
+            stack.enter_context(fresh_postgres(PG_ADMIN))
+            if args.postgres
+            else f"sqlite:///{work / 'bench.db'}"
+        )
+        run(args, work)
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
+    logging.disable(logging.WARNING)
+    import api  # bench/api.py: the same data and token
+
+    ids, token = api.setup(dict(os.environ), args.customers)
+    from sqlalchemy import event
+    from werkzeug.test import EnvironBuilder
+
+    from governance import create_app
+    from governance.bootstrap import start_audit_integrator
+    from governance.extensions import db
+
+    app = create_app()
+    integrator = start_audit_integrator(app)
+    headers = {"Authorization": f"Bearer {token}"}
+    counter = iter(range(10**9))
+
+    def read(i: int) -> dict[str, Any]:
+        return EnvironBuilder(
+            path=f"/api/v1/customers/{ids[i % len(ids)]}", headers=headers
+        ).get_environ()
+
+    def listing(_i: int) -> dict[str, Any]:
+        return EnvironBuilder(path="/api/v1/customers?limit=50", headers=headers).get_environ()
+
+    def create(_i: int) -> dict[str, Any]:
+        n = next(counter)
+        body = {"full_name": f"Bench {n}", "email": f"p{n}@example.com",
+                "phone": f"1981{n:07d}", "country": "CN"}  # fmt: skip
+        return EnvironBuilder(
+            path="/api/v1/customers", method="POST", headers=headers, data=json.dumps(body),
+            content_type="application/json",
+        ).get_environ()  # fmt: skip
+
+    makers: dict[str, Callable[[int], dict[str, Any]]] = {
+        "read": read, "list": listing, "create": create,
+    }  # fmt: skip
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    status: list[str] = []
+
+    def start_response(code: str, *_args: Any) -> None:
+        status.append(code)
+
+    def call(environ: dict[str, Any]) -> None:
+        b"".join(app(environ, start_response))
+
+    for name in args.only.split(","):
+        make = makers[name]
+        n = args.requests // (10 if name == "list" else 1)
+        for i in range(50):  # warm-up
+            call(make(i))
+        event.listen(engine, "before_cursor_execute", count)
+        statements.clear()
+        call(make(1))
+        event.remove(engine, "before_cursor_execute", count)
+        shown = [" ".join(s.split())[:110] for s in statements]
+        environs = [make(i) for i in range(n)]
+        status.clear()
+        started, cpu = time.perf_counter(), time.process_time()
+        for environ in environs[: n // 2]:
+            call(environ)
+        plain = (time.perf_counter() - started) / (n // 2) * 1e6
+        used = (time.process_time() - cpu) / (n // 2) * 1e6
+        profile = cProfile.Profile()
+        profile.enable()
+        for environ in environs[n // 2 :]:
+            call(environ)
+        profile.disable()
+        bad = [s for s in status if not s.startswith("2")]
+        print(f"\n== {name}: {plain:.0f} µs per call ({used:.0f} µs CPU of this process), "
+              f"{len(statements)} SQL statements per call"
+              f"{f', {len(bad)} non-2xx ({bad[0]})' if bad else ''}")  # fmt: skip
+        for s in shown:
+            print(f"   {s}")
+        out = io.StringIO()
+        stats = pstats.Stats(profile, stream=out)
+        # Python function calls per request: a deterministic measure of the work, unlike times
+        # on a shared machine.
+        print(f"   {stats.total_calls / (n - n // 2):,.0f} Python function calls per request")
+        stats.sort_stats(args.sort).print_stats(args.top)
+        print(out.getvalue())
+    integrator.stop()
+
+
+if __name__ == "__main__":
+    main()
