@@ -144,12 +144,19 @@ def _audit(call: Call) -> Tile:
     latest = session.scalar(
         select(AuditCheckpoint.timestamp).order_by(AuditCheckpoint.tree_size.desc()).limit(1)
     )
-    verified = session.execute(
-        select(AuditEntry.timestamp, AuditEntry.outcome)
-        .where(AuditEntry.action == "audit.verify")
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    ).first()
+    # max(seq + 0), not ORDER BY seq DESC LIMIT 1: the latter walks the primary key backwards
+    # through every entry when no verification is near the end (0.56 s at 1,000,000 entries on
+    # PostgreSQL); the expression makes both databases use the index on action instead.
+    last = session.scalar(
+        select(func.max(AuditEntry.seq + 0)).where(AuditEntry.action == "audit.verify")
+    )
+    verified = (
+        session.execute(
+            select(AuditEntry.timestamp, AuditEntry.outcome).where(AuditEntry.seq == last)
+        ).first()
+        if last is not None
+        else None
+    )
     failed = verified is not None and verified[1] != "allowed"
     detail = N_("last checkpoint %(cp)s; last verified %(v)s")
     state: State = "bad" if failed else ("good" if verified else "warn")
