@@ -110,14 +110,28 @@ def create_backup(call: Call, progress: Progress | None = None) -> dict[str, Any
                                "tree_size": manifest["audit"]["tree_size"]})  # fmt: skip
     call.session.commit()
     export_tombstones(call, directory)
-    keep = int(call.settings.get("BACKUP_RETENTION_DAYS") or 30)
+    keep, rule = retention_days(call)
     removed = files.prune(directory, call.now(), keep)
     if removed:
-        details = {"removed": removed, "keep_days": keep}
+        details = {"removed": removed, "keep_days": keep, "rule": rule}
         call.audit.record(call.session, call.actor, "backup.prune", now=call.now(),
                           resource="backup", details=details)  # fmt: skip
         call.session.commit()
     return manifest
+
+
+def retention_days(call: Call) -> tuple[int, str | None]:
+    """How many days backups are kept, and the rule that says so.
+
+    The ``backups`` rule of ``policies/retention.yaml`` decides when it expires backups; without
+    one, ``GOVERNANCE_BACKUP_RETENTION_DAYS`` does (rule None).
+    """
+    from governance.services.retention import rules
+
+    for rule in rules.current().for_category("backups"):
+        if rule.expires and rule.period_days:
+            return rule.period_days, rule.id
+    return int(call.settings.get("BACKUP_RETENTION_DAYS") or 30), None
 
 
 def _write(
