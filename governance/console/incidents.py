@@ -75,18 +75,9 @@ def incidents_page() -> Any:
             return redirect(url_for("console.incidents"))
         flash(_("Incident recorded: the clocks run from the time the company became aware."), "ok")
         return redirect(url_for("console.incident", incident_id=made.id))
-    rows = []
-    for incident in incidents.listing(call):
-        detail = tasks.detail(call, incident)
-        due = [t for t in detail if t["state"] == "open" and t["due_at"]]
-        rows.append(
-            {
-                "incident": incident,
-                "affected": incidents.affected_count(call, incident),
-                "open": sum(t["state"] == "open" for t in detail),
-                "next": due[0] if due else None,
-            }
-        )
+    listed = incidents.listing(call)
+    summary = tasks.summaries(call, listed)
+    rows = [{"incident": incident, **summary[incident.id]} for incident in listed]
     return render_template("incidents.html", rows=rows, can_edit=_can_edit())
 
 

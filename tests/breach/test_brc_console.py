@@ -120,3 +120,38 @@ def test_auditors_read_incidents_but_change_nothing(app: Any, client: Any) -> No
     assert auditor.get("/reports/breach-register").status_code == 200
     corner = auditor.get("/auditor").get_data(as_text=True)
     assert 'id="report-breach-register"' in corner
+
+
+def _page_statements(app: Any, client: Any) -> tuple[int, str]:
+    from sqlalchemy import event
+
+    from governance.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        res = client.get("/incidents")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert res.status_code == 200
+    return len(seen), res.get_data(as_text=True)
+
+
+def test_the_incidents_page_costs_the_same_with_one_or_many_incidents(
+    app: Any, client: Any
+) -> None:
+    login_as(app, client, "dpo")
+    _record(client)
+    _page_statements(app, client)  # warm up: the session's first page
+    one, _ = _page_statements(app, client)
+    for _ in range(4):
+        _record(client)
+    five, page = _page_statements(app, client)
+    assert page.count("Laptop stolen") == 5
+    assert five == one, (one, five)  # no query per incident

@@ -142,6 +142,46 @@ def detail(call: Call, incident: Incident) -> list[dict[str, Any]]:
     return rows
 
 
+def summaries(call: Call, listed: list[Incident]) -> dict[str, dict[str, Any]]:
+    """Per listed incident: affected customers, open tasks and the next open deadline.
+
+    Two queries for the whole list (counts grouped by incident, then the open tasks of all of
+    them), so the incidents page costs the same with 1 or 100 incidents.
+    """
+    ids = [incident.id for incident in listed]
+    if not ids:
+        return {}
+    counted = select(IncidentSubject.incident_id, func.count()).where(
+        IncidentSubject.incident_id.in_(ids)
+    )
+    grouped = call.session.execute(counted.group_by(IncidentSubject.incident_id))
+    affected = {incident_id: int(n) for incident_id, n in grouped}
+    open_tasks = call.session.scalars(
+        select(NotificationTask).where(
+            NotificationTask.incident_id.in_(ids), NotificationTask.state == "open"
+        )
+    ).all()
+    now = call.now()
+    out: dict[str, dict[str, Any]] = {}
+    for incident in listed:
+        mine = [t for t in open_tasks if t.incident_id == incident.id]
+        due = sorted((t for t in mine if t.due_at), key=lambda t: (t.due_at, t.regime, t.target))
+        first = due[0] if due else None
+        out[incident.id] = {
+            "affected": affected.get(incident.id, 0),
+            "open": len(mine),
+            "next": None
+            if first is None
+            else {
+                "regime": first.regime,
+                "target": first.target,
+                "due_at": incidents.iso(first.due_at),
+                "overdue": overdue(first, now),
+            },
+        }
+    return out
+
+
 def _ordered(call: Call, incident: Incident) -> list[NotificationTask]:
     far = datetime.max.replace(tzinfo=incident.aware_at.tzinfo)
     tasks = list(_tasks(call, incident).values())
