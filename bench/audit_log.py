@@ -55,22 +55,16 @@ with app.app_context():
 """
 
 
-# As a server's worker processes: each client runs the integrator thread (``governance serve``
-# does); the lease holder integrates, woken by its own commits, and the others' entries are
-# found by its poll. Each process measures the delay of what its own integrator integrated.
-SERVER_CLIENT = """
+# Child-process code shared by the two integration-delay runs: wraps an integrator's run_once so
+# the delay from each entry's commit (its timestamp) to its integration is recorded.
+MEASURE_DELAYS = """
 import sys, time
 from datetime import UTC, datetime
 from sqlalchemy import select
-from governance import create_app
-from governance.bootstrap import deps, start_audit_integrator
-from governance.extensions import db
 from governance.models import AuditEntry
-n = int(sys.argv[1])
-app = create_app()
-with app.app_context():
-    engine = db.engine
-    integrator = start_audit_integrator(app)
+
+
+def measure_delays(integrator, engine):
     delays = []
     plain = integrator.run_once
 
@@ -86,6 +80,24 @@ with app.app_context():
         return count
 
     integrator.run_once = measured
+    return delays
+"""
+
+# As a server's worker processes: each client runs the integrator thread (``governance serve``
+# does); the lease holder integrates, woken by its own commits, and the others' entries are
+# found by its poll. Each process measures the delay of what its own integrator integrated.
+SERVER_CLIENT = (
+    MEASURE_DELAYS
+    + """
+from governance import create_app
+from governance.bootstrap import deps, start_audit_integrator
+from governance.extensions import db
+n = int(sys.argv[1])
+app = create_app()
+with app.app_context():
+    engine = db.engine
+    integrator = start_audit_integrator(app)
+    delays = measure_delays(integrator, engine)
     call = deps(app).call(db.session)
     print("ready", flush=True)
     sys.stdin.readline()
@@ -98,6 +110,7 @@ with app.app_context():
     integrator.stop()
     print(started, ended, " ".join(f"{d:.6f}" for d in delays), flush=True)
 """
+)
 
 
 def server_mode_appends(clients: int, per_client: int, env: dict[str, str]) -> None:
@@ -142,35 +155,19 @@ def server_mode_appends(clients: int, per_client: int, env: dict[str, str]) -> N
     )
 
 
-INTEGRATOR = """
-import sys, time
-from datetime import UTC, datetime
-from sqlalchemy import select
+INTEGRATOR = (
+    MEASURE_DELAYS
+    + """
 from governance import create_app
 from governance.bootstrap import deps
 from governance.extensions import db
-from governance.models import AuditEntry
 from governance.services.auditlog.integrator import Integrator
 
 app = create_app()
 with app.app_context():
     engine = db.engine  # the thread has no app context
     integrator = Integrator(engine, deps(app).audit, float(sys.argv[1]))
-    delays = []
-    plain = integrator.run_once
-
-    def measured(now=None):
-        count = plain(now)
-        if count:
-            done = time.time()
-            with engine.connect() as conn:
-                stamps = conn.execute(select(AuditEntry.timestamp).order_by(
-                    AuditEntry.seq.desc()).limit(count)).scalars()
-                delays.extend(done - datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
-                              .replace(tzinfo=UTC).timestamp() for t in stamps)
-        return count
-
-    integrator.run_once = measured
+    delays = measure_delays(integrator, engine)
     integrator.start()
     print("ready", flush=True)
     sys.stdin.readline()
@@ -179,6 +176,7 @@ with app.app_context():
     pick = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))] if delays else 0.0
     print(len(delays), pick(0.5), pick(0.99), flush=True)
 """
+)
 
 
 def queued_appends(clients: int, per_client: int, env: dict[str, str], interval: float) -> None:

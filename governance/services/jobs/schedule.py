@@ -107,19 +107,16 @@ def enqueue_due(call: Call, worker: str) -> list[Job]:
                 continue
         if call.session.get(ScheduleSlot, (schedule.name, slot)) is None:
             try:
+                claim = ScheduleSlot(
+                    name=schedule.name, slot=slot, claimed_by=worker, claimed_at=now
+                )
                 with call.session.begin_nested():
-                    call.session.add(
-                        ScheduleSlot(
-                            name=schedule.name, slot=slot, claimed_by=worker, claimed_at=now
-                        )
-                    )
+                    call.session.add(claim)
                     call.session.flush()
                 system = call.as_actor(SYSTEM)
                 params = schedule.params() if schedule.params else {}
                 job = queue.submit(system, schedule.kind, {**params, "schedule": schedule.name})
-                row = call.session.get(ScheduleSlot, (schedule.name, slot))
-                assert row is not None
-                row.job_id = job.id
+                claim.job_id = job.id
                 call.session.commit()
                 submitted.append(job)
                 log.info("schedule %s: submitted %s job %s", schedule.name, schedule.kind, job.id)
