@@ -88,6 +88,7 @@ def setup(env: dict[str, str], customers: int) -> tuple[list[str], str]:
 
     from governance import create_app
     from governance.bootstrap import deps, register_key_versions
+    from governance.database import refresh_statistics
     from governance.extensions import db
     from governance.models import Customer
     from governance.security.authz import DEFAULT_POLICY_PATH
@@ -110,6 +111,7 @@ def setup(env: dict[str, str], customers: int) -> tuple[list[str], str]:
         for start in range(0, len(rows), 500):
             importer.batch(rows[start : start + 500])
             db.session.commit()
+        refresh_statistics(db.session.connection(), len(rows))  # as an import job does
         account = service_accounts.service_account(call, "bench", ["crm_app"])
         token = service_accounts.create_token(call, account)
         db.session.commit()

@@ -45,6 +45,7 @@ def setup(customers: int) -> tuple[Any, list[str], list[str], str]:
 
     from governance import create_app
     from governance.bootstrap import deps, register_key_versions
+    from governance.database import refresh_statistics
     from governance.extensions import db
     from governance.models import Customer
     from governance.services.consent import bulk
@@ -70,6 +71,7 @@ def setup(customers: int) -> tuple[Any, list[str], list[str], str]:
                       for cid in consented[start : start + 1000]]  # fmt: skip
             bulk.record_events(call, {"events": events})
             db.session.commit()
+        refresh_statistics(db.session.connection(), len(rows))  # as an import job does
         account = service_accounts.service_account(call, "bench", ["crm_app"])
         token = service_accounts.create_token(call, account)
         db.session.commit()
@@ -77,34 +79,35 @@ def setup(customers: int) -> tuple[Any, list[str], list[str], str]:
 
 
 class Switch:
-    """The bench-only patch: with ``off``, the consent check allows every subject."""
+    """The bench-only patch: with ``off``, the consent check allows every subject (a direct
+    read loads its row without the check's columns, a list has no consent filter)."""
 
     def __init__(self) -> None:
-        from governance.services.consent import lawful_basis
+        from governance.services.customers import reads
 
-        self.module = lawful_basis
-        self.states = lawful_basis.subject_states
-        self.filter = lawful_basis.list_filter
-        self.params = lawful_basis.list_params
+        self.reads = reads
+        self.load_one = reads.load_one
+        self.filter = reads.list_filter
+        self.params = reads.list_params
 
     def off(self) -> None:
         from sqlalchemy import true
 
-        from governance.services.customers import reads
+        load_one = self.load_one
 
-        def no_check(call: Any, spec: Any, ids: Any, *, check: bool, marketing: bool) -> Any:
-            return self.states(call, spec, ids, check=False, marketing=marketing)
+        def unchecked(
+            call: Any, customer_id: str, *, check: Any = None, marketing: bool = False
+        ) -> Any:
+            return load_one(call, customer_id, marketing=marketing)
 
-        reads.subject_states = no_check  # type: ignore[assignment]
-        reads.list_filter = lambda call, spec: true()  # type: ignore[assignment]
-        reads.list_params = lambda call: {}  # type: ignore[assignment]
+        self.reads.load_one = unchecked  # type: ignore[assignment]
+        self.reads.list_filter = lambda call, spec: true()  # type: ignore[assignment]
+        self.reads.list_params = lambda call: {}  # type: ignore[assignment]
 
     def on(self) -> None:
-        from governance.services.customers import reads
-
-        reads.subject_states = self.states  # type: ignore[assignment]
-        reads.list_filter = self.filter  # type: ignore[assignment]
-        reads.list_params = self.params  # type: ignore[assignment]
+        self.reads.load_one = self.load_one  # type: ignore[assignment]
+        self.reads.list_filter = self.filter  # type: ignore[assignment]
+        self.reads.list_params = self.params  # type: ignore[assignment]
 
 
 CLOCK = time.perf_counter

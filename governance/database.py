@@ -259,6 +259,30 @@ def release_deleted_pages(engine: Engine) -> bool:
     return not busy
 
 
+# The tables a bulk load fills and the governed read path plans against.
+LOADED_TABLES = ("customers", "data_keys", "orders", "interactions", "consent_events")
+# Fewer rows than this since the last statistics and the planner's defaults do well enough.
+REFRESH_FROM = 200
+
+
+def refresh_statistics(
+    conn: Connection, rows: int, tables: tuple[str, ...] = LOADED_TABLES
+) -> bool:
+    """After a bulk load of ``rows`` rows, refresh PostgreSQL's planner statistics of ``tables``.
+
+    Without them, the queries of the first minute after an import (until autovacuum's next
+    ``ANALYZE``) are planned for empty tables: the purpose-filtered list page went from 2 ms to
+    13 ms on 2,000 fresh customers (``bench/consent.py --postgres``). ``ANALYZE`` samples
+    (30,000 rows at most per table), runs inside the caller's transaction and takes no lock that
+    blocks readers or writers. SQLite: nothing to do (its planner uses no statistics here).
+    Returns whether statistics were refreshed.
+    """
+    if conn.dialect.name != "postgresql" or rows < REFRESH_FROM:
+        return False
+    conn.execute(text(f"ANALYZE {', '.join(tables)}"))
+    return True
+
+
 def _lock_path(engine: Engine) -> str | None:
     database = engine.url.database
     if not database or database == ":memory:":

@@ -103,19 +103,59 @@ def _list_condition(name: str) -> ColumnElement[bool]:
 
 
 @functools.cache
-def _states_statement(name: str | None, check: bool, marketing: bool) -> Any:
-    columns: list[Any] = [Customer.id]
+def state_columns(name: str | None, check: bool, marketing: bool) -> tuple[Any, ...]:
+    """The consent state of the customer row a statement selects, as extra columns of that
+    statement (correlated, indexed ``EXISTS`` subqueries on ``customers.id``): so a direct read
+    loads the row, its wrapped key and its purpose check in one statement, and a list page its
+    rows and their marketing view. Labelled ``cs_*``; built once per (purpose, check,
+    marketing); the execution binds ``NOW_PARAM``."""
+    columns: list[Any] = []
     if check and name is not None:
         spec = purposes()[name]
-        columns.append(~rules.blocked(Customer.id, spec))
-        columns.append(
-            rules.consent_valid(Customer.id, spec.name, _NOW) if spec.consent_based else true()
-        )
+        if not spec.system:
+            columns.append((~rules.blocked(Customer.id, spec)).label("cs_free"))
+            consented = (
+                rules.consent_valid(Customer.id, spec.name, _NOW) if spec.consent_based else true()
+            )
+            columns.append(consented.label("cs_consented"))
     if marketing:
-        for purpose in MARKETING.values():
-            columns.append(rules.consent_valid(Customer.id, purpose, _NOW))
-            columns.append(rules.has_state(Customer.id, purpose))
-    return select(*columns).where(Customer.id.in_(_IDS))
+        for flag, purpose in MARKETING.items():
+            columns.append(rules.consent_valid(Customer.id, purpose, _NOW).label(f"cs_{flag}"))
+            columns.append(rules.has_state(Customer.id, purpose).label(f"cs_{flag}_known"))
+    return tuple(columns)
+
+
+def states_of(spec: PurposeSpec | None, rows: Sequence[Any], *, marketing: bool) -> States:
+    """Read the ``state_columns`` of ``rows``: ConsentRequired when a row carries the purpose
+    check and fails it; the marketing view of each row when asked."""
+    states = States()
+    for row in rows:
+        mapping = row._mapping
+        if "cs_free" in mapping:
+            assert spec is not None
+            if not mapping["cs_free"]:
+                raise ConsentRequired(
+                    f"the customer objected to or restricted processing for {spec.name}",
+                    [{"field": "X-Purpose", "message": f"{spec.name}: objection or restriction"}],
+                )
+            if not mapping["cs_consented"]:
+                raise ConsentRequired(
+                    f"the customer has no current consent for {spec.name}",
+                    [{"field": "X-Purpose", "message": f"{spec.name}: no current consent"}],
+                )
+        if marketing:
+            states.marketing[row.id] = {
+                flag: bool(mapping[f"cs_{flag}"])
+                for flag in MARKETING
+                if mapping[f"cs_{flag}_known"]
+            }
+    return states
+
+
+@functools.cache
+def _states_statement(name: str | None, check: bool, marketing: bool) -> Any:
+    columns = state_columns(name, check, marketing)
+    return select(Customer.id, *columns).where(Customer.id.in_(_IDS))
 
 
 @dataclass
@@ -130,38 +170,14 @@ def subject_states(
 ) -> States:
     """One indexed query for the subjects ``ids``: with ``check``, raise ConsentRequired when
     one may not be processed for ``spec``; with ``marketing``, their marketing view."""
-    states = States()
     if spec is None or spec.system:
         check = False
     if not ids or not (check or marketing):
-        return states
+        return States()
     statement = _states_statement(spec.name if check and spec else None, check, marketing)
     params = {NOW_PARAM: call.now(), "consent_ids": list(ids)}
     rows = call.session.execute(statement, params).all()
-    for row in rows:
-        values = list(row[1:])
-        if check:
-            assert spec is not None
-            free, consented = values[:2]
-            values = values[2:]
-            if not free:
-                raise ConsentRequired(
-                    f"the customer objected to or restricted processing for {spec.name}",
-                    [{"field": "X-Purpose", "message": f"{spec.name}: objection or restriction"}],
-                )
-            if not consented:
-                raise ConsentRequired(
-                    f"the customer has no current consent for {spec.name}",
-                    [{"field": "X-Purpose", "message": f"{spec.name}: no current consent"}],
-                )
-        if marketing:
-            view: dict[str, bool] = {}
-            for i, flag in enumerate(MARKETING):
-                valid, known = values[2 * i], values[2 * i + 1]
-                if known:
-                    view[flag] = bool(valid)
-            states.marketing[row[0]] = view
-    return states
+    return states_of(spec, rows, marketing=marketing)
 
 
 def require_lawful_basis(call: Call, subject_ids: Sequence[str]) -> PurposeSpec:

@@ -19,6 +19,7 @@ from faker.providers.ssn.zh_CN import Provider as ChineseIds
 from sqlalchemy import func, select
 
 from governance.context import Call
+from governance.database import refresh_statistics
 from governance.models import Customer
 from governance.services.customers import normalise as norm
 from governance.services.customers import records
@@ -149,6 +150,8 @@ def load_demo(call: Call, count: int, seed: int, progress: Any = None) -> dict[s
             if progress:
                 progress(number, count)
             batch, docs = [], {}
+    if refresh_statistics(call.session.connection(), count):
+        call.session.commit()
     return importer.report
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 
 from governance.context import Call
+from governance.database import refresh_statistics
 from governance.errors import GovernanceError, ValidationError
 from governance.models import Customer, DataKey, Job
 from governance.models.ids import new_id
@@ -411,6 +412,7 @@ def _import_rows(
         if gc_was_enabled:
             gc.enable()
     ctx.progress(total, total, {"row": done, "report": importer.report})
+    refresh_statistics(ctx.call.session.connection(), importer.report.get("created", 0))
     return {"format": fmt, **importer.report}
 
 

@@ -46,11 +46,13 @@ from governance.security.masking import (
     mask_value,
 )
 from governance.services.consent.lawful_basis import (
+    NOW_PARAM,
     list_filter,
     list_params,
     require_lawful_basis,
     require_purpose,
-    subject_states,
+    state_columns,
+    states_of,
 )
 from governance.services.customers import store
 from governance.services.customers.listing import customer_conditions
@@ -142,17 +144,12 @@ def read_subjects(
     """
     spec = require_purpose(call)
     reveal = bool(reveal_reason and reveal_reason.strip())
-    loaded, more = _load(call, selection, spec)
     wanted = set(fields) & allowed_fields(spec, store.TABLE, store.FIELDS)
     levels_now = field_levels(call, DOCUMENT, reveal=reveal, table=store.TABLE)
     marketing = "marketing" in wanted and levels_now.get("marketing") != HIDDEN
-    states = subject_states(
-        call,
-        spec,
-        [row.id for row, _ in loaded],
-        check=selection.customer_id is not None,
-        marketing=marketing,
-    )
+    loaded, more = _load(call, selection, spec, marketing)
+    # The consent check of a direct read (403) and the marketing view came with the rows.
+    states = states_of(spec, [row for row, _ in loaded], marketing=marketing)
 
     def render(row: Any, key: Any, levels: Mapping[str, str]) -> list[dict[str, Any]]:
         shown = [name for name in store.FIELDS if name in wanted and levels[name] != HIDDEN]
@@ -270,11 +267,23 @@ def subject_keys(call: Call, subject_ids: Iterable[str]) -> dict[str, Any]:
     return call.vault.subject_keys(call.session, ids)
 
 
-def load_one(call: Call, customer_id: str) -> tuple[Any, StoredKey | None]:
-    """A customer row and its wrapped data key, in one query; NotFound, or 410 when erased."""
+def load_one(
+    call: Call, customer_id: str, *, check: PurposeSpec | None = None, marketing: bool = False
+) -> tuple[Any, StoredKey | None]:
+    """A customer row and its wrapped data key, in one query; NotFound, or 410 when erased.
+
+    With ``check`` (the declared purpose) the same statement carries the row's consent check,
+    with ``marketing`` its marketing view (``lawful_basis.state_columns``, read by
+    ``states_of``): a governed read costs no extra query for them.
+    """
     if not is_id(customer_id):
         raise NotFound("no customer with that id")
-    found = call.session.connection().execute(ONE, {"id": customer_id}).first()
+    params: dict[str, Any] = {"id": customer_id}
+    statement = ONE
+    if (check is not None and not check.system) or marketing:
+        statement = _one_with_states(check.name if check else None, marketing)
+        params[NOW_PARAM] = call.now()
+    found = call.session.connection().execute(statement, params).first()
     if found is None:
         if call.session.get(Tombstone, customer_id) is not None:
             raise SubjectErased(f"customer {customer_id} was erased")
@@ -288,14 +297,24 @@ def _stored_key(row: Any) -> StoredKey | None:
     return StoredKey(row.dk_subject_id, row.dk_key_id, row.dk_kek_version, row.dk_wrapped)
 
 
-def _load(call: Call, selection: Selection, spec: PurposeSpec) -> tuple[Loaded, bool]:
+@functools.cache
+def _one_with_states(purpose: str | None, marketing: bool) -> Any:
+    return ONE.add_columns(*state_columns(purpose, purpose is not None, marketing))
+
+
+def _load(
+    call: Call, selection: Selection, spec: PurposeSpec, marketing: bool
+) -> tuple[Loaded, bool]:
     if selection.customer_id is not None:
-        return [load_one(call, selection.customer_id)], False
+        return [load_one(call, selection.customer_id, check=spec, marketing=marketing)], False
     query = WITH_KEY.where(*customer_conditions(call, dict(selection.filters)))
     params: dict[str, Any] = {}
     if not spec.system:  # subjects the purpose may not process are left out here, in SQL
         query = query.where(list_filter(call, spec))
         params = list_params(call)
+    if marketing:  # the page's marketing view, in the same statement
+        query = query.add_columns(*state_columns(None, False, True))
+        params[NOW_PARAM] = call.now()
     if selection.cursor:
         query = query.where(CUSTOMERS.c.id > store.decode_cursor(selection.cursor))
     query = query.order_by(CUSTOMERS.c.id).limit(selection.limit + 1)

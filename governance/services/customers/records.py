@@ -25,7 +25,7 @@ from governance.errors import ValidationError
 from governance.models import Interaction, Order
 from governance.models.ids import new_id
 from governance.security.masking import CLEAR, HIDDEN, TEXT_MASK, default_visibility
-from governance.services.consent.lawful_basis import require_purpose
+from governance.services.consent.lawful_basis import require_purpose, states_of
 from governance.services.customers import normalise as norm
 from governance.services.customers import reads
 from governance.services.customers import store as customers
@@ -310,8 +310,9 @@ def _screen(
 
 def _list(call: Call, kind: RecordKind, customer_id: str) -> dict[str, Any]:
     """A customer's records of ``kind`` through the governed read (``reads.govern``)."""
-    require_purpose(call)  # 400 / 403 before the customer is even looked up
-    loaded = [reads.load_one(call, customer_id)]
+    spec = require_purpose(call)  # 400 / 403 before the customer is even looked up
+    loaded = [reads.load_one(call, customer_id, check=spec)]  # with its consent check (403)
+    states_of(spec, [row for row, _ in loaded], marketing=False)
     maskers = _text_maskers(call, kind)
 
     def render(customer: Any, key: Any, levels: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -323,7 +324,7 @@ def _list(call: Call, kind: RecordKind, customer_id: str) -> dict[str, Any]:
             for row in rows
         ]
 
-    items, _ = reads.govern(call, loaded, kind.fields, render, table=kind.table)
+    items, _ = reads.govern(call, loaded, kind.fields, render, table=kind.table, checked=True)
     reads.audit_read(
         call,
         f"{kind.action}.list",
