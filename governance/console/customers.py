@@ -30,6 +30,7 @@ FIELD_LABELS = {
     "external_ref": _l("External reference"),
     "address": _l("Address"),
     "country": _l("Country"),
+    "subdivision": _l("Subdivision"),
     "language": _l("Language"),
     "marketing": _l("Marketing"),
     "created_at": _l("Created"),
@@ -98,30 +99,52 @@ def customer(customer_id: str) -> Any:
     and only in the columns their visibility shows: the page shows what the API would answer.
     """
     from governance.console.forms import RevealForm, entered
-    from governance.console.visible import may_get, record_sections
+
+    form = RevealForm()
+    reason = entered(form.reason).strip() if form.validate_on_submit() else None
+    return render_customer(customer_id, reveal_form=form, reason=reason)
+
+
+def render_customer(
+    customer_id: str,
+    *,
+    reveal_form: Any = None,
+    reason: str | None = None,
+    consent_form: Any = None,
+    status: int = 200,
+) -> Any:
+    """The customer page (one audited read with the page's purpose), with the reveal form and,
+    to roles that may record one, the consent form (``consent_form`` keeps what was typed)."""
+    from governance.console.consent import new_consent_form
+    from governance.console.forms import RevealForm
+    from governance.console.visible import may, may_get, record_sections
     from governance.security.masking import default_visibility
 
     purpose = _purpose()
     call = current_call(purpose)
-    form = RevealForm()
-    reason = entered(form.reason).strip() if form.validate_on_submit() else None
     doc = reads.read_customer(call, customer_id, reveal_reason=reason)
+    roles = call.actor.roles
+    can_record = may(roles, "console.customer_consent", "POST")
     consent = None
-    if may_get(call.actor.roles, "api.customer_consents"):  # what the API would show them
+    if can_record or may_get(roles, "api.customer_consents"):  # what the API would show them
         from governance.services.consent.ledger import consent_state
 
         consent = consent_state(call, customer_id)
+        if can_record and consent_form is None:
+            consent_form = new_consent_form(call)
     return render_template(
         "customer.html",
         consent=consent,
-        receipts=may_get(call.actor.roles, "api.consent_receipt"),
+        consent_form=consent_form if can_record else None,
+        receipts=may_get(roles, "api.consent_receipt"),
         purpose=purpose,
+        chosen=None if purpose.name == CONSOLE_PURPOSE else purpose.name,
         c=doc,
         sections=record_sections(call, customer_id),
-        form=form,
-        can_reveal=default_visibility().can_reveal(call.actor.roles),
-        can_edit=may_get(call.actor.roles, "console.customer_edit"),
-        can_erase=may_get(call.actor.roles, "console.customer_erase"),
+        form=reveal_form or RevealForm(formdata=None),
+        can_reveal=default_visibility().can_reveal(roles),
+        can_edit=may_get(roles, "console.customer_edit"),
+        can_erase=may_get(roles, "console.customer_erase"),
         revealed=reason is not None,
         labels=FIELD_LABELS,
-    )
+    ), status

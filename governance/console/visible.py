@@ -85,12 +85,16 @@ def record_sections(call: Call, customer_id: str) -> list[dict[str, Any]]:
 
 def may_get(roles: Iterable[str], *endpoints: str) -> bool:
     """True if the policy lets one of ``roles`` GET the route of one of ``endpoints``."""
+    return any(may(roles, e, "GET") for e in endpoints)
+
+
+def may(roles: Iterable[str], endpoint: str, method: str) -> bool:
+    """True if the policy lets one of ``roles`` call ``endpoint``'s route with ``method``."""
     from governance.web.edge import rule_pattern
     from governance.web.guard import authorizer
 
     rules = {r.endpoint: r.rule for r in current_app.url_map.iter_rules()}
-    decide, held = authorizer(), frozenset(roles)
-    return any(decide.allowed(held, rule_pattern(rules[e]), "GET") for e in endpoints)
+    return authorizer().allowed(frozenset(roles), rule_pattern(rules[endpoint]), method)
 
 
 def visible_columns(

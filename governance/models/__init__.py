@@ -18,7 +18,13 @@ from governance.models.breach import (
     IncidentSubject,
     NotificationTask,
 )
-from governance.models.consent import ConsentEvent, Notice, NoticePurpose, ObjectionEvent
+from governance.models.consent import (
+    ConsentCurrent,
+    ConsentEvent,
+    Notice,
+    NoticePurpose,
+    ObjectionEvent,
+)
 from governance.models.customer import Customer, DataKey, Interaction, KeyVersion, Order, Tombstone
 from governance.models.identity import (
     ApiToken,
@@ -45,6 +51,7 @@ __all__ = [
     "BreachNotice",
     "BackupVerification",
     "CasbinRule",
+    "ConsentCurrent",
     "ConsentEvent",
     "ConsoleSession",
     "Customer",

@@ -1,7 +1,9 @@
 """The consent ledger: privacy notices, consent events, objections and restrictions.
 
 All three are append-only (database triggers refuse UPDATE and DELETE, as for the audit log):
-the current state of a consent is derived from its events, never stored as a flag. Rows hold
+the current state of a consent is derived from its events, never stored as a flag; the
+database keeps each (customer, purpose)'s latest effective event in ``consent_current`` for the
+purpose check (a projection written only by its trigger on ``consent_events``). Rows hold
 ids and codes only, no personal data, so erasing a customer leaves its ledger as evidence.
 """
 
@@ -73,6 +75,29 @@ class ConsentEvent(Base):
     audit_qid: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_consent_events_subject", "customer_id", "purpose", "seq"),)
+
+
+class ConsentCurrent(Base):
+    """The latest effective event of one (customer, purpose): a projection of the ledger that
+    only the database's trigger on ``consent_events`` writes (migration 0020), read by the
+    purpose check and the totals. The state it shows is still derived at read time (expiry,
+    re-consent after a widening notice)."""
+
+    __tablename__ = "consent_current"
+
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(SEQ)
+    action: Mapped[str] = mapped_column(String(16))
+    notice_effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index(
+            "ix_consent_current_notice", "purpose", "action", "notice_effective_at", "expires_at"
+        ),
+        Index("ix_consent_current_expiry", "purpose", "action", "expires_at"),
+    )
 
 
 class ObjectionEvent(Base):

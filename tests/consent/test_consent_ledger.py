@@ -124,9 +124,7 @@ def _count(app: Any, fn: Any) -> list[str]:
     return seen
 
 
-def test_the_consent_check_adds_no_query(
-    app: Any, client: Any, crm: dict[str, str]
-) -> None:
+def test_the_consent_check_adds_no_query(app: Any, client: Any, crm: dict[str, str]) -> None:
     from governance.bootstrap import deps
 
     deps(app).audit.inline = False
@@ -140,10 +138,10 @@ def test_the_consent_check_adds_no_query(
     # analytics does not use the marketing view: the baseline of a read without a view
     base = _count(app, lambda: client.get(f"/api/v1/customers/{ids[0]}", headers=analytics))
     checked = _count(app, lambda: client.get(f"/api/v1/customers/{ids[0]}", headers=email))
-    consent = [s for s in checked if "consent_events" in s]
+    consent = [s for s in checked if "consent_current" in s]
     # the check rides in the read's own statement (the row, its key, the consent lookup)
     assert len(consent) == 1 and "dk_wrapped" in consent[0], checked
     assert len(checked) == len(base), (base, checked)
     listed = _count(app, lambda: client.get("/api/v1/customers", headers=email))
-    assert len([s for s in listed if "consent_events" in s]) == 1  # the filter, in the list query
+    assert len([s for s in listed if "consent_current" in s]) == 1  # the filter, in the list query
     assert len(listed) <= len(base)  # a list adds no query for consent

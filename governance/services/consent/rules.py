@@ -1,13 +1,15 @@
 """The consent state as SQL: whether a subject may be processed for a purpose, derived from the
-ledger's events in the database itself (correlated, indexed ``EXISTS`` subqueries), so lists
-filter subjects in SQL and a direct read needs one indexed query.
+ledger in the database itself (correlated, indexed ``EXISTS`` subqueries), so lists filter
+subjects in SQL and a direct read checks in its own statement.
 
 The current state of (subject, purpose) is its latest *effective* event (a withdrawal of a
-consent never granted is recorded but not effective). A grant counts while it has not expired
-(``expires_at``, from the notice's consent lifetime) and no notice that took effect after the
-grant's notice, and before now, widens the purpose (re-consent needed). An objection to the
-purpose (or to every objectable purpose) or a restriction of processing, not lifted since,
-blocks any purpose it covers.
+consent never granted is recorded but not effective), which the database keeps in
+``consent_current`` (one row per subject and purpose, written only by the trigger on
+``consent_events``: migration 0020), so finding it is one primary-key probe. A grant counts
+while it has not expired (``expires_at``, from the notice's consent lifetime) and no notice
+that took effect after the grant's notice, and before now, widens the purpose (re-consent
+needed). An objection to the purpose (or to every objectable purpose) or a restriction of
+processing, not lifted since, blocks any purpose it covers.
 """
 
 from __future__ import annotations
@@ -17,49 +19,38 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, or_, true
 from sqlalchemy.orm import aliased
 
-from governance.models import ConsentEvent, NoticePurpose, ObjectionEvent
+from governance.models import ConsentCurrent, NoticePurpose, ObjectionEvent
 from governance.purposes import PurposeSpec
 
 
-def _latest(subject: Any, purpose: str) -> tuple[Any, list[ColumnElement[bool]]]:
-    event = aliased(ConsentEvent)
-    later = aliased(ConsentEvent)
-    newer = exists().where(
-        later.customer_id == event.customer_id,
-        later.purpose == event.purpose,
-        later.effective.is_(True),
-        later.seq > event.seq,
+def widened(purpose: Any, granted_under: Any, now: Any) -> ColumnElement[bool]:
+    """True when a notice that took effect after ``granted_under`` (a grant's notice date),
+    and by ``now``, widens ``purpose``: the grant needs re-consent."""
+    return exists().where(
+        NoticePurpose.purpose == purpose,
+        NoticePurpose.widens.is_(True),
+        NoticePurpose.effective_at > granted_under,
+        NoticePurpose.effective_at <= now,
     )
-    return event, [
-        event.customer_id == subject,
-        event.purpose == purpose,
-        event.effective.is_(True),
-        ~newer,
-    ]
 
 
 def consent_valid(subject: Any, purpose: str, now: Any) -> ColumnElement[bool]:
     """True when ``subject``'s current consent for ``purpose`` is a grant that still counts
     (``now``: a time, or a bound parameter of one)."""
-    event, latest = _latest(subject, purpose)
-    widened = exists().where(
-        NoticePurpose.purpose == event.purpose,
-        NoticePurpose.widens.is_(True),
-        NoticePurpose.effective_at > event.notice_effective_at,
-        NoticePurpose.effective_at <= now,
-    )
+    current = aliased(ConsentCurrent)
     return exists().where(
-        *latest,
-        event.action == "grant",
-        or_(event.expires_at.is_(None), event.expires_at > now),
-        ~widened,
+        current.customer_id == subject,
+        current.purpose == purpose,
+        current.action == "grant",
+        or_(current.expires_at.is_(None), current.expires_at > now),
+        ~widened(current.purpose, current.notice_effective_at, now),
     )
 
 
 def has_state(subject: Any, purpose: str) -> ColumnElement[bool]:
     """True when ``subject`` has any effective consent event for ``purpose``."""
-    event, latest = _latest(subject, purpose)
-    return exists().where(*latest)
+    current = aliased(ConsentCurrent)
+    return exists().where(current.customer_id == subject, current.purpose == purpose)
 
 
 def blocked(subject: Any, spec: PurposeSpec) -> ColumnElement[bool]:

@@ -8,12 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, func, literal, select, union_all
 
 from governance.context import Call
 from governance.errors import ValidationError
-from governance.models import ConsentEvent, NoticePurpose
+from governance.models import ConsentCurrent, ConsentEvent, NoticePurpose
 from governance.purposes import current as purposes
 from governance.services.customers.normalise import FieldError, parse_timestamp
 
@@ -58,32 +57,56 @@ def monthly(
 
 def current_states(call: Call) -> dict[str, dict[str, int]]:
     """Subjects per purpose and derived state now (granted, withdrawn, refused, expired,
-    reconsent_needed), from each subject's latest effective event."""
+    reconsent_needed), from each subject's latest effective event (``consent_current``).
+
+    Two statements, each reading index ranges only (no subject's row): the latest widening
+    notice date per purpose, then per purpose the subjects by action, the expired grants, and
+    the unexpired grants given under a notice older than that date (re-consent needed).
+    """
     now = call.now()
-    event, later = aliased(ConsentEvent), aliased(ConsentEvent)
-    newer = exists().where(
-        later.customer_id == event.customer_id, later.purpose == event.purpose,
-        later.effective.is_(True), later.seq > event.seq,
-    )  # fmt: skip
-    widened = exists().where(
-        NoticePurpose.purpose == event.purpose, NoticePurpose.widens.is_(True),
-        NoticePurpose.effective_at > event.notice_effective_at, NoticePurpose.effective_at <= now,
-    )  # fmt: skip
-    state = case(
-        (event.action == "withdraw", "withdrawn"),
-        (event.action == "refuse", "refused"),
-        (and_(event.expires_at.is_not(None), event.expires_at <= now), "expired"),
-        (widened, "reconsent_needed"),
-        else_="granted",
-    ).label("state")
-    query = (
-        select(event.purpose, state, func.count())
-        .where(event.effective.is_(True), ~newer)
-        .group_by(event.purpose, state)
+    widening = dict(
+        call.session.execute(
+            select(NoticePurpose.purpose, func.max(NoticePurpose.effective_at))
+            .where(NoticePurpose.widens.is_(True), NoticePurpose.effective_at <= now)
+            .group_by(NoticePurpose.purpose)
+        ).all()
     )
-    out: dict[str, dict[str, int]] = {p: {} for p in purposes().consent_based()}
-    for purpose, name, count in call.session.execute(query):
-        out.setdefault(purpose, {})[name] = int(count)
+    current = ConsentCurrent
+    parts: list[Any] = []
+    names = purposes().consent_based()
+    for purpose in names:
+        mine = current.purpose == purpose
+        parts.append(
+            select(literal(purpose), current.action, func.count()).where(mine)
+            .group_by(current.action)
+        )  # fmt: skip
+        granted = and_(mine, current.action == "grant")
+        expired = and_(current.expires_at.is_not(None), current.expires_at <= now)
+        parts.append(
+            select(literal(purpose), literal("expired"), func.count()).where(granted, expired)
+        )
+        if widening.get(purpose) is not None:
+            parts.append(
+                select(literal(purpose), literal("reconsent_needed"), func.count()).where(
+                    granted, current.notice_effective_at < widening[purpose], ~expired
+                )
+            )
+    out: dict[str, dict[str, int]] = {p: {} for p in names}
+    if not parts:
+        return out
+    counts: dict[tuple[str, str], int] = {}
+    for purpose, name, count in call.session.execute(union_all(*parts)):
+        counts[(purpose, name)] = int(count)
+    for purpose in names:
+        grants = counts.get((purpose, "grant"), 0)
+        derived = {
+            "withdrawn": counts.get((purpose, "withdraw"), 0),
+            "refused": counts.get((purpose, "refuse"), 0),
+            "expired": counts.get((purpose, "expired"), 0),
+            "reconsent_needed": counts.get((purpose, "reconsent_needed"), 0),
+        }
+        derived["granted"] = grants - derived["expired"] - derived["reconsent_needed"]
+        out[purpose] = {state: n for state, n in derived.items() if n}
     return out
 
 
