@@ -47,6 +47,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("/customers/:customer_id/edit", "POST"): {"dpo", "support"},
     ("/customers/:customer_id/erase", "GET"): {"dpo"},
     ("/customers/:customer_id/erase", "POST"): {"dpo"},
+    ("/customers/:customer_id/consents", "POST"): {"dpo", "support"},
     ("/consent", "GET"): {"dpo"},
     ("/retention", "GET"): {"auditor", "dpo"},
     ("/backups", "GET"): {"admin", "auditor", "dpo"},
