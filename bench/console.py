@@ -141,6 +141,7 @@ def seed(app: Any, customers: int, entries: int, incidents: int = 0) -> None:
     from sqlalchemy import func, select
 
     from governance.bootstrap import deps
+    from governance.database import LOADED_TABLES, refresh_statistics
     from governance.extensions import db
     from governance.models import AuditEntry, Customer
     from governance.services.auditlog.integrator import integrate_pending
@@ -179,6 +180,9 @@ def seed(app: Any, customers: int, entries: int, incidents: int = 0) -> None:
         if incidents:
             seed_incidents(call, incidents)
         integrate_pending(db.engine, call.audit)
+        # as an import job does after a bulk load (PostgreSQL's planner statistics)
+        refresh_statistics(db.session.connection(), customers, (*LOADED_TABLES, "audit_entries"))
+        db.session.commit()
 
 
 def kept_postgres(name: str = "gov_bench_console") -> str:

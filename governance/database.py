@@ -260,7 +260,14 @@ def release_deleted_pages(engine: Engine) -> bool:
 
 
 # The tables a bulk load fills and the governed read path plans against.
-LOADED_TABLES = ("customers", "data_keys", "orders", "interactions", "consent_events")
+LOADED_TABLES = (
+    "customers",
+    "data_keys",
+    "orders",
+    "interactions",
+    "consent_events",
+    "consent_current",
+)
 # Fewer rows than this since the last statistics and the planner's defaults do well enough.
 REFRESH_FROM = 200
 
