@@ -16,34 +16,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, true
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from governance.models import ConsentCurrent, NoticePurpose, ObjectionEvent
 from governance.purposes import PurposeSpec
 
 
-def widened(purpose: Any, granted_under: Any, now: Any) -> ColumnElement[bool]:
-    """True when a notice that took effect after ``granted_under`` (a grant's notice date),
-    and by ``now``, widens ``purpose``: the grant needs re-consent."""
-    return exists().where(
-        NoticePurpose.purpose == purpose,
-        NoticePurpose.widens.is_(True),
-        NoticePurpose.effective_at > granted_under,
-        NoticePurpose.effective_at <= now,
+def latest_widening(purpose: str, now: Any) -> Any:
+    """The effective date of the latest notice, in force by ``now``, that widens ``purpose``
+    (NULL when none): one uncorrelated scalar subquery, computed once per statement."""
+    return (
+        select(func.max(NoticePurpose.effective_at))
+        .where(
+            NoticePurpose.purpose == purpose,
+            NoticePurpose.widens.is_(True),
+            NoticePurpose.effective_at <= now,
+        )
+        .scalar_subquery()
     )
 
 
 def consent_valid(subject: Any, purpose: str, now: Any) -> ColumnElement[bool]:
     """True when ``subject``'s current consent for ``purpose`` is a grant that still counts
-    (``now``: a time, or a bound parameter of one)."""
+    (``now``: a time, or a bound parameter of one): not expired, and given under a notice no
+    older than the latest one that widened the purpose."""
     current = aliased(ConsentCurrent)
+    widening = latest_widening(purpose, now)
     return exists().where(
         current.customer_id == subject,
         current.purpose == purpose,
         current.action == "grant",
         or_(current.expires_at.is_(None), current.expires_at > now),
-        ~widened(current.purpose, current.notice_effective_at, now),
+        or_(
+            widening.is_(None),
+            current.notice_effective_at.is_(None),
+            current.notice_effective_at >= widening,
+        ),
     )
 
 
