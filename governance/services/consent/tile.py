@@ -20,6 +20,12 @@ def consent_tile(call: Call) -> Tile:
         N_("consents in force; %(n)s need re-consent"),
         "console.consent",
         state="warn" if pending else "good",
-        bars=tuple(granted.items()),
+        bars=tuple((_short(purpose), n) for purpose, n in granted.items()),
         detail_args={"n": str(pending)},
     )
+
+
+def _short(purpose: str) -> str:
+    """A purpose as a bar's label: ``marketing_email`` reads "email", ``sale_or_sharing``
+    "sale/sharing" (the tile is narrow; the consent page names them in full)."""
+    return purpose.removeprefix("marketing_").replace("_or_", "/").replace("_", " ")
