@@ -114,7 +114,8 @@ def test_the_totals_agree_with_each_customers_derived_state(
         res = grant(client, crm, cid, "marketing_post", notice_version="0.9", occurred_at=past)
         assert res.status_code == 201
     widening = {"version": "2", "text": "Notice 2: partner offers by email too.",
-                "purposes": ["marketing_email", "marketing_post"], "widens": ["marketing_email"]}  # fmt: skip
+                "purposes": ["marketing_email", "marketing_post"],
+                "widens": ["marketing_email"]}  # fmt: skip
     assert dpo.post("/api/v1/notices", json=widening).status_code == 201
     assert grant(client, crm, ids[2], "marketing_email", notice_version="2").status_code == 201
 
