@@ -220,11 +220,12 @@ def test_statements_per_request_do_not_grow_with_the_page(
     # one consent (marketing.email): the notice in force, the event, its queued audit entry and
     # that entry's subject index row
     assert consented <= made + 4, (made, consented)
-    # The read (rows, their keys, the purpose check's consent/objection lookups and the
-    # marketing view in one statement), the queued audit entry and its subject index (one
-    # executemany for a page); the token was verified by the first call (the per-process token
-    # cache). A per-row or per-field query, or a separate consent lookup, would show up here.
-    assert read == 3 and large == 3, (read, large, orders, made)
+    # A read: its row, key, the purpose check's consent/objection lookups and its marketing
+    # view in one statement, then the queued audit entry and its subject index. A page: its
+    # rows and keys (the purpose filter inside), one query for the page's marketing view, the
+    # entry and its subject index (one executemany). The token was verified by the first call
+    # (the per-process token cache). A per-row or per-field query would show up here.
+    assert read == 3 and large == 4, (read, large, orders, made)
     assert orders == read + 1, (read, orders)  # the customer with its key and check, its orders
     # One duplicate check across every blind index and the external reference, the row, its
     # wrapped key, the queued audit entry and its subject: no flush or refresh round trips.

@@ -53,6 +53,7 @@ from governance.services.consent.lawful_basis import (
     require_purpose,
     state_columns,
     states_of,
+    subject_states,
 )
 from governance.services.customers import store
 from governance.services.customers.listing import customer_conditions
@@ -148,8 +149,15 @@ def read_subjects(
     levels_now = field_levels(call, DOCUMENT, reveal=reveal, table=store.TABLE)
     marketing = "marketing" in wanted and levels_now.get("marketing") != HIDDEN
     loaded, more = _load(call, selection, spec, marketing)
-    # The consent check of a direct read (403) and the marketing view came with the rows.
-    states = states_of(spec, [row for row, _ in loaded], marketing=marketing)
+    if selection.customer_id is not None:
+        # The consent check of a direct read (403) and its marketing view came with the row.
+        states = states_of(spec, [row for row, _ in loaded], marketing=marketing)
+    else:
+        # A page's marketing view: one query over the page's ids. Not columns of the list
+        # query: PostgreSQL plans those for every row the list could match, not the 50 it
+        # returns, and hashes each purpose's consents in full (linear in the customers).
+        ids = [row.id for row, _ in loaded]
+        states = subject_states(call, spec, ids, check=False, marketing=marketing)
 
     def render(row: Any, key: Any, levels: Mapping[str, str]) -> list[dict[str, Any]]:
         shown = [name for name in store.FIELDS if name in wanted and levels[name] != HIDDEN]
@@ -312,9 +320,6 @@ def _load(
     if not spec.system:  # subjects the purpose may not process are left out here, in SQL
         query = query.where(list_filter(call, spec))
         params = list_params(call)
-    if marketing:  # the page's marketing view, in the same statement
-        query = query.add_columns(*state_columns(None, False, True))
-        params[NOW_PARAM] = call.now()
     if selection.cursor:
         query = query.where(CUSTOMERS.c.id > store.decode_cursor(selection.cursor))
     query = query.order_by(CUSTOMERS.c.id).limit(selection.limit + 1)
