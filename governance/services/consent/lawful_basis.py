@@ -7,9 +7,11 @@ time) and the caller's role may declare it (403 ``purpose-not-allowed``); then p
 consent for a consent-based purpose and no objection or restriction covering the purpose (403
 ``consent-required`` on a direct read; lists leave the subject out in SQL: ``list_filter``).
 
-A direct read costs one indexed query here (``subject_states``), which also yields the
-``marketing`` view of the ledger; a list costs none for the check (its filter is part of the
-list's own query) and the same one query for the view of the page's subjects.
+A direct read costs no query of its own: the check and the ``marketing`` view of the ledger are
+columns of the statement that loads the row (``state_columns``, read back by ``states_of``). A
+list costs none for the check (its filter is part of the list's own query) and one query for
+the view of the page's subjects (``subject_states``). Other internal reads of several subjects
+check them with ``require_lawful_basis`` (one query).
 """
 
 from __future__ import annotations
