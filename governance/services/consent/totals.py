@@ -12,8 +12,9 @@ from sqlalchemy import and_, func, literal, select, union_all
 
 from governance.context import Call
 from governance.errors import ValidationError
-from governance.models import ConsentCurrent, ConsentEvent, NoticePurpose
+from governance.models import ConsentCurrent, ConsentEvent
 from governance.purposes import current as purposes
+from governance.services.consent import rules
 from governance.services.customers.normalise import FieldError, parse_timestamp
 
 
@@ -59,18 +60,12 @@ def current_states(call: Call) -> dict[str, dict[str, int]]:
     """Subjects per purpose and derived state now (granted, withdrawn, refused, expired,
     reconsent_needed), from each subject's latest effective event (``consent_current``).
 
-    Two statements, each reading index ranges only (no subject's row): the latest widening
-    notice date per purpose, then per purpose the subjects by action, the expired grants, and
-    the unexpired grants given under a notice older than that date (re-consent needed).
+    One statement reading index ranges only (no subject's row): per purpose the subjects by
+    action, the expired grants, and the unexpired grants given under a notice older than the
+    latest one that widened the purpose (re-consent needed, ``rules.latest_widening``: the same
+    test the purpose check applies).
     """
     now = call.now()
-    widening = dict(
-        call.session.execute(
-            select(NoticePurpose.purpose, func.max(NoticePurpose.effective_at))
-            .where(NoticePurpose.widens.is_(True), NoticePurpose.effective_at <= now)
-            .group_by(NoticePurpose.purpose)
-        ).all()
-    )
     current = ConsentCurrent
     parts: list[Any] = []
     names = purposes().consent_based()
@@ -85,12 +80,11 @@ def current_states(call: Call) -> dict[str, dict[str, int]]:
         parts.append(
             select(literal(purpose), literal("expired"), func.count()).where(granted, expired)
         )
-        if widening.get(purpose) is not None:
-            parts.append(
-                select(literal(purpose), literal("reconsent_needed"), func.count()).where(
-                    granted, current.notice_effective_at < widening[purpose], ~expired
-                )
+        parts.append(  # no widening notice: the comparison is NULL and counts nobody
+            select(literal(purpose), literal("reconsent_needed"), func.count()).where(
+                granted, current.notice_effective_at < rules.latest_widening(purpose, now), ~expired
             )
+        )
     out: dict[str, dict[str, int]] = {p: {} for p in names}
     if not parts:
         return out
