@@ -26,14 +26,9 @@ from governance.web.transaction import rollback
 
 def _can_edit() -> bool:
     """May the signed-in roles change incidents (the DPO), or only read them (the auditor)?"""
-    from flask import current_app
+    from governance.console.visible import may
 
-    from governance.web.edge import rule_pattern
-    from governance.web.guard import authorizer
-
-    rules_ = {r.endpoint: r.rule for r in current_app.url_map.iter_rules()}
-    held = frozenset(current_call().actor.roles)
-    return authorizer().allowed(held, rule_pattern(rules_["console.incident"]), "POST")
+    return may(current_call().actor.roles, "console.incident", "POST")
 
 
 def _refused(exc: GovernanceError) -> None:
