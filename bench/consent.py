@@ -87,27 +87,26 @@ class Switch:
 
         self.reads = reads
         self.load_one = reads.load_one
-        self.filter = reads.list_filter
-        self.params = reads.list_params
+        self.list_statement = reads._list_statement
 
     def off(self) -> None:
-        from sqlalchemy import true
-
         load_one = self.load_one
+        list_statement = self.list_statement
 
         def unchecked(
             call: Any, customer_id: str, *, check: Any = None, marketing: bool = False
         ) -> Any:
             return load_one(call, customer_id, marketing=marketing)
 
+        def unfiltered(filters: tuple[str, ...], purpose: str | None, after: bool) -> Any:
+            return list_statement(filters, None, after)
+
         self.reads.load_one = unchecked  # type: ignore[assignment]
-        self.reads.list_filter = lambda call, spec: true()  # type: ignore[assignment]
-        self.reads.list_params = lambda call: {}  # type: ignore[assignment]
+        self.reads._list_statement = unfiltered  # type: ignore[assignment]
 
     def on(self) -> None:
         self.reads.load_one = self.load_one  # type: ignore[assignment]
-        self.reads.list_filter = self.filter  # type: ignore[assignment]
-        self.reads.list_params = self.params  # type: ignore[assignment]
+        self.reads._list_statement = self.list_statement  # type: ignore[assignment]
 
 
 CLOCK = time.perf_counter

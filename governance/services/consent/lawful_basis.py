@@ -82,11 +82,11 @@ def require_purpose(call: Call) -> PurposeSpec:
     return spec
 
 
-def list_filter(call: Call, spec: PurposeSpec) -> ColumnElement[bool]:
-    """The SQL condition a list adds: subjects this purpose may process now. Built once per
-    purpose (expression building costs more than the indexed lookups it makes); the list's
+def list_filter(name: str) -> ColumnElement[bool]:
+    """The SQL condition a list adds: subjects the purpose ``name`` may process now. Built once
+    per purpose (expression building costs more than the indexed lookups it makes); the list's
     execution binds ``NOW_PARAM`` to the call's clock (``list_params``)."""
-    return _list_condition(spec.name)
+    return _list_condition(name)
 
 
 def list_params(call: Call) -> dict[str, Any]:

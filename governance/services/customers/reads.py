@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, select
 
 from governance.context import Call, system_purpose
 from governance.errors import NotFound
@@ -55,8 +55,7 @@ from governance.services.consent.lawful_basis import (
     states_of,
     subject_states,
 )
-from governance.services.customers import store
-from governance.services.customers.listing import customer_conditions
+from governance.services.customers import listing, store
 from governance.services.keys.vault import DataUnavailable, SubjectErased
 
 field_rules = functools.cache(load_field_rules)
@@ -315,16 +314,35 @@ def _load(
 ) -> tuple[Loaded, bool]:
     if selection.customer_id is not None:
         return [load_one(call, selection.customer_id, check=spec, marketing=marketing)], False
-    query = WITH_KEY.where(*customer_conditions(call, dict(selection.filters)))
-    params: dict[str, Any] = {}
-    if not spec.system:  # subjects the purpose may not process are left out here, in SQL
-        query = query.where(list_filter(call, spec))
-        params = list_params(call)
+    values = listing.filter_values(call, selection.filters)
+    params: dict[str, Any] = {listing.param(name): value for name, value in values.items()}
+    params[PAGE_LIMIT] = selection.limit + 1
     if selection.cursor:
-        query = query.where(CUSTOMERS.c.id > store.decode_cursor(selection.cursor))
-    query = query.order_by(CUSTOMERS.c.id).limit(selection.limit + 1)
-    rows = call.session.connection().execute(query, params).all()
+        params[AFTER] = store.decode_cursor(selection.cursor)
+    if not spec.system:  # subjects the purpose may not process are left out here, in SQL
+        params.update(list_params(call))
+    purpose = None if spec.system else spec.name
+    statement = _list_statement(tuple(sorted(values)), purpose, bool(selection.cursor))
+    rows = call.session.connection().execute(statement, params).all()
     return [(row, _stored_key(row)) for row in rows[: selection.limit]], len(rows) > selection.limit
+
+
+PAGE_LIMIT = "page_limit"
+AFTER = "page_after"
+
+
+@functools.lru_cache(maxsize=1024)
+def _list_statement(filters: tuple[str, ...], purpose: str | None, after: bool) -> Any:
+    """A list page's statement, one object per shape (filter names, purpose, cursor or not):
+    values are bound at execution, so SQLAlchemy finds its compiled form without rebuilding
+    the expression or computing its cache key again (0.16 to 0.2 ms of every consent-filtered
+    list page before, timed on ``_generate_cache_key``)."""
+    query = WITH_KEY.where(*listing.filter_conditions(filters))
+    if purpose is not None:
+        query = query.where(list_filter(purpose))
+    if after:
+        query = query.where(CUSTOMERS.c.id > bindparam(AFTER))
+    return query.order_by(CUSTOMERS.c.id).limit(bindparam(PAGE_LIMIT, type_=Integer))
 
 
 def audit_read(
