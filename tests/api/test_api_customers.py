@@ -169,6 +169,32 @@ def test_filters_use_blind_indexes(client: Any, crm: dict[str, str]) -> None:
     assert res.status_code == 422 and res.json["errors"][0]["field"] == "phone"
 
 
+def test_filters_combine_in_any_order_and_each_request_binds_its_own_values(
+    client: Any, crm: dict[str, str]
+) -> None:
+    first = post(client, crm, "/api/v1/customers", customer_doc()).json
+    other = customer_doc(
+        external_ref="CRM-9",
+        email="b@example.com",
+        full_name="Bo Example",
+        phone=None,
+        national_id=None,
+    )
+    second = post(client, crm, "/api/v1/customers", other).json
+
+    def ids(query: str) -> list[str]:
+        res = client.get(f"/api/v1/customers?{query}", headers=crm)
+        assert res.status_code == 200, res.json
+        return [c["id"] for c in res.json["items"]]
+
+    assert ids("email=b@example.com&country=CN") == [second["id"]]
+    assert ids("country=CN&email=alice.example@example.com") == [first["id"]]
+    assert ids("country=CN&email=nobody@example.com") == []
+    assert ids(f"updated_since={first['created_at']}&country=CN") == [first["id"], second["id"]]
+    assert ids(f"updated_since={second['updated_at']}") == [second["id"]]
+    assert ids("updated_since=2999-01-01T00:00:00Z") == []
+
+
 def test_orders_and_interactions(client: Any, crm: dict[str, str]) -> None:
     doc = post(client, crm, "/api/v1/customers", customer_doc()).json
     base = f"/api/v1/customers/{doc['id']}"
