@@ -356,3 +356,46 @@ def test_the_schedule_backs_up_then_verifies_the_new_backup(app: Any) -> None:
         assert [r.status for r in rows] == ["passed"]
         db.session.remove()
     schedule.forget_seen()
+
+
+@pytest.mark.skipif(PG_URL is None, reason="scratch databases are PostgreSQL's")
+def test_a_verification_drops_scratch_databases_left_by_killed_ones_and_only_those(
+    runner: Any, app: Any
+) -> None:
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from governance.services.backups import dumps
+
+    backup_id = create(runner)
+    with app.app_context():
+        live = db.engine.url
+    admin = create_engine(live, isolation_level="AUTOCOMMIT")  # where the verifier's locks are
+    prefix = dumps.scratch_prefix(str(live.database))
+    orphan = f"{prefix}{uuid.uuid4().hex[:12]}"  # its verification was killed
+    running = f"{prefix}{uuid.uuid4().hex[:12]}"  # its verification still runs
+    other = f"{dumps.scratch_prefix('another_server')}{uuid.uuid4().hex[:12]}"  # not this one's
+    present = text("SELECT datname FROM pg_database WHERE starts_with(datname, :p)")
+    try:
+        with admin.connect() as holder:
+            holder.execute(text(f'CREATE DATABASE "{orphan}"'))
+            holder.execute(text(f'CREATE DATABASE "{running}"'))
+            holder.execute(text(f'CREATE DATABASE "{other}"'))
+            holder.execute(
+                text("SELECT pg_advisory_lock(:s, hashtext(:n))"),
+                {"s": dumps.SCRATCH_LOCK, "n": running},
+            )
+            result = invoke(runner, "backup", "verify", backup_id)
+            assert result.exit_code == 0, result.output
+            left = set(holder.scalars(present, {"p": dumps.SCRATCH_PREFIX}))
+            assert orphan not in left
+            assert running in left  # held by its verification: kept
+            assert other in left  # another server's (its locks are in its own database)
+            # and the verification's own scratch database is gone
+            assert not {name for name in left if name.startswith(prefix)} - {running}
+    finally:
+        with admin.connect() as conn:
+            for name in (orphan, running, other):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -29,6 +30,8 @@ from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
 from governance.errors import GovernanceError
+
+log = logging.getLogger(__name__)
 
 
 class ToolMissing(GovernanceError):
@@ -261,18 +264,72 @@ def restore_postgresql(chunks: Iterator[bytes], target_url: str, tool: str, clea
         raise DumpFailed(f"pg_restore failed: {err.splitlines()[-1] if err else 'no message'}")
 
 
+SCRATCH_PREFIX = "gov_verify_"
+# Advisory lock space of scratch databases (two-key form: apart from the integrator's lease).
+# A verification holds (SCRATCH_LOCK, hashtext(name)) on a session of its own, in the live
+# database, while its scratch database exists; a database whose lock nobody holds was left by
+# a killed verification. Advisory locks belong to one database, so a scratch database's name
+# carries a tag of the live database's (``scratch_prefix``): another server sharing the
+# PostgreSQL instance never takes this one's scratch databases for orphans.
+SCRATCH_LOCK = 0x67767266  # "gvrf"
+
+
+def scratch_prefix(live_database: str) -> str:
+    """The name prefix of the scratch databases made from the live database ``live_database``."""
+    return f"{SCRATCH_PREFIX}{hashlib.sha256(live_database.encode()).hexdigest()[:8]}_"
+
+
 @contextlib.contextmanager
 def scratch_postgresql(live: Engine) -> Iterator[str]:
-    """A temporary database on the live server, dropped afterwards; yields its URL."""
-    name = f"gov_verify_{uuid.uuid4().hex[:12]}"
+    """A temporary database on the live server, dropped afterwards; yields its URL.
+
+    A verification killed outright (SIGKILL, a lost machine) cannot drop its database; the next
+    one drops every scratch database whose verification is gone (``drop_orphan_scratch``).
+    """
+    prefix = scratch_prefix(str(live.url.database))
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
     admin = create_engine(live.url, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield live.url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with admin.connect() as owner:
+            owner.execute(_SCRATCH_LOCK, {"name": name})  # released when this session ends
+            drop_orphan_scratch(admin, prefix)
+            owner.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                yield live.url.set(database=name).render_as_string(hide_password=False)
+            finally:
+                owner.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+_SCRATCH_LOCK = text("SELECT pg_advisory_lock(:space, hashtext(:name))").bindparams(
+    space=SCRATCH_LOCK
+)
+_SCRATCH_TRY = text("SELECT pg_try_advisory_lock(:space, hashtext(:name))").bindparams(
+    space=SCRATCH_LOCK
+)
+_SCRATCH_UNLOCK = text("SELECT pg_advisory_unlock(:space, hashtext(:name))").bindparams(
+    space=SCRATCH_LOCK
+)
+
+
+def drop_orphan_scratch(admin: Engine, prefix: str) -> list[str]:
+    """Drop the scratch databases named ``prefix``… that no running verification holds (the
+    engine is on the live database, where the locks are); return their names."""
+    dropped = []
+    with admin.connect() as conn:
+        names = conn.scalars(
+            text("SELECT datname FROM pg_database WHERE starts_with(datname, :prefix)"),
+            {"prefix": prefix},
+        ).all()
+        for name in names:
+            if not conn.scalar(_SCRATCH_TRY, {"name": name}):
+                continue  # its verification is running
+            try:
+                quoted = name.replace('"', '""')
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{quoted}" WITH (FORCE)'))
+                dropped.append(name)
+                log.warning("dropped %s, left by a verification that was killed", name)
+            finally:
+                conn.execute(_SCRATCH_UNLOCK, {"name": name})
+    return dropped

@@ -165,7 +165,14 @@ def read_subjects(
         return [doc]
 
     items, levels = govern(
-        call, loaded, DOCUMENT, render, reveal=reveal, table=store.TABLE, checked=True
+        call,
+        loaded,
+        DOCUMENT,
+        render,
+        reveal=reveal,
+        table=store.TABLE,
+        checked=True,
+        levels=levels_now,
     )
     subjects = [row.id for row, _ in loaded]
     if selection.customer_id is not None:
@@ -201,16 +208,19 @@ def govern(
     reveal: bool = False,
     table: str = store.TABLE,
     checked: bool = False,
+    levels: dict[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Steps 2 to 5 for loaded subjects: purpose check, field levels, keys, decrypt, mask.
 
     ``render`` decrypts a subject's documents given its key and the levels (it must leave
     hidden fields undecrypted); ``fields`` names every field the documents carry, of
-    ``table``. ``checked``: the caller already ran the purpose and consent check.
+    ``table``. ``checked``: the caller already ran the purpose and consent check; ``levels``:
+    the ``field_levels`` of ``fields`` it already worked out for this call.
     """
     if not checked:
         require_lawful_basis(call, [row.id for row, _ in loaded])
-    levels = field_levels(call, fields, reveal=reveal, table=table)
+    if levels is None:
+        levels = field_levels(call, fields, reveal=reveal, table=table)
     keys = call.vault.unwrap_rows(key for _, key in loaded if key is not None)
     items: list[dict[str, Any]] = []
     for row, _ in loaded:
