@@ -57,8 +57,7 @@ class PurposeSpec:
 
     def fields_of(self, table: str) -> frozenset[str]:
         """The field names of ``table`` this purpose may use (every field for a system one)."""
-        prefix = f"{table}."
-        return frozenset(f[len(prefix) :] for f in self.fields if f.startswith(prefix))
+        return _fields_of(self.fields, table)
 
     def text(self, language: str = "en") -> str:
         texts = dict(self.description)
@@ -229,3 +228,10 @@ def _known_roles(directory: Path) -> frozenset[str]:
 def current() -> Purposes:
     """The purposes of the installed ``policies/`` directory, parsed once per process."""
     return load()
+
+
+@functools.cache
+def _fields_of(fields: frozenset[str], table: str) -> frozenset[str]:
+    # Asked several times by every governed read: computed once per (purpose's fields, table).
+    prefix = f"{table}."
+    return frozenset(f[len(prefix) :] for f in fields if f.startswith(prefix))
