@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from governance.context import Call
 from governance.errors import MalformedRequest, NotFound, ValidationError
@@ -184,17 +185,16 @@ def _conflicts(
     (id, reason) and the id already holding ``ref``, each None when there is none."""
     ref_bidx = call.vault.blind_index("external_ref", ref) if ref is not None else None
     wanted = [(getattr(keys, attr), column, reason) for attr, column, reason in DUPLICATE_COLUMNS]
-    conditions = [_C[column] == value for value, column, _ in wanted if value is not None]
-    if ref_bidx is not None:
-        conditions.append(_C.external_ref_bidx == ref_bidx)
-    if not conditions:
+    present = tuple(column for value, column, _ in wanted if value is not None)
+    if not present and ref_bidx is None:
         return None, None
-    query = select(_C.id, *(_C[c] for _, c, _ in wanted), _C.external_ref_bidx).where(
-        or_(*conditions)
-    )
+    params = {column: value for value, column, _ in wanted if value is not None}
+    if ref_bidx is not None:
+        params["external_ref_bidx"] = ref_bidx
     if exclude:
-        query = query.where(_C.id != exclude)
-    rows = call.session.connection().execute(query.limit(_MATCHES)).all()
+        params["exclude"] = exclude
+    statement = _conflicts_statement(present, ref_bidx is not None, bool(exclude))
+    rows = call.session.connection().execute(statement, params).all()
     duplicate = None
     for position, (value, _, reason) in enumerate(wanted, start=1):
         found = next((r[0] for r in rows if value is not None and r[position] == value), None)
@@ -203,6 +203,21 @@ def _conflicts(
             break
     holder = next((r[0] for r in rows if ref_bidx is not None and r[-1] == ref_bidx), None)
     return duplicate, holder
+
+
+@functools.lru_cache(maxsize=64)
+def _conflicts_statement(columns: tuple[str, ...], ref: bool, exclude: bool) -> Any:
+    """The duplicate check's SELECT for the blind indexes present (and the external reference,
+    and an excluded id), built once per shape: the values are bound at execution, each under
+    its column's name, so no request builds the statement or its cache key again."""
+    conditions = [_C[column] == bindparam(column, type_=_C[column].type) for column in columns]
+    if ref:
+        conditions.append(_C.external_ref_bidx == bindparam("external_ref_bidx"))
+    query = select(_C.id, *(_C[c] for _, c, _ in DUPLICATE_COLUMNS), _C.external_ref_bidx)
+    query = query.where(or_(*conditions))
+    if exclude:
+        query = query.where(_C.id != bindparam("exclude"))
+    return query.limit(_MATCHES)
 
 
 def protected_values(
