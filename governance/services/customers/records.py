@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from governance.context import Call
 from governance.errors import ValidationError
@@ -182,6 +182,14 @@ INTERACTIONS = RecordKind(
     ("id", "customer_id", *INTERACTION_FIELDS, "created_at"),
 )
 
+# A customer's records of each kind, newest first: built once, the customer id bound per read.
+_OF_CUSTOMER = {
+    kind.table: select(kind.model)
+    .where(kind.model.customer_id == bindparam("customer_id"))
+    .order_by(kind.newest_first)
+    for kind in (ORDERS, INTERACTIONS)
+}
+
 
 def _add(call: Call, kind: RecordKind, customer_id: str, data: Any) -> dict[str, Any]:
     clean = kind.validate(data)
@@ -317,8 +325,7 @@ def _list(call: Call, kind: RecordKind, customer_id: str) -> dict[str, Any]:
 
     def render(customer: Any, key: Any, levels: Mapping[str, str]) -> list[dict[str, Any]]:
         shown = {name for name, level in levels.items() if level != HIDDEN}
-        query = select(kind.model).where(kind.model.customer_id == customer.id)
-        rows = call.session.scalars(query.order_by(kind.newest_first))
+        rows = call.session.scalars(_OF_CUSTOMER[kind.table], {"customer_id": customer.id})
         return [
             _span_masked(call, kind, kind.document(call, row, key, shown), row, key, maskers)
             for row in rows
