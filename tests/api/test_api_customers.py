@@ -193,6 +193,10 @@ def test_filters_combine_in_any_order_and_each_request_binds_its_own_values(
     assert ids(f"updated_since={first['created_at']}&country=CN") == [first["id"], second["id"]]
     assert ids(f"updated_since={second['updated_at']}") == [second["id"]]
     assert ids("updated_since=2999-01-01T00:00:00Z") == []
+    bad = client.get("/api/v1/customers?updated_since=yesterday", headers=crm)
+    assert bad.status_code == 422
+    assert bad.json["errors"][0]["field"] == "updated_since"
+    assert "ISO 8601 timestamp or date" in bad.json["errors"][0]["message"]
 
 
 def test_orders_and_interactions(client: Any, crm: dict[str, str]) -> None:

@@ -193,6 +193,12 @@ def normalise_birth_date(
     return parsed.isoformat()
 
 
+_TIMESTAMP_EXPECTED = (
+    "must be an ISO 8601 timestamp or date (2026-12-07T09:30:00Z, 2026-12-07T17:30:00+08:00 "
+    "or 2026-12-07)"
+)
+
+
 def parse_timestamp(value: Any) -> datetime:
     """An ISO 8601 timestamp (or date) as an aware UTC datetime; naive means UTC."""
     if isinstance(value, datetime):
@@ -204,11 +210,14 @@ def parse_timestamp(value: Any) -> datetime:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            day = parse_date(value)
+            try:
+                day = parse_date(value)
+            except FieldError:  # neither: say what is accepted, not only the date form
+                raise FieldError(_TIMESTAMP_EXPECTED) from None
             assert day is not None
             parsed = datetime(day.year, day.month, day.day)
     else:
-        raise FieldError("must be an ISO 8601 timestamp")
+        raise FieldError(_TIMESTAMP_EXPECTED)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
