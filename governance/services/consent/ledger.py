@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from governance.context import Call
 from governance.errors import ValidationError
-from governance.models import ConsentEvent, Customer, Notice, NoticePurpose
+from governance.models import ConsentCurrent, ConsentEvent, Customer, Notice, NoticePurpose
 from governance.models.ids import is_id, new_id
 from governance.purposes import current as purposes
 from governance.services.consent.notices import iso
@@ -135,20 +134,17 @@ def require_customer(call: Call, customer_id: str) -> None:
 
 
 def latest_actions(call: Call, ids: Iterable[str]) -> dict[tuple[str, str], ConsentEvent]:
-    """The latest effective event per (customer, purpose) of ``ids`` (one query)."""
+    """The latest effective event per (customer, purpose) of ``ids`` (one query): the events
+    ``consent_current`` points at (the database's projection of exactly this, migration 0020),
+    not a second derivation of it with an anti-join over the ledger."""
     wanted = list(set(ids))
     if not wanted:
         return {}
-    later = aliased(ConsentEvent)
-    newer = exists().where(
-        later.customer_id == ConsentEvent.customer_id,
-        later.purpose == ConsentEvent.purpose,
-        later.effective.is_(True),
-        later.seq > ConsentEvent.seq,
+    query = (
+        select(ConsentEvent)
+        .join(ConsentCurrent, ConsentCurrent.seq == ConsentEvent.seq)
+        .where(ConsentCurrent.customer_id.in_(wanted))
     )
-    query = select(ConsentEvent).where(
-        ConsentEvent.customer_id.in_(wanted), ConsentEvent.effective.is_(True), ~newer
-    )  # only the latest event per (customer, purpose), found by the index
     return {(e.customer_id, e.purpose): e for e in call.session.scalars(query)}
 
 
