@@ -7,7 +7,7 @@ with a data key); then ``--entries`` audit entries are bulk-inserted (with their
 rows), ``--mine`` of them naming that customer, spread through the log, the others naming
 random ids. Measured: the "who read my data" lookup (``services/requests/accesses.py``) and the
 whole export build (collect, decrypt, JSON, CSV, PDF summary, ZIP), in seconds, and the query
-plan, which must use the subject index (``ix_audit_subjects_customer_qid``), never a scan of
+plan, which must use the subject index (``ix_audit_subjects_customer_seq``), never a scan of
 ``audit_entries``.
 """
 
@@ -52,7 +52,7 @@ def fill(session: object, target: str, entries: int, mine: int) -> None:
                          "action": "customer.read", "resource": "customers",
                          "subject_id": subject, "purpose": "support", "outcome": "allowed",
                          "leaf": leaf, "leaf_hash": os.urandom(32), "qid": QID + seq})  # fmt: skip
-            subjects.append({"qid": QID + seq, "seq": None, "customer_id": subject})
+            subjects.append({"qid": QID + seq, "seq": seq, "customer_id": subject})
         session.execute(insert(AuditEntry), rows)  # type: ignore[attr-defined]
         session.execute(insert(AuditSubject), subjects)  # type: ignore[attr-defined]
         session.commit()  # type: ignore[attr-defined]

@@ -90,15 +90,13 @@ class AuditCheckpoint(Base):
 
 class AuditSubject(Base):
     """Entry -> subject index: one row per customer an entry names (its ``subject_id`` and the
-    ``subjects`` of a list read), written in the same transaction as the entry, so "who read my
-    data" is an index lookup. ``qid`` joins ``audit_entries.qid``; entries appended before
-    queued appends have no qid and are indexed by ``seq`` (backfilled by migration 0016)."""
+    ``subjects`` of a list read), so "who read my data" is an index lookup. Written by the
+    integrator in the transaction that integrates the entry (``seq``; ``qid`` is its queue id,
+    None for entries appended before queued appends). Entries still in the queue are found
+    there (``services/requests/accesses.py``)."""
 
     __tablename__ = "audit_subjects"
-    __table_args__ = (
-        Index("ix_audit_subjects_customer_qid", "customer_id", "qid"),
-        Index("ix_audit_subjects_customer_seq", "customer_id", "seq"),
-    )
+    __table_args__ = (Index("ix_audit_subjects_customer_seq", "customer_id", "seq"),)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

@@ -9,7 +9,8 @@ writers never wait for each other on the tree (the Trillian/Tessera model).
 ``AuditLog.integrate`` is the sequencer. Under the single ``audit_state`` row lock (``SELECT …
 FOR UPDATE`` on PostgreSQL; SQLite's writer lock) it takes the committed queued entries in queue
 order, assigns the next gapless sequence numbers, extends the tree from the stored frontier,
-stores the perfect-subtree nodes each leaf completes, the entries and the new frontier, deletes
+stores the perfect-subtree nodes each leaf completes, the entries, their rows of the entry ->
+subject index (``audit_subjects``: one batch shares the index pages) and the new frontier, deletes
 the queued rows (the trigger allows that only once the integrated entry holds the same leaf) and
 signs checkpoints every N entries or T seconds, all in one transaction: a crash at any point
 leaves either the whole batch integrated or none of it. ``integrator.py`` runs it in the
@@ -185,13 +186,9 @@ class AuditLog:
             actor, action, now, resource, subject_id, purpose, outcome, details
         )
         # One Core INSERT: the ORM unit of work would cost more than the hashing here.
+        # The entry -> subject index is written when the entry is integrated (``integrate``).
         result = session.connection().execute(INSERT_QUEUED, values)
         qid = int(tuple(result.inserted_primary_key or (0,))[0])
-        subjects = entry_subjects(subject_id, details)
-        if subjects:  # the entry -> subject index, in the same transaction as the entry
-            session.connection().execute(
-                INSERT_SUBJECTS, [{"qid": qid, "seq": None, "customer_id": s} for s in subjects]
-            )
         if not self.inline:
             if self.wake is not None:
                 session.info[WAKE] = self.wake  # on commit (below): integrate soon
@@ -261,13 +258,6 @@ class AuditLog:
         ]  # fmt: skip
         insert = INSERT_QUEUED.returning(QUEUE.c.id, sort_by_parameter_order=True)
         qids = [int(row[0]) for row in session.connection().execute(insert, [b[0] for b in built])]
-        subjects = [
-            {"qid": qid, "seq": None, "customer_id": s}
-            for qid, e in zip(qids, entries, strict=True)
-            for s in entry_subjects(e.get("subject_id"), e.get("details"))
-        ]
-        if subjects:  # the entry -> subject index, as ``record`` keeps it
-            session.connection().execute(INSERT_SUBJECTS, subjects)
         if not self.inline and self.wake is not None:
             session.info[WAKE] = self.wake  # on commit: integrate soon
         seqs = self.integrate(session, now) if self.inline else {}
@@ -291,18 +281,25 @@ class AuditLog:
         frontier = Frontier.from_json(json.loads(state.frontier))
         entries: list[dict[str, Any]] = []
         nodes: list[dict[str, Any]] = []
+        subjects: list[dict[str, Any]] = []
         seqs: dict[int, int] = {}
         for row in rows:
             qid, digest = row[0], bytes(row[-1])
             state.size += 1
             seqs[qid] = state.size
             nodes += [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in frontier.append(digest)]
-            entries.append({**dict(zip(QUEUED_COLUMNS, row[1:], strict=True)),
-                            "leaf_hash": digest, "seq": state.size, "qid": qid})  # fmt: skip
+            entry = dict(zip(QUEUED_COLUMNS, row[1:], strict=True))
+            entries.append({**entry, "leaf_hash": digest, "seq": state.size, "qid": qid})
+            subjects += [
+                {"qid": qid, "seq": state.size, "customer_id": subject}
+                for subject in leaf_subjects(entry["subject_id"], entry["leaf"])
+            ]
             if self._checkpoint_due(state, now):  # the cadence counts entries as before
                 self._sign(session, state, frontier.root(), now)
         conn.execute(INSERT_ENTRY, entries)
         conn.execute(INSERT_NODE, nodes)
+        if subjects:  # the entry -> subject index, in the transaction that integrates them
+            conn.execute(INSERT_SUBJECTS, subjects)
         conn.execute(DEQUEUE, {"ids": list(seqs)})
         state.frontier = json.dumps(frontier.to_json(), separators=(",", ":"))
         conn.execute(SAVE_STATE, vars(state))
@@ -389,13 +386,25 @@ def _nothing_queued(session: Session) -> None:
     session.info.pop(WAKE, None)
 
 
-def entry_subjects(subject_id: str | None, details: dict[str, Any] | None) -> list[str]:
+def entry_subjects(subject_id: str | None, details: Any) -> list[str]:
     """The subject ids an entry names: its ``subject_id`` and a list read's ``subjects``."""
     found = {subject_id} if subject_id else set()
-    listed = (details or {}).get("subjects")
+    listed = details.get("subjects") if isinstance(details, dict) else None
     if isinstance(listed, list):
         found.update(s for s in listed if isinstance(s, str) and s and len(s) <= 64)
     return sorted(found)
+
+
+def leaf_subjects(subject_id: str | None, leaf: str) -> list[str]:
+    """``entry_subjects`` of a stored entry, read from its canonical leaf (the leaf is parsed
+    only when it can name subjects beyond ``subject_id``)."""
+    if '"subjects"' not in leaf:
+        return [subject_id] if subject_id else []
+    try:
+        details = json.loads(leaf).get("details")
+    except (ValueError, AttributeError):
+        details = None
+    return entry_subjects(subject_id, details)
 
 
 def to_checkpoint(row: AuditCheckpoint) -> Checkpoint:

@@ -1,9 +1,11 @@
 """Who read my data: every audit entry naming a customer, found through the entry -> subject
-index (``audit_subjects``, written with each entry), never by scanning the log.
+index (``audit_subjects``), never by scanning the log.
 
 A list read records its subjects inside its entry; the index has a row for each, so a customer
-listed on a page someone read is found like one read alone. Entries still waiting for
-integration are included (from the queue, by their queue id).
+listed on a page someone read is found like one read alone. The integrator writes an entry's
+index rows in the transaction that integrates it (off the request path: one batch indexes
+many entries at once); entries still waiting in the queue, which integration empties within
+about a second, are read from the queue itself and included.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import CompoundSelect, select, union_all
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from governance.models import AuditEntry, AuditQueued, AuditSubject
+from governance.services.auditlog.append import leaf_subjects
 
 COLUMNS = (
     "timestamp", "actor_id", "actor_type", "actor_role", "action", "resource", "purpose",
@@ -23,22 +26,16 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def entries_query(customer_id: str) -> CompoundSelect[Any]:
-    """Integrated entries naming ``customer_id``, in log order: two index joins from the
-    subject index (by queue id, and by ``seq`` for entries older than the index), never a scan
-    of ``audit_entries`` (an ``OR`` of two ``IN`` lists makes PostgreSQL scan it)."""
+def entries_query(customer_id: str) -> Select[Any]:
+    """Integrated entries naming ``customer_id``, in log order: one index range of the subject
+    index joined to the entries by sequence number, never a scan of ``audit_entries``."""
     cols = [AuditEntry.seq.label("entry_seq"), *(getattr(AuditEntry, c) for c in COLUMNS)]
-    by_qid = (
-        select(*cols)
-        .join(AuditSubject, AuditSubject.qid == AuditEntry.qid)
-        .where(AuditSubject.customer_id == customer_id, AuditSubject.qid.is_not(None))
-    )
-    by_seq = (
+    return (
         select(*cols)
         .join(AuditSubject, AuditSubject.seq == AuditEntry.seq)
-        .where(AuditSubject.customer_id == customer_id, AuditSubject.seq.is_not(None))
+        .where(AuditSubject.customer_id == customer_id)
+        .order_by(AuditSubject.seq)
     )
-    return union_all(by_qid, by_seq).order_by("entry_seq")
 
 
 def _shape(seq: int | None, row: Any) -> dict[str, Any]:
@@ -66,8 +63,7 @@ def accesses(session: Session, customer_id: str) -> Iterator[dict[str, Any]]:
     """Every entry naming the customer: who, which role, which purpose, when, which fields."""
     for row in session.execute(entries_query(customer_id).execution_options(yield_per=1000)):
         yield _shape(row[0], row[1:])
-    pending = select(*(getattr(AuditQueued, c) for c in COLUMNS)).where(
-        AuditQueued.id.in_(select(AuditSubject.qid).where(AuditSubject.customer_id == customer_id))
-    )
+    pending = select(AuditQueued.subject_id, *(getattr(AuditQueued, c) for c in COLUMNS))
     for row in session.execute(pending.order_by(AuditQueued.id)):
-        yield _shape(None, row)
+        if customer_id in leaf_subjects(row[0], row[-1]):
+            yield _shape(None, row[1:])

@@ -151,19 +151,16 @@ def _record(call: Call, job_id: str, rule: RetentionRule, ids: list[str]) -> Non
         ],
     )  # fmt: skip
     customer_bound = rule.category == "customer_profile"
-    # Queue the batch's entries, then integrate them once (not once per entry): the same
-    # transaction either way, so each removal and its entry still commit together.
+    # Queue the batch's entries in one INSERT, then integrate them once (not once per entry):
+    # the same transaction either way, so each removal and its entry still commit together.
     queued = replace(call.audit, inline=False)
-    for subject in ids:
-        queued.record(
-            call.session,
-            call.actor,
-            "retention.remove",
-            now=now,
-            resource=rule.category,
-            subject_id=subject if customer_bound else None,
-            details={"rule": rule.id, "action": rule.action, "record_id": subject},
-        )
+    entries = [
+        {"action": "retention.remove", "resource": rule.category,
+         "subject_id": subject if customer_bound else None,
+         "details": {"rule": rule.id, "action": rule.action, "record_id": subject}}
+        for subject in ids
+    ]  # fmt: skip
+    queued.record_many(call.session, call.actor, entries, now=now)
     if call.audit.inline:
         call.audit.integrate(call.session, now)
 
