@@ -8,8 +8,10 @@ yields that database's URL and drops it (``WITH (FORCE)``) when the run ends, ev
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
@@ -43,3 +45,26 @@ def describe(url: str) -> str:
     parsed = make_url(url)
     kind = "PostgreSQL" if parsed.get_backend_name() == "postgresql" else "SQLite"
     return f"{kind} ({parsed.database})"
+
+
+@contextmanager
+def in_process_server(postgres: bool, prefix: str) -> Iterator[Path]:
+    """The environment of an in-process governance app for a benchmark: dev keys in a fresh
+    instance folder, quiet logs, no rate limit, and a fresh database (SQLite in the folder, or
+    a fresh PostgreSQL database, dropped afterwards); yields the work folder."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ.update(
+        {
+            "GOVERNANCE_INSTANCE_PATH": str(work / "instance"),
+            "GOVERNANCE_DEV": "true",
+            "GOVERNANCE_LOG_LEVEL": "WARNING",
+            "GOVERNANCE_RATE_LIMIT": "1000000 per minute",
+        }
+    )
+    with ExitStack() as stack:
+        os.environ["GOVERNANCE_DATABASE_URL"] = (
+            stack.enter_context(fresh_postgres(PG_ADMIN))
+            if postgres
+            else f"sqlite:///{work / 'bench.db'}"
+        )
+        yield work

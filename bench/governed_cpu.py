@@ -22,10 +22,8 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -41,23 +39,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1500, help="per round (a tenth for list)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_db import PG_ADMIN, fresh_postgres
+    from bench_db import in_process_server
 
-    work = Path(tempfile.mkdtemp(prefix="gov-bench-cpu-"))
-    os.environ.update(
-        {
-            "GOVERNANCE_INSTANCE_PATH": str(work / "instance"),
-            "GOVERNANCE_DEV": "true",
-            "GOVERNANCE_LOG_LEVEL": "WARNING",
-            "GOVERNANCE_RATE_LIMIT": "1000000 per minute",
-        }
-    )
-    with ExitStack() as stack:
-        os.environ["GOVERNANCE_DATABASE_URL"] = (
-            stack.enter_context(fresh_postgres(PG_ADMIN))
-            if args.postgres
-            else f"sqlite:///{work / 'bench.db'}"
-        )
+    with in_process_server(args.postgres, "gov-bench-cpu-"):
         run(args)
 
 
@@ -142,7 +126,7 @@ def measure(
         if not status.startswith("2"):
             raise SystemExit(f"unexpected answer {status}")
 
-    for i in range(20):  # warm-up
+    for i in range(100):  # warm-up
         b"".join(target(make(i), start_response))
     if integrate is not None:
         integrate()

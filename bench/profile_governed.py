@@ -22,11 +22,9 @@ import logging
 import os
 import pstats
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -41,23 +39,9 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative", help="pstats order, e.g. tottime, calls")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_db import PG_ADMIN, fresh_postgres
+    from bench_db import in_process_server
 
-    work = Path(tempfile.mkdtemp(prefix="gov-bench-profile-"))
-    os.environ.update(
-        {
-            "GOVERNANCE_INSTANCE_PATH": str(work / "instance"),
-            "GOVERNANCE_DEV": "true",
-            "GOVERNANCE_LOG_LEVEL": "WARNING",
-            "GOVERNANCE_RATE_LIMIT": "1000000 per minute",
-        }
-    )
-    with ExitStack() as stack:
-        os.environ["GOVERNANCE_DATABASE_URL"] = (
-            stack.enter_context(fresh_postgres(PG_ADMIN))
-            if args.postgres
-            else f"sqlite:///{work / 'bench.db'}"
-        )
+    with in_process_server(args.postgres, "gov-bench-profile-") as work:
         run(args, work)
 
 
