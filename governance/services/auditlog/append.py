@@ -289,7 +289,8 @@ class AuditLog:
             seqs[qid] = state.size
             nodes += [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in frontier.append(digest)]
             entry = dict(zip(QUEUED_COLUMNS, row[1:], strict=True))
-            entries.append({**entry, "leaf_hash": digest, "seq": state.size, "qid": qid})
+            entry.update(leaf_hash=digest, seq=state.size, qid=qid)
+            entries.append(entry)
             subjects += [
                 {"qid": qid, "seq": state.size, "customer_id": subject}
                 for subject in leaf_subjects(entry["subject_id"], entry["leaf"])
